@@ -1,0 +1,89 @@
+"""What a handler can use while answering one message."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+
+from bot.messages import Incoming, Location
+from infra import keys
+
+if TYPE_CHECKING:
+    from bot.nlu import ParseResult
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+LOCATION_TTL = 7 * 24 * 3600
+PENDING_TTL = 30 * 60
+
+# Sends a text to a user outside the passive reply (customer-service message, terminal, ...).
+Notifier = Callable[[str, str], Awaitable[None]]
+
+
+async def _no_notifier(user: str, text: str) -> None:
+    return None
+
+
+@dataclass
+class Services:
+    """Long-lived things shared by every message (one per app)."""
+
+    redis: Redis
+    notify: Notifier = _no_notifier
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(SHANGHAI))
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Context:
+    msg: Incoming
+    services: Services
+
+    @property
+    def redis(self) -> Redis:
+        return self.services.redis
+
+    @property
+    def user(self) -> str:
+        return self.msg.user
+
+    def now(self) -> datetime:
+        return self.services.clock()
+
+    @cached_property
+    def nlu(self) -> ParseResult:
+        from bot.nlu import parse
+
+        return parse(self.msg.text, today=self.now().date())
+
+    async def remember_location(self, where: Location) -> None:
+        value = json.dumps({"lat": where.lat, "lng": where.lng, "label": where.label})
+        await self.redis.set(keys.location(self.user), value, ex=LOCATION_TTL)
+
+    async def last_location(self) -> Location | None:
+        raw = await self.redis.get(keys.location(self.user))
+        if not raw:
+            return None
+        data = json.loads(raw)
+        return Location(float(data["lat"]), float(data["lng"]), data.get("label", ""))
+
+    async def wait_for_location(self, action: str, payload: dict[str, Any]) -> None:
+        """Remember that `action` should run, with `payload`, once the user's location arrives."""
+        value = json.dumps({"action": action, "payload": payload}, ensure_ascii=False)
+        await self.redis.set(keys.pending(self.user), value, ex=PENDING_TTL)
+
+    async def take_pending(self) -> tuple[str, dict[str, Any]] | None:
+        raw = await self.redis.getdel(keys.pending(self.user))
+        if not raw:
+            return None
+        data = json.loads(raw)
+        return data["action"], data["payload"]
+
+    async def clear_pending(self) -> bool:
+        return bool(await self.redis.delete(keys.pending(self.user)))

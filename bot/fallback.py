@@ -1,0 +1,53 @@
+"""The last routes: help, out-of-scope requests, features still to come, and a polite default."""
+
+from __future__ import annotations
+
+from bot import texts
+from bot.context import Context
+from bot.messages import Kind
+from bot.router import HandlerResult, Router, intent, kind
+
+router = Router("fallback")
+
+# Intents whose feature is not wired in yet get a clear "coming soon" instead of silence.
+# Feature routers included before this one take these intents over as they land.
+PLACEHOLDERS: dict[str, str] = {
+    "find_craftsman": "找师傅",
+    "craftsman_register": "师傅登记",
+    "menu_query": "食堂菜单",
+    "menu_subscribe": "订阅菜单",
+    "menu_unsubscribe": "退订菜单",
+    "delivery_signup": "送餐报名",
+    "delivery_cancel": "取消送餐",
+    "delivery_status": "送餐查询",
+    "contact_grid_worker": "联系网格员",
+}
+
+
+@router.message(intent("help"))
+async def help_(ctx: Context) -> HandlerResult:
+    """Greetings, "what can you do", "?"."""
+    return texts.HELP
+
+
+@router.message(intent("unknown"))
+async def unknown(ctx: Context) -> HandlerResult:
+    """Weather, jokes, stocks, gibberish: say what the bot can do instead."""
+    return texts.UNKNOWN
+
+
+@router.message(intent(*PLACEHOLDERS))
+async def coming_soon(ctx: Context) -> HandlerResult:
+    """An intent whose feature has not landed yet."""
+    return texts.COMING_SOON.format(name=PLACEHOLDERS[ctx.nlu.intent])
+
+
+@router.message(kind(Kind.TEXT))
+async def anything_else(ctx: Context) -> HandlerResult:
+    return texts.FALLBACK
+
+
+@router.message(lambda ctx: True)
+async def unsupported(ctx: Context) -> HandlerResult:
+    """Unknown message or event types."""
+    return texts.FALLBACK if ctx.msg.kind is not Kind.EVENT else None

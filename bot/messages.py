@@ -1,0 +1,71 @@
+"""The normalised messages the bot receives and the replies it returns (no transport here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    TEXT = "text"  # typed text, or voice already recognised as text
+    LOCATION = "location"
+    EVENT = "event"
+    MEDIA = "media"  # image, video, link, file: the bot reads only text and voice
+    UNKNOWN = "unknown"
+
+
+class Channel(StrEnum):
+    WECHAT = "wechat"  # Official Account (公众号)
+    MINIPROGRAM = "miniprogram"
+    GROUP = "group"
+    CHAT = "chat"  # the terminal `python main.py chat`
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A point in GCJ-02 (what WeChat and Tencent maps use); `label` is the place name if any."""
+
+    lat: float
+    lng: float
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    user: str
+    kind: Kind
+    channel: Channel = Channel.WECHAT
+    text: str = ""
+    voice: bool = False  # text came from WeChat's speech recognition
+    location: Location | None = None
+    event: str = ""  # subscribe, unsubscribe, click, view, location, ...
+    event_key: str = ""
+    msg_id: str = ""
+
+    @classmethod
+    def of_text(cls, user: str, text: str, channel: Channel = Channel.WECHAT) -> Incoming:
+        return cls(user=user, kind=Kind.TEXT, channel=channel, text=text)
+
+    @classmethod
+    def of_location(
+        cls, user: str, lat: float, lng: float, label: str = "", channel: Channel = Channel.WECHAT
+    ) -> Incoming:
+        return cls(
+            user=user, kind=Kind.LOCATION, channel=channel, location=Location(lat, lng, label)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    # Extra fields later channels may render (e.g. a mini-program page to open).
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def as_replies(result: Reply | str | list[Reply | str] | None) -> list[Reply]:
+    """Handlers may return a string, a Reply, a list of either, or None."""
+    if result is None:
+        return []
+    if isinstance(result, (str, Reply)):
+        result = [result]
+    return [r if isinstance(r, Reply) else Reply(r) for r in result]

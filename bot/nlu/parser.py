@@ -1,0 +1,363 @@
+"""Intent and craft-category parser.
+
+Pipeline: clean -> split into units (CJK characters, pinyin syllables, other tokens) ->
+repair homophones / pinyin against the lexicon vocabulary -> match lexicon words (longest
+wins) -> score categories and intent rules -> slots.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .lexicon import CRAFT_CUE, Lexicon
+from .slots import extract_slots
+from .text import (
+    clean,
+    exact_readings,
+    fuzzy,
+    is_cjk,
+    readings,
+    segment_pinyin,
+    strip_particles,
+)
+
+_TZ = ZoneInfo("Asia/Shanghai")
+_MAX_REPAIR_LEN = 5
+_QUESTION_MARKS = frozenset("?？¿")
+# A shared character this common is no evidence that a two-character span is a typo.
+_FUNCTION_CHARS = frozenset("了的一个是不有在我你他她它这那吗呢吧啊呀么得地着过还也都就要会能")
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    text: str
+    normalized: str
+    intent: str
+    category: str | None
+    confidence: float
+    candidates: list[tuple[str, float]] = field(default_factory=list)
+    clarify: list[str] = field(default_factory=list)
+    slots: dict[str, Any] = field(default_factory=dict)
+    repairs: list[tuple[str, str]] = field(default_factory=list)
+    matched: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "normalized": self.normalized,
+            "intent": self.intent,
+            "category": self.category,
+            "confidence": self.confidence,
+            "candidates": [[c, s] for c, s in self.candidates],
+            "clarify": list(self.clarify),
+            "slots": dict(self.slots),
+            "repairs": [[a, b] for a, b in self.repairs],
+            "matched": list(self.matched),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    surface: str
+    readings: tuple[str, ...]
+    kind: str  # "han" | "py" (pinyin syllable) | "lit" (digits, English, gibberish)
+
+
+@dataclass(frozen=True, slots=True)
+class _Match:
+    start: int
+    end: int
+    word: str
+
+
+class Parser:
+    """A parser bound to one lexicon; build once, call :meth:`parse` many times."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        by_first: dict[str, list[str]] = {}
+        ascii_words: set[str] = set()
+        for word in lexicon.words:
+            if word.isascii():
+                ascii_words.add(word)
+            else:
+                by_first.setdefault(word[0], []).append(word)
+        for words in by_first.values():
+            words.sort(key=len, reverse=True)
+        self._by_first = by_first
+        self._ascii_words = frozenset(ascii_words)
+        self._sound_index: dict[tuple[str, ...], list[str]] | None = None
+
+    # -- homophone / pinyin index (built lazily: it needs the pinyin table) -------------------
+
+    def _sounds(self) -> dict[tuple[str, ...], list[str]]:
+        if self._sound_index is None:
+            index: dict[tuple[str, ...], list[str]] = {}
+            for word in self.lexicon.words:
+                if len(word) < 2 or len(word) > _MAX_REPAIR_LEN or not all(is_cjk(c) for c in word):
+                    continue
+                per_char = [readings(c) for c in word]
+                if not all(per_char):
+                    continue
+                # polyphones: index every reading combination, capped to keep the index small
+                for key in itertools.islice(itertools.product(*per_char), 16):
+                    index.setdefault(key, []).append(word)
+            self._sound_index = index
+        return self._sound_index
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def _units(self, cleaned: str) -> list[_Unit]:
+        units: list[_Unit] = []
+        i, n = 0, len(cleaned)
+        while i < n:
+            ch = cleaned[i]
+            if ch == " ":
+                i += 1
+                continue
+            if is_cjk(ch):
+                units.append(_Unit(ch, readings(ch), "han"))
+                i += 1
+                continue
+            j = i
+            while j < n and cleaned[j].isascii() and cleaned[j].isalpha():
+                j += 1
+            if j == i:  # a digit or other non-letter
+                while (
+                    j < n
+                    and not is_cjk(cleaned[j])
+                    and cleaned[j] != " "
+                    and not cleaned[j].isalpha()
+                ):
+                    j += 1
+                units.append(_Unit(cleaned[i:j], (), "lit"))
+                i = j
+                continue
+            token = cleaned[i:j]
+            syllables = None if token in self._ascii_words else segment_pinyin(token)
+            if syllables:
+                units.extend(_Unit(s, (fuzzy(s),), "py") for s in syllables)
+            else:
+                units.append(_Unit(token, (), "lit"))
+            i = j
+        return units
+
+    def _exact_spans(self, units: list[_Unit]) -> list[tuple[int, int, bool]]:
+        """Spans (in units) of CJK runs already spelled like a lexicon word, and whether
+        that word is only a "neutral" guard."""
+        spans: list[tuple[int, int, bool]] = []
+        for i, u in enumerate(units):
+            if u.kind != "han":
+                continue
+            for word in self._by_first.get(u.surface, ()):
+                L = len(word)
+                if i + L <= len(units) and all(
+                    units[i + k].kind == "han" and units[i + k].surface == word[k] for k in range(L)
+                ):
+                    neutral = all(
+                        e.kind == "cue" and e.name == "neutral" for e in self.lexicon.words[word]
+                    )
+                    spans.append((i, i + L, neutral))
+        return spans
+
+    def _repair(self, units: list[_Unit]) -> tuple[str, list[tuple[str, str]]]:
+        """Rewrite homophone typos and pinyin into lexicon words; return text and repairs."""
+        n = len(units)
+        need = any(u.kind == "py" for u in units) or sum(u.kind == "han" for u in units) >= 2
+        cands: list[tuple[int, int, int, str]] = []  # (-len, -same_chars, start, word)
+        if need:
+            sounds = self._sounds()
+            exact = self._exact_spans(units)
+            # characters that already spell a real lexicon word must not be "repaired" away
+            protected = {k for s, e, neutral in exact if not neutral for k in range(s, e)}
+            for i in range(n):
+                if not units[i].readings:
+                    continue
+                for L in range(2, min(_MAX_REPAIR_LEN, n - i) + 1):
+                    span = units[i : i + L]
+                    if not all(u.readings for u in span):
+                        break
+                    surface = "".join(u.surface for u in span)
+                    seen: set[str] = set()
+                    for key in itertools.islice(itertools.product(*(u.readings for u in span)), 32):
+                        for word in sounds.get(key, ()):
+                            if word in seen or word == surface:
+                                continue
+                            seen.add(word)
+                            kept = [u.surface for k, u in enumerate(span) if u.surface == word[k]]
+                            same = len(kept)
+                            han = sum(1 for u in span if u.kind == "han")
+                            # two-character homophones must keep a content character: "要是"
+                            # alone is a real word, "配要是" is not
+                            if L == 2 and han == 2:
+                                changed = [
+                                    u.surface for k, u in enumerate(span) if u.surface != word[k]
+                                ]
+                                # "不好"->"补好", "布了"->"布料": grammar words are not typos
+                                if any(c in _FUNCTION_CHARS for c in changed):
+                                    continue
+                                if not any(c not in _FUNCTION_CHARS for c in kept):
+                                    continue
+                                # ...and sound exactly alike: accent merges (l/n, zh/z) on
+                                # two characters turn ordinary words into lexicon words
+                                if any(
+                                    u.surface != word[k]
+                                    and not (exact_readings(u.surface) & exact_readings(word[k]))
+                                    for k, u in enumerate(span)
+                                ):
+                                    continue
+                            # a real word spelled correctly here is not a typo
+                            if any(s < i + L and e > i and e - s >= L for s, e, _ in exact):
+                                continue
+                            if any(
+                                i + k in protected
+                                for k, u in enumerate(span)
+                                if u.surface != word[k]
+                            ):
+                                continue
+                            cands.append((-L, -same, i, word))
+        cands.sort()
+        taken = [False] * n
+        chosen: dict[int, tuple[int, str]] = {}
+        for negL, _, i, word in cands:
+            L = -negL
+            if any(taken[i : i + L]):
+                continue
+            for k in range(i, i + L):
+                taken[k] = True
+            chosen[i] = (L, word)
+        out: list[str] = []
+        repairs: list[tuple[str, str]] = []
+        i = 0
+        while i < n:
+            if i in chosen:
+                L, word = chosen[i]
+                src = (
+                    " ".join(u.surface for u in units[i : i + L])
+                    if units[i].kind == "py"
+                    else "".join(u.surface for u in units[i : i + L])
+                )
+                repairs.append((src, word))
+                out.append(word)
+                i += L
+                continue
+            u = units[i]
+            if u.kind != "han" and out and not is_cjk(out[-1][-1]):
+                out.append(" ")
+            out.append(u.surface)
+            i += 1
+        return "".join(out), repairs
+
+    def _match(self, text: str) -> list[_Match]:
+        found: list[_Match] = []
+        n = len(text)
+        i = 0
+        while i < n:
+            ch = text[i]
+            if ch.isascii() and ch.isalnum():
+                j = i
+                while j < n and text[j].isascii() and text[j].isalnum():
+                    j += 1
+                token = text[i:j]
+                if token in self._ascii_words:
+                    found.append(_Match(i, j, token))
+                i = j
+                continue
+            for word in self._by_first.get(ch, ()):
+                if text.startswith(word, i):
+                    found.append(_Match(i, i + len(word), word))
+            i += 1
+        # the longest reading wins: drop words lying strictly inside a longer match
+        return [
+            m
+            for m in found
+            if not any(
+                o.start <= m.start and m.end <= o.end and (o.end - o.start) > (m.end - m.start)
+                for o in found
+            )
+        ]
+
+    # -- public --------------------------------------------------------------------------------
+
+    def parse(self, text: str, *, today: dt.date | None = None) -> ParseResult:
+        if today is None:
+            today = dt.datetime.now(_TZ).date()
+        lex = self.lexicon
+        cleaned = clean(text)
+        units = self._units(cleaned)
+        repaired, repairs = self._repair(units)
+        normalized = strip_particles(repaired)
+        matches = self._match(repaired)
+
+        cat_scores: dict[str, float] = {}
+        cues: set[str] = set()
+        for m in matches:
+            for e in lex.words[m.word]:
+                if e.kind == "category":
+                    cat_scores[e.name] = cat_scores.get(e.name, 0.0) + e.weight
+                else:
+                    cues.add(e.name)
+
+        ranked_cats = sorted(cat_scores.items(), key=lambda kv: -kv[1])
+        intent_scores: dict[str, float] = {}
+        for rule in lex.rules:
+            if all(c in cues for c in rule.all) and rule.score > intent_scores.get(
+                rule.intent, 0.0
+            ):
+                intent_scores[rule.intent] = rule.score
+        if cat_scores:
+            cues.add(CRAFT_CUE)
+        if ranked_cats:
+            top_cat = ranked_cats[0][1]
+            intent_scores["find_craftsman"] = top_cat + (
+                lex.repair_bonus if "repair" in cues else 0.0
+            )
+
+        ranked = sorted(intent_scores.items(), key=lambda kv: -kv[1])
+        slots = extract_slots(normalized, today)
+        only_question = bool(text.strip()) and all(
+            c in _QUESTION_MARKS or c.isspace() for c in text
+        )
+
+        if only_question:
+            intent, confidence = "help", 0.9
+        elif not ranked or ranked[0][1] < lex.min_score:
+            intent = "unknown"
+            gibberish = any(u.kind == "lit" and u.surface.isalpha() for u in units) or not units
+            confidence = 0.9 if gibberish else (0.75 if not ranked else 0.6)
+        else:
+            intent, top = ranked[0]
+            second = ranked[1][1] if len(ranked) > 1 else 0.0
+            strength = top / (top + 2.0)
+            margin = (top - second) / top
+            confidence = 0.5 * strength + 0.5 * margin
+            if repairs:
+                confidence *= 0.9
+
+        category: str | None = None
+        candidates: list[tuple[str, float]] = []
+        clarify: list[str] = []
+        if intent == "find_craftsman":
+            total = sum(s for _, s in ranked_cats)
+            candidates = [(c, round(s / total, 3)) for c, s in ranked_cats[:3]]
+            category = ranked_cats[0][0]
+            if len(ranked_cats) > 1 and ranked_cats[1][1] >= lex.clarify_ratio * ranked_cats[0][1]:
+                clarify = [ranked_cats[0][0], ranked_cats[1][0]]
+                confidence *= 0.8
+
+        return ParseResult(
+            text=text,
+            normalized=normalized,
+            intent=intent,
+            category=category,
+            confidence=round(max(0.0, min(1.0, confidence)), 3),
+            candidates=candidates,
+            clarify=clarify,
+            slots=slots,
+            repairs=repairs,
+            matched=[m.word for m in matches],
+        )

@@ -1,0 +1,117 @@
+"""Routers with filters, first match wins (aiogram-style).
+
+Each feature package exposes one `router`; `bot.dispatch.build_router` includes them in an
+explicit order. A handler takes the Context and returns text, Reply, a list of them, or None.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.context import Context
+from bot.messages import Kind, Reply, as_replies
+
+HandlerResult = Reply | str | list[Reply | str] | None
+Handler = Callable[[Context], Awaitable[HandlerResult]]
+Resumer = Callable[[Context, dict[str, Any]], Awaitable[HandlerResult]]
+Filter = Callable[[Context], bool | Awaitable[bool]]
+
+
+class Router:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._routes: list[tuple[tuple[Filter, ...], Handler]] = []
+        self._children: list[Router] = []
+        self._resumers: dict[str, Resumer] = {}
+
+    def __repr__(self) -> str:
+        return f"Router({self.name!r})"
+
+    def message(self, *filters: Filter) -> Callable[[Handler], Handler]:
+        """Register a handler that runs when every filter passes."""
+
+        def register(handler: Handler) -> Handler:
+            self._routes.append((filters, handler))
+            return handler
+
+        return register
+
+    def on_resume(self, action: str) -> Callable[[Resumer], Resumer]:
+        """Register what carries on a pending `action` once the awaited input arrives."""
+
+        def register(handler: Resumer) -> Resumer:
+            self._resumers[action] = handler
+            return handler
+
+        return register
+
+    def include_router(self, router: Router) -> Router:
+        if router is self or router in self._children:
+            raise ValueError(f"{router!r} is already included in {self!r}")
+        self._children.append(router)
+        return router
+
+    def find_resumer(self, action: str) -> Resumer | None:
+        if action in self._resumers:
+            return self._resumers[action]
+        for child in self._children:
+            found = child.find_resumer(action)
+            if found is not None:
+                return found
+        return None
+
+    async def dispatch(self, ctx: Context) -> list[Reply] | None:
+        """Run the first matching handler (own routes, then children in order)."""
+        for filters, handler in self._routes:
+            if await _passes(filters, ctx):
+                return as_replies(await handler(ctx))
+        for child in self._children:
+            result = await child.dispatch(ctx)
+            if result is not None:
+                return result
+        return None
+
+
+async def _passes(filters: tuple[Filter, ...], ctx: Context) -> bool:
+    for check in filters:
+        ok = check(ctx)
+        if inspect.isawaitable(ok):
+            ok = await ok
+        if not ok:
+            return False
+    return True
+
+
+# ---- filters ---------------------------------------------------------------------------------
+
+
+def kind(*kinds: Kind) -> Filter:
+    return lambda ctx: ctx.msg.kind in kinds
+
+
+def event(*names: str) -> Filter:
+    wanted = {n.lower() for n in names}
+    return lambda ctx: ctx.msg.kind is Kind.EVENT and ctx.msg.event in wanted
+
+
+def intent(*names: str) -> Filter:
+    wanted = set(names)
+    return lambda ctx: (
+        ctx.msg.kind is Kind.TEXT and bool(ctx.msg.text.strip()) and (ctx.nlu.intent in wanted)
+    )
+
+
+_TRAILING = "。.!！?？~～ 　呀啊吧呢哈嘛啦了"
+
+
+def command_text(text: str) -> str:
+    """Text with surrounding spaces, punctuation and trailing particles removed."""
+    return text.strip().rstrip(_TRAILING).strip()
+
+
+def words(*options: str) -> Filter:
+    """The whole message is one of `options` (ignoring punctuation and trailing particles)."""
+    wanted = set(options)
+    return lambda ctx: ctx.msg.kind is Kind.TEXT and command_text(ctx.msg.text) in wanted

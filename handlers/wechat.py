@@ -1,0 +1,150 @@
+"""`/wechat`: the Official Account callback (GET handshake, POST messages and events)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from aiohttp import web
+
+from bot.messages import Reply
+from handlers import wechat_protocol as proto
+from handlers.keys import background_key, bot_key, redis_key, settings_key, wechat_api_key
+from infra import keys
+from push import text as push_text
+from wechat_api.client import WeChatAPIError
+
+log = logging.getLogger(__name__)
+
+# WeChat retries an unanswered request three times over ~15 s with the same MsgId.
+DEDUPE_TTL = 3600
+_PENDING = "\x00pending"
+_ASYNC = "\x00async"  # answered later as a customer-service message
+# A passive text reply may hold at most 2048 bytes; keep some room for the XML envelope.
+REPLY_MAX_BYTES = 2000
+
+
+def split_text(text: str, limit: int = REPLY_MAX_BYTES) -> list[str]:
+    """Split on line breaks into chunks of at most `limit` UTF-8 bytes (shared with pushes)."""
+    return push_text.split_text(text, limit)
+
+
+def _join(replies: list[Reply]) -> str:
+    return "\n\n".join(r.text for r in replies if r.text)
+
+
+async def handshake(request: web.Request) -> web.Response:
+    """GET /wechat: WeChat checks the server URL by asking us to echo `echostr`."""
+    settings = request.app[settings_key]
+    q = request.query
+    try:
+        proto.check_timestamp(q.get("timestamp"), settings.wechat_timestamp_skew)
+        proto.check_signature(
+            settings.wechat_token or "", q.get("signature"), q["timestamp"], q.get("nonce")
+        )
+    except proto.Forbidden:
+        return web.Response(status=403)
+    echostr = q.get("echostr")
+    if not echostr:
+        return web.Response(status=400, text="echostr missing")
+    return web.Response(text=echostr)
+
+
+async def callback(request: web.Request) -> web.Response:
+    """POST /wechat: a message or event, in plaintext, compatible or safe (AES) mode."""
+    settings = request.app[settings_key]
+    query = dict(request.query)
+    try:
+        proto.check_timestamp(query.get("timestamp"), settings.wechat_timestamp_skew)
+        body = await request.read()  # over client_max_size: aiohttp answers 413
+        envelope = proto.open_envelope(
+            body,
+            token=settings.wechat_token or "",
+            aes_key=settings.wechat_aes_key,
+            app_id=settings.wechat_app_id,
+            query=query,
+        )
+        message = proto.parse(envelope.plaintext)
+    except proto.Forbidden as exc:
+        log.info("callback refused", extra={"reason": str(exc)})
+        return web.Response(status=403)
+    except proto.BadRequest as exc:
+        log.info("callback rejected", extra={"reason": str(exc)})
+        return web.Response(status=400, text="bad request")
+
+    text = await _answer_once(request.app, message)
+    if not text:
+        return web.Response(text="success")
+    reply_xml = proto.render_text(message, text)
+    if envelope.encrypted:
+        assert settings.wechat_aes_key is not None
+        reply_xml = proto.seal(
+            reply_xml,
+            token=settings.wechat_token or "",
+            aes_key=settings.wechat_aes_key,
+            app_id=settings.wechat_app_id,
+            nonce=query["nonce"],
+        )
+    return web.Response(text=reply_xml, content_type="application/xml")
+
+
+async def _answer_once(app: web.Application, message: object) -> str:
+    """Run the bot at most once per message, whatever WeChat retries; return the passive text."""
+    redis = app[redis_key]
+    deadline = app[settings_key].wechat_reply_deadline
+    key = keys.dedupe(proto.dedupe_key(message))  # type: ignore[arg-type]
+    if not await redis.set(key, _PENDING, nx=True, ex=DEDUPE_TTL):
+        return await _earlier_answer(redis, key, deadline)
+
+    incoming = proto.to_incoming(message)  # type: ignore[arg-type]
+    task = asyncio.create_task(app[bot_key].handle(incoming))
+    done, _ = await asyncio.wait({task}, timeout=deadline)
+    if task not in done:
+        # Too slow for a passive reply: say "success" now, send the answer when it is ready.
+        await redis.set(key, _ASYNC, ex=DEDUPE_TTL)
+        _in_background(app, _deliver_later(app, incoming.user, task))
+        log.info("answer deferred to a customer-service message")
+        return ""
+    parts = split_text(_join(task.result()))
+    first = parts[0] if parts else ""
+    await redis.set(key, json.dumps(first, ensure_ascii=False), ex=DEDUPE_TTL)
+    if len(parts) > 1:  # longer than one passive reply: the rest follows as messages
+        _in_background(app, _send_all(app, incoming.user, parts[1:]))
+    return first
+
+
+async def _earlier_answer(redis: object, key: str, deadline: float) -> str:
+    """A retry: wait (briefly) for the first attempt's answer and give the same one."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + deadline
+    while True:
+        value = await redis.get(key)  # type: ignore[attr-defined]
+        if value not in (_PENDING, None) or loop.time() >= until:
+            break
+        await asyncio.sleep(0.05)
+    if value in (_PENDING, _ASYNC, None):
+        return ""
+    return str(json.loads(value))
+
+
+def _in_background(app: web.Application, coro: object) -> None:
+    tasks = app[background_key]
+    task = asyncio.create_task(coro)  # type: ignore[arg-type]
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
+async def _deliver_later(app: web.Application, user: str, task: asyncio.Task[list[Reply]]) -> None:
+    replies = await task
+    await _send_all(app, user, split_text(_join(replies)))
+
+
+async def _send_all(app: web.Application, user: str, parts: list[str]) -> None:
+    api = app[wechat_api_key]
+    for part in parts:
+        try:
+            await api.send_text(user, part)
+        except WeChatAPIError as exc:
+            log.warning("customer-service message failed", extra={"errcode": exc.errcode})
+            return

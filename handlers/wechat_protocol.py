@@ -1,0 +1,174 @@
+"""WeChat Official Account callback protocol: signatures, AES safe mode, XML in and out.
+
+Built on wechatpy (message parsing, AES cipher, reply rendering). Two things are done here on
+purpose rather than through wechatpy's helpers: signatures are compared in constant time
+(wechatpy uses `!=`), and XML is screened with defusedxml before wechatpy's xmltodict sees it, so
+DTDs and entity tricks never reach a parser.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+
+from defusedxml import ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
+from wechatpy import parse_message
+from wechatpy.crypto import PrpCrypto, WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException
+from wechatpy.messages import BaseMessage
+from wechatpy.replies import TextReply
+
+from bot.messages import Incoming, Kind, Location
+
+
+class Forbidden(Exception):
+    """Bad or stale signature: answer 403 with no content."""
+
+
+class BadRequest(Exception):
+    """Malformed, hostile or undecryptable body: answer 400."""
+
+
+def sign(*parts: str) -> str:
+    """WeChat's signature: SHA-1 of the lexically sorted parts, concatenated."""
+    return hashlib.sha1("".join(sorted(parts)).encode("utf-8")).hexdigest()
+
+
+def _same(expected: str, given: str | None) -> bool:
+    return given is not None and hmac.compare_digest(expected.encode(), given.encode())
+
+
+def check_timestamp(timestamp: str | None, skew: int, now: float | None = None) -> None:
+    if timestamp is None or not timestamp.isdigit():
+        raise Forbidden("missing timestamp")
+    if skew and abs((now or time.time()) - int(timestamp)) > skew:
+        raise Forbidden("stale timestamp")
+
+
+def check_signature(token: str, signature: str | None, timestamp: str, nonce: str | None) -> None:
+    if nonce is None or not _same(sign(token, timestamp, nonce), signature):
+        raise Forbidden("bad signature")
+
+
+def screen_xml(body: bytes) -> None:
+    """Refuse DTDs, entities and external references before any real parsing."""
+    try:
+        root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise BadRequest(f"forbidden XML construct: {type(exc).__name__}") from None
+    except SafeET.ParseError:
+        raise BadRequest("malformed XML") from None
+    if root.tag != "xml":
+        raise BadRequest("root element must be <xml>")
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A decoded callback: the plaintext XML and whether the reply must be encrypted."""
+
+    plaintext: bytes
+    encrypted: bool
+
+
+def open_envelope(
+    body: bytes,
+    *,
+    token: str,
+    aes_key: str | None,
+    app_id: str,
+    query: dict[str, str],
+) -> Envelope:
+    """Check signatures and decrypt per mode; raise Forbidden or BadRequest.
+
+    Plaintext mode: no encrypt_type. Safe mode: encrypt_type=aes, body carries only <Encrypt>.
+    Compatible mode: encrypt_type=aes, body carries both; without a key we read the plain fields.
+    """
+    check_signature(token, query.get("signature"), query["timestamp"], query.get("nonce"))
+    screen_xml(body)
+    if query.get("encrypt_type", "raw").lower() != "aes":
+        return Envelope(body, encrypted=False)
+    root = SafeET.fromstring(body)
+    encrypt = root.findtext("Encrypt")
+    if encrypt is None:
+        raise BadRequest("encrypt_type=aes without <Encrypt>")
+    if aes_key is None:
+        if root.findtext("MsgType") is None:
+            raise BadRequest("safe-mode message but no WECHAT_AES_KEY configured")
+        return Envelope(body, encrypted=False)  # compatible mode, read the plaintext copy
+    if not _same(
+        sign(token, query["timestamp"], query["nonce"], encrypt), query.get("msg_signature")
+    ):
+        raise Forbidden("bad msg_signature")
+    crypto = WeChatCrypto(token, aes_key, app_id)
+    try:
+        plaintext = PrpCrypto(crypto.key).decrypt(encrypt, app_id)
+    except InvalidAppIdException:
+        raise Forbidden("message for another app id") from None
+    except Exception:
+        raise BadRequest("cannot decrypt <Encrypt>") from None
+    plaintext = plaintext if isinstance(plaintext, bytes) else plaintext.encode("utf-8")
+    screen_xml(plaintext)
+    return Envelope(plaintext, encrypted=True)
+
+
+def parse(plaintext: bytes) -> BaseMessage:
+    try:
+        message = parse_message(plaintext.decode("utf-8"))
+        # wechatpy converts fields when read: read them now so bad values fail here, as a 400.
+        ok = message is not None and bool(message.source) and message.create_time is not None
+    except Exception:
+        raise BadRequest("not a WeChat message") from None
+    if not ok:
+        raise BadRequest("message without FromUserName or CreateTime")
+    return message
+
+
+_MEDIA = {"image", "video", "shortvideo", "link", "file", "music", "miniprogrampage"}
+
+
+def to_incoming(message: BaseMessage) -> Incoming:
+    """Normalise a wechatpy message into what the bot understands."""
+    user = message.source
+    msg_type = message.type
+    if msg_type == "unknown":  # types wechatpy has no class for (e.g. "file")
+        msg_type = str(getattr(message, "_data", {}).get("MsgType", "unknown")).lower()
+    msg_id = str(getattr(message, "id", "") or "")
+    if msg_type == "text":
+        return Incoming(user=user, kind=Kind.TEXT, text=message.content or "", msg_id=msg_id)
+    if msg_type == "voice":
+        text = (getattr(message, "recognition", None) or "").strip()
+        return Incoming(user=user, kind=Kind.TEXT, text=text, voice=True, msg_id=msg_id)
+    if msg_type == "location":
+        lat, lng = message.location
+        where = Location(float(lat), float(lng), message.label or "")
+        return Incoming(user=user, kind=Kind.LOCATION, location=where, msg_id=msg_id)
+    if msg_type in _MEDIA:
+        return Incoming(user=user, kind=Kind.MEDIA, msg_id=msg_id)
+    if msg_type == "event":
+        name = (message.event or "").lower()
+        where = None
+        if name == "location":
+            where = Location(float(message.latitude), float(message.longitude))
+        key = getattr(message, "key", None) or getattr(message, "scene_id", None) or ""
+        return Incoming(user=user, kind=Kind.EVENT, event=name, event_key=str(key), location=where)
+    return Incoming(user=user, kind=Kind.UNKNOWN, msg_id=msg_id)
+
+
+def dedupe_key(message: BaseMessage) -> str:
+    """WeChat retries with the same MsgId; events have none, so use sender + CreateTime."""
+    msg_id = getattr(message, "id", None)
+    if msg_id:
+        return f"msg:{msg_id}"
+    event = (getattr(message, "event", "") or "").lower()
+    return f"evt:{message.source}:{int(message.create_time.timestamp())}:{event}"
+
+
+def render_text(message: BaseMessage, text: str) -> str:
+    return TextReply(message=message, content=text).render()
+
+
+def seal(reply_xml: str, *, token: str, aes_key: str, app_id: str, nonce: str) -> str:
+    return WeChatCrypto(token, aes_key, app_id).encrypt_message(reply_xml, nonce)

@@ -1,0 +1,61 @@
+"""Every Redis key the project uses is built here, under one prefix (arq-style constants)."""
+
+from __future__ import annotations
+
+PREFIX = "linli:"
+
+# WeChat callback de-duplication: one key per MsgId (or per event sender+time).
+DEDUPE = PREFIX + "dedupe:"
+# A resident's last known location (GCJ-02), from a location message or a LOCATION event.
+LOCATION = PREFIX + "loc:"
+# Multi-turn form state of one user.
+FORM = PREFIX + "form:"
+# An action waiting for something from the user (e.g. a search waiting for a location).
+PENDING = PREFIX + "pending:"
+# Shared outbound-API access token and the lock taken while refreshing it.
+ACCESS_TOKEN = PREFIX + "wechat:access_token"
+ACCESS_TOKEN_LOCK = PREFIX + "wechat:access_token:lock"
+# Per-user conversation scratch space (e.g. paging through search results).
+SCRATCH = PREFIX + "scratch:"
+# Push worker: send-time windows per rate-limited channel/target, and the wake-up list that
+# `push.outbox.wake` pushes to after an enqueue commits.
+PUSH_RATE = PREFIX + "push:rate:"
+PUSH_WAKE = PREFIX + "push:wake"
+
+
+def dedupe(message_key: str) -> str:
+    return DEDUPE + message_key
+
+
+def location(user: str) -> str:
+    return LOCATION + user
+
+
+def form(user: str) -> str:
+    return FORM + user
+
+
+def pending(user: str) -> str:
+    return PENDING + user
+
+
+def scratch(user: str, name: str) -> str:
+    return f"{SCRATCH}{name}:{user}"
+
+
+def push_rate(name: str) -> str:
+    return PUSH_RATE + name
+
+
+# Craftsman directory: one GEO set per category (members are craftsman ids, approved only)
+# and one hash of small display cards, so a search never touches the database.
+DIRECTORY_GEO = PREFIX + "dir:geo:"
+DIRECTORY_CARDS = PREFIX + "dir:cards"
+
+
+def directory_geo(category: str) -> str:
+    return DIRECTORY_GEO + category
+
+
+def directory_cards() -> str:
+    return DIRECTORY_CARDS

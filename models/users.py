@@ -1,0 +1,59 @@
+"""People who talk to the bot, and the roles the community grants them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Role(StrEnum):
+    RESIDENT = "resident"
+    CRAFTSMAN = "craftsman"
+    CANTEEN_STAFF = "canteen_staff"
+    VOLUNTEER = "volunteer"
+    ADMIN = "admin"
+
+
+class User(Model):
+    """A WeChat user, keyed by the openid WeChat gives us for this account."""
+
+    id = fields.IntField(primary_key=True)
+    openid = fields.CharField(max_length=64, unique=True)
+    channel = fields.CharField(max_length=16, default="wechat")
+    # False after an unsubscribe event: no pushes go to someone who unfollowed.
+    followed = fields.BooleanField(default=True)
+    # Walking speed for directory answers is slower for residents known to be elderly.
+    elderly = fields.BooleanField(default=False)
+    compound = fields.CharField(max_length=64, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    roles: fields.ReverseRelation[RoleGrant]
+
+    class Meta:
+        table = "users"
+
+    def __str__(self) -> str:
+        return f"User#{self.pk}"
+
+
+class RoleGrant(Model):
+    """A role held by a user, optionally scoped to one canteen or one area (e.g. buildings 1-5)."""
+
+    id = fields.IntField(primary_key=True)
+    user: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "core.User", related_name="roles", on_delete=fields.CASCADE
+    )
+    role = fields.CharEnumField(Role, max_length=16)
+    canteen_id = fields.IntField(null=True)
+    area = fields.CharField(max_length=64, null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "role_grants"
+        unique_together = (("user", "role", "canteen_id", "area"),)
+
+    def __str__(self) -> str:
+        return f"{self.role} for User#{self.user_id}"  # type: ignore[attr-defined]

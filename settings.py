@@ -1,0 +1,155 @@
+"""Settings from the environment (and an optional `.env`), validated once at start-up.
+
+Nothing is read at import: `load_settings()` builds a frozen object that the app factory and the
+CLI pass down. A bad variable fails start-up with an error that names it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+WECHAT_API_DEFAULT = "https://api.weixin.qq.com"
+WECOM_API_DEFAULT = "https://qyapi.weixin.qq.com"
+_DB_SCHEMES = {"sqlite", "postgres", "postgresql", "asyncpg", "psycopg"}
+_REDIS_SCHEMES = {"redis", "rediss", "unix"}
+_SECRETS = {"WECHAT_TOKEN", "WECHAT_APP_SECRET", "WECHAT_AES_KEY"}
+
+
+class SettingsError(Exception):
+    """One or more environment variables are missing or invalid."""
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", env_file_encoding="utf-8")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    redis_url: str | None = None
+    wechat_token: str | None = None
+    wechat_app_id: str = "wx-linli-local"
+    wechat_app_secret: str = "linli-local-secret"
+    wechat_aes_key: str | None = None
+    wechat_api_base: str = WECHAT_API_DEFAULT
+    wecom_api_base: str = WECOM_API_DEFAULT
+    wechat_timestamp_skew: int = Field(300, ge=0)
+    # WeChat gives up on a passive reply after 5 s; answer well before that.
+    wechat_reply_deadline: float = Field(3.5, gt=0, le=4.5)
+    max_body_bytes: int = Field(64 * 1024, ge=1024, le=10 * 1024 * 1024)
+    log_level: str = "INFO"
+    log_json: bool = True
+    # Push worker (push/): `serve` runs it in-process unless this is false (tests, or when
+    # `python main.py worker` runs separately).
+    push_worker_inprocess: bool = True
+    push_batch_size: int = Field(100, ge=1, le=1000)
+    push_lease_seconds: float = Field(60.0, gt=0)
+    push_max_attempts: int = Field(8, ge=1)
+    push_retry_base: float = Field(2.0, gt=0)
+    push_wechat_per_second: int = Field(100, ge=1)
+    push_robot_per_minute: int = Field(20, ge=1, le=20)
+
+    @field_validator("database_url", "redis_url", "wechat_token", "wechat_aes_key", mode="before")
+    @classmethod
+    def _blank(cls, value: Any) -> Any:
+        return _blank_to_none(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_db(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in _DB_SCHEMES:
+            raise ValueError("must be a sqlite:// or postgres:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in _REDIS_SCHEMES:
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("wechat_token")
+    @classmethod
+    def _check_token(cls, value: str | None) -> str | None:
+        # WeChat's console accepts 3-32 letters and digits.
+        if value is not None and not (3 <= len(value) <= 32 and value.isalnum()):
+            raise ValueError("must be 3-32 letters or digits")
+        return value
+
+    @field_validator("wechat_aes_key")
+    @classmethod
+    def _check_aes(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        import base64
+        import binascii
+
+        try:
+            ok = len(value) == 43 and len(base64.b64decode(value + "=")) == 32
+        except binascii.Error:
+            ok = False
+        if not ok:
+            raise ValueError("must be the 43-character EncodingAESKey from the WeChat console")
+        return value
+
+    @field_validator("wechat_api_base", "wecom_api_base")
+    @classmethod
+    def _check_base(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("must be an http(s):// URL")
+        return value.rstrip("/")
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "linli.sqlite3"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite://{self.sqlite_path}"
+
+
+def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Settings:
+    """Build settings from the environment, `.env` and explicit overrides (which win)."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            name = str(err["loc"][0]).upper() if err["loc"] else "?"
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            shown = "" if name in _SECRETS else f" (got {err.get('input')!r})"
+            problems.append(f"{name}: {msg}{shown}")
+        raise SettingsError("Invalid settings:\n  " + "\n  ".join(problems)) from None
+
+
+def ensure_wechat_token(settings: Settings) -> Settings:
+    """Without WECHAT_TOKEN, make one up once and keep it in DATA_DIR, so it stays stable."""
+    if settings.wechat_token:
+        return settings
+    path = settings.data_dir / "wechat_token"
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        token = path.read_text(encoding="utf-8").strip()
+    else:
+        token = secrets.token_hex(16)
+        path.write_text(token + "\n", encoding="utf-8")
+    return settings.model_copy(update={"wechat_token": token})

@@ -1,0 +1,205 @@
+"""Outbound WeChat API over aiohttp (wechatpy's client is synchronous `requests`).
+
+Speaks the same HTTP API as wechatpy's WeChatClient. The access token lives in Redis, shared by
+every process: one process refreshes it under a lock while the others wait for the new value. It
+is refreshed before expiry and at once when WeChat says it is invalid (40001, 40014, 42001).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+from redis.asyncio import Redis
+
+from infra import keys
+
+log = logging.getLogger(__name__)
+
+TOKEN_ERRORS = {40001, 40014, 42001}
+# Refresh this long before WeChat's stated expiry, so no call races the deadline.
+TOKEN_MARGIN = 300
+LOCK_TTL = 15
+
+# Delete the token only if it is still the one that failed (another process may have renewed it).
+_DELETE_IF_SAME = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+class WeChatAPIError(Exception):
+    def __init__(self, errcode: int, errmsg: str, status: int = 200) -> None:
+        super().__init__(f"WeChat API error {errcode}: {errmsg}")
+        self.errcode = errcode
+        self.errmsg = errmsg
+        self.status = status
+
+    @property
+    def retryable(self) -> bool:
+        """Worth retrying later: rate limits (45009), system busy (-1), HTTP 5xx, timeouts."""
+        return self.errcode in {-1, 45009, 45011} or self.status >= 500
+
+
+class WeChatAPI:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        redis: Redis,
+        *,
+        app_id: str,
+        app_secret: str,
+        base: str,
+        timeout: float = 5.0,
+    ) -> None:
+        self._session = session
+        self._redis = redis
+        self._app_id = app_id
+        self._secret = app_secret
+        self._base = base.rstrip("/")
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+
+    # ---- token -------------------------------------------------------------------------------
+
+    async def access_token(self) -> str:
+        token = await self._redis.get(keys.ACCESS_TOKEN)
+        if token:
+            return token
+        return await self._refresh()
+
+    async def _refresh(self) -> str:
+        for _ in range(int(LOCK_TTL / 0.05)):
+            if await self._redis.set(keys.ACCESS_TOKEN_LOCK, "1", nx=True, ex=LOCK_TTL):
+                try:
+                    token = await self._redis.get(keys.ACCESS_TOKEN)
+                    if token:  # someone refreshed while we waited for the lock
+                        return token
+                    data = await self._request(
+                        "GET",
+                        "/cgi-bin/token",
+                        params={
+                            "grant_type": "client_credential",
+                            "appid": self._app_id,
+                            "secret": self._secret,
+                        },
+                    )
+                    token = data["access_token"]
+                    ttl = max(int(data.get("expires_in", 7200)) - TOKEN_MARGIN, 60)
+                    await self._redis.set(keys.ACCESS_TOKEN, token, ex=ttl)
+                    log.info("access token refreshed", extra={"ttl": ttl})
+                    return token
+                finally:
+                    await self._redis.delete(keys.ACCESS_TOKEN_LOCK)
+            await asyncio.sleep(0.05)
+            token = await self._redis.get(keys.ACCESS_TOKEN)
+            if token:
+                return token
+        raise WeChatAPIError(-1, "timed out waiting for the access token refresh")
+
+    async def invalidate_token(self, token: str) -> None:
+        await self._redis.eval(_DELETE_IF_SAME, 1, keys.ACCESS_TOKEN, token)
+
+    # ---- calls -------------------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        json: Any = None,
+    ) -> dict[str, Any]:
+        url = self._base + path
+        try:
+            async with self._session.request(
+                method, url, params=params, json=json, timeout=self._timeout
+            ) as resp:
+                if resp.status >= 400:
+                    raise WeChatAPIError(-1, f"HTTP {resp.status}", status=resp.status)
+                data = await resp.json(content_type=None)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise WeChatAPIError(-1, f"{type(exc).__name__}", status=599) from None
+        if not isinstance(data, dict):
+            raise WeChatAPIError(-1, "unexpected response", status=502)
+        errcode = int(data.get("errcode", 0) or 0)
+        if errcode:
+            raise WeChatAPIError(errcode, str(data.get("errmsg", "")))
+        return data
+
+    async def call(
+        self, method: str, path: str, *, json: Any = None, **params: str
+    ) -> dict[str, Any]:
+        """Call an access-token API; renew the token once if WeChat says it is no longer valid."""
+        for attempt in (1, 2):
+            token = await self.access_token()
+            try:
+                return await self._request(
+                    method, path, params={"access_token": token, **params}, json=json
+                )
+            except WeChatAPIError as exc:
+                if exc.errcode in TOKEN_ERRORS and attempt == 1:
+                    log.info("access token rejected, renewing", extra={"errcode": exc.errcode})
+                    await self.invalidate_token(token)
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    # ---- message APIs ------------------------------------------------------------------------
+
+    async def send_text(self, openid: str, text: str) -> None:
+        """Customer-service message (客服消息), allowed within 48 h of the user's last message."""
+        await self.call(
+            "POST",
+            "/cgi-bin/message/custom/send",
+            json={"touser": openid, "msgtype": "text", "text": {"content": text}},
+        )
+
+    async def send_template(
+        self, openid: str, template_id: str, data: dict[str, str], url: str | None = None
+    ) -> str:
+        body: dict[str, Any] = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": {k: {"value": v} for k, v in data.items()},
+        }
+        if url:
+            body["url"] = url
+        result = await self.call("POST", "/cgi-bin/message/template/send", json=body)
+        return str(result.get("msgid", ""))
+
+    async def send_subscribe(
+        self, openid: str, template_id: str, data: dict[str, str], page: str | None = None
+    ) -> None:
+        """Mini-program subscribe message (订阅消息)."""
+        body: dict[str, Any] = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": {k: {"value": v} for k, v in data.items()},
+        }
+        if page:
+            body["page"] = page
+        await self.call("POST", "/cgi-bin/message/subscribe/send", json=body)
+
+    async def jscode2session(self, code: str) -> dict[str, Any]:
+        """Mini-program login: exchange `code` for openid (and a session_key never to expose)."""
+        return await self._request(
+            "GET",
+            "/sns/jscode2session",
+            params={
+                "appid": self._app_id,
+                "secret": self._secret,
+                "js_code": code,
+                "grant_type": "authorization_code",
+            },
+        )
+
+    async def msg_sec_check(self, openid: str, content: str, scene: int = 2) -> bool:
+        """Content security check (v2); True when WeChat suggests "pass"."""
+        data = await self.call(
+            "POST",
+            "/wxa/msg_sec_check",
+            json={"content": content, "version": 2, "scene": scene, "openid": openid},
+        )
+        return data.get("result", {}).get("suggest", "pass") == "pass"
