@@ -1,0 +1,83 @@
+"""Writing to the outbox. Call `enqueue` inside the transaction that causes the push:
+
+async with in_transaction() as conn:
+    menu = await Menu.create(..., using_db=conn)
+    await enqueue(PushChannel.WECHAT_CS, openid, {"text": "..."}, using_db=conn,
+                  dedupe_key=f"menu:{menu.pk}:{openid}")
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.asyncio import Redis
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from infra import keys
+from models.push import OutboxMessage, PushChannel
+from push.text import split_text
+
+
+async def enqueue(
+    channel: PushChannel,
+    target: str,
+    payload: dict[str, Any],
+    *,
+    dedupe_key: str | None = None,
+    using_db: BaseDBAsyncClient | None = None,
+) -> OutboxMessage | None:
+    """Add one message; returns None when `dedupe_key` was already queued."""
+    if (
+        dedupe_key is not None
+        and await OutboxMessage.filter(dedupe_key=dedupe_key).using_db(using_db).exists()
+    ):
+        return None
+    return await OutboxMessage.create(
+        channel=channel,
+        target=target,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        next_attempt_at=datetime.now(UTC),
+        using_db=using_db,
+    )
+
+
+async def enqueue_text(
+    channel: PushChannel,
+    target: str,
+    text: str,
+    *,
+    dedupe_key: str | None = None,
+    using_db: BaseDBAsyncClient | None = None,
+    msgtype: str = "text",
+) -> list[OutboxMessage]:
+    """Queue a text of any length as messages of at most 2048 bytes each (CS or WeCom robot).
+
+    Parts get dedupe keys `KEY:1`, `KEY:2`, ...; returns the messages actually added.
+    """
+    if channel not in (PushChannel.WECHAT_CS, PushChannel.WECOM_ROBOT):
+        raise ValueError(f"{channel} does not carry plain text")
+    added = []
+    for i, part in enumerate(split_text(text), start=1):
+        payload = (
+            {"text": part}
+            if channel == PushChannel.WECHAT_CS
+            else {"msgtype": msgtype, "content": part}
+        )
+        key = None if dedupe_key is None else f"{dedupe_key}:{i}"
+        msg = await enqueue(channel, target, payload, dedupe_key=key, using_db=using_db)
+        if msg is not None:
+            added.append(msg)
+    return added
+
+
+async def wake(redis: Redis) -> None:
+    """Tell an idle worker there is work, right after the enqueuing transaction commits.
+
+    Optional: without it the worker still finds the message on its next poll (about 1 s).
+    """
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.lpush(keys.PUSH_WAKE, "1")
+        pipe.ltrim(keys.PUSH_WAKE, 0, 63)  # a signal, not a queue: keep it short
+        await pipe.execute()
