@@ -1,0 +1,439 @@
+"""Chat flows of the directory: find a craftsman, register as one, review, complain, admin.
+
+Phrases (also in HELP):
+  residents  找裁缝 / 冰箱不制冷 · 更多 · 评价 序号 5 很好 · 投诉 序号 原因
+  craftsmen  师傅登记 · 暂停接单 · 恢复接单
+  admins     审核 · 通过 N · 拒绝 N · 恢复 N · 成立 投诉号 · 不成立 投诉号
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from bot import forms
+from bot.context import Context
+from bot.forms import NO, YES, Form, Invalid, Step
+from bot.messages import Kind
+from bot.router import HandlerResult, Router, command_text, intent, words
+from craftsman_directory import hours, search, service
+from craftsman_directory.service import DirectoryError, Registration, category_name
+from infra import keys
+from models.directory import Craftsman, Status
+from models.users import User
+
+router = Router("directory")
+
+SEARCH_ACTION = "directory.search"
+CLARIFY_TTL = 10 * 60
+
+ASK_LOCATION = "请发送您的位置（点“+”→位置），或直接打小区名。"
+ASK_CATEGORY = "您要找哪一类师傅？比如裁缝、修鞋、配钥匙、家电维修、水电维修。"
+HELP = (
+    "师傅目录：说“找裁缝”或“冰箱不制冷”；结果里回复“更多”翻页，“评价 1 5 很好”评价，"
+    "“投诉 1 原因”投诉。师傅本人说“师傅登记”，“暂停接单”/“恢复接单”。"
+)
+ADMIN_HELP = (
+    "管理：“审核”看待审核，“通过 N”“拒绝 N”，“恢复 N”恢复停用的师傅，“成立 N”“不成立 N”处理投诉。"
+)
+
+
+def _text(ctx: Context) -> str:
+    return command_text(ctx.msg.text) if ctx.msg.kind is Kind.TEXT else ""
+
+
+def matches(pattern: str) -> Any:
+    compiled = re.compile(pattern)
+    return lambda ctx: ctx.msg.kind is Kind.TEXT and compiled.fullmatch(_text(ctx)) is not None
+
+
+async def _admin(ctx: Context) -> bool:
+    return await service.is_admin(ctx.user)
+
+
+# ---- searching -------------------------------------------------------------------------------
+
+
+async def _elderly(ctx: Context) -> bool:
+    user = await User.get_or_none(openid=ctx.user)
+    return bool(user and user.elderly)
+
+
+async def _answer(ctx: Context, category: str, lat: float, lng: float) -> str:
+    elderly = await _elderly(ctx)
+    outcome = await search.search(ctx.redis, category, lat, lng, ctx.now(), elderly)
+    head = search.header(outcome, elderly)
+    if not outcome.found:
+        await ctx.redis.delete(keys.scratch(ctx.user, "dir_results"))
+        return head + "换个行当试试，或回复“帮助”。"
+    await search.remember(ctx.redis, ctx.user, outcome, head)
+    return await search.page(ctx.redis, ctx.user, advance=False) or head
+
+
+async def find(ctx: Context, category: str) -> str:
+    """Search where the resident is: last location, else their compound, else ask."""
+    where = await ctx.last_location()
+    if where is not None:
+        return await _answer(ctx, category, where.lat, where.lng)
+    user = await User.get_or_none(openid=ctx.user)
+    if user is not None and user.compound:
+        found = await service.compound_location(user.compound)
+        if found is not None:
+            return await _answer(ctx, category, found[1], found[2])
+    await ctx.wait_for_location(SEARCH_ACTION, {"category": category})
+    return ASK_LOCATION
+
+
+@router.on_resume(SEARCH_ACTION)
+async def resume_search(ctx: Context, payload: dict[str, Any]) -> HandlerResult:
+    """The location a search was waiting for has arrived: answer it without being asked again."""
+    assert ctx.msg.location is not None
+    return await _answer(ctx, payload["category"], ctx.msg.location.lat, ctx.msg.location.lng)
+
+
+async def _waiting_search(ctx: Context) -> dict[str, Any] | None:
+    raw = await ctx.redis.get(keys.pending(ctx.user))
+    if not raw:
+        return None
+    data = json.loads(raw)
+    return data["payload"] if data.get("action") == SEARCH_ACTION else None
+
+
+async def _typed_compound(ctx: Context) -> bool:
+    if ctx.msg.kind is not Kind.TEXT or await _waiting_search(ctx) is None:
+        return False
+    return await service.compound_location(_text(ctx)) is not None
+
+
+@router.message(_typed_compound)
+async def compound_answer(ctx: Context) -> HandlerResult:
+    """A compound name typed while a search waits for the resident's location."""
+    payload = await _waiting_search(ctx)
+    found = await service.compound_location(_text(ctx))
+    assert payload is not None and found is not None
+    await ctx.clear_pending()
+    name, lat, lng = found
+    # Remembered so the next search needs no question (the resident told us where they live).
+    user, _ = await User.get_or_create(openid=ctx.user)
+    if user.compound != name:
+        user.compound = name
+        await user.save(update_fields=["compound", "updated_at"])
+    return await _answer(ctx, payload["category"], lat, lng)
+
+
+async def _waiting_and_unclear(ctx: Context) -> bool:
+    return (
+        ctx.msg.kind is Kind.TEXT
+        and ctx.nlu.intent == "unknown"
+        and await _waiting_search(ctx) is not None
+    )
+
+
+@router.message(_waiting_and_unclear)
+async def unknown_compound(ctx: Context) -> HandlerResult:
+    """Typed text while waiting for a location that is no compound we know."""
+    return f"没找到“{_text(ctx)[:20]}”这个小区。{ASK_LOCATION}"
+
+
+async def _has_results(ctx: Context) -> bool:
+    return bool(await ctx.redis.exists(keys.scratch(ctx.user, "dir_results")))
+
+
+@router.message(words("更多", "下一页", "还有吗", "还有"), _has_results)
+async def more(ctx: Context) -> HandlerResult:
+    """ "更多": the next page of the last search."""
+    return await search.page(ctx.redis, ctx.user, advance=True)
+
+
+async def _clarify_options(ctx: Context) -> list[str] | None:
+    raw = await ctx.redis.get(keys.scratch(ctx.user, "dir_clarify"))
+    return json.loads(raw) if raw else None
+
+
+def _chosen(text: str, options: list[str]) -> str | None:
+    if text in {"1", "2", "一", "二", "第一个", "第二个"}:
+        return options[0 if text in {"1", "一", "第一个"} else 1]
+    try:
+        cats = service.parse_categories(text)
+    except DirectoryError:
+        return None
+    return next((c for c in cats if c in options), None)
+
+
+async def _answers_clarify(ctx: Context) -> bool:
+    if ctx.msg.kind is not Kind.TEXT:
+        return False
+    options = await _clarify_options(ctx)
+    return options is not None and _chosen(_text(ctx), options) is not None
+
+
+@router.message(_answers_clarify)
+async def clarified(ctx: Context) -> HandlerResult:
+    """The answer to "您是要找A还是B？"."""
+    options = await _clarify_options(ctx)
+    assert options is not None
+    category = _chosen(_text(ctx), options)
+    assert category is not None
+    await ctx.redis.delete(keys.scratch(ctx.user, "dir_clarify"))
+    return await find(ctx, category)
+
+
+@router.message(intent("find_craftsman"))
+async def find_craftsman(ctx: Context) -> HandlerResult:
+    """ "找裁缝", "冰箱不制冷": search, or ask one question when the trade is ambiguous."""
+    nlu = ctx.nlu
+    if len(nlu.clarify) >= 2:
+        a, b = nlu.clarify[:2]
+        await ctx.redis.set(
+            keys.scratch(ctx.user, "dir_clarify"), json.dumps([a, b]), ex=CLARIFY_TTL
+        )
+        return f"您是要找{category_name(a)}还是{category_name(b)}？回复1或2。"
+    if not nlu.category:
+        return ASK_CATEGORY
+    return await find(ctx, nlu.category)
+
+
+# ---- reviews and complaints ------------------------------------------------------------------
+
+REVIEW = re.compile(r"评价\s*(\d+)\s*([1-5])\s*[星分]?\s*(.*)")
+COMPLAIN = re.compile(r"投诉\s*(\d+)\s*(.+)")
+
+
+@router.message(matches(REVIEW.pattern))
+async def review(ctx: Context) -> HandlerResult:
+    """ "评价 2 5 很好": stars for number 2 of the resident's last result list."""
+    m = REVIEW.fullmatch(_text(ctx))
+    assert m is not None
+    cid = await search.result_id(ctx.redis, ctx.user, int(m.group(1)))
+    if cid is None:
+        return "请先找师傅，再按结果里的序号评价，如“评价 1 5 很好”。"
+    try:
+        craftsman = await service.review(
+            ctx.redis, cid, ctx.user, int(m.group(2)), m.group(3).strip()
+        )
+    except DirectoryError as exc:
+        return str(exc)
+    score = f"{craftsman.rating_avg:.1f}分（{craftsman.rating_count}人评价）"
+    return f"谢谢评价！{craftsman.name}现在{score}。"
+
+
+@router.message(matches(COMPLAIN.pattern))
+async def complain(ctx: Context) -> HandlerResult:
+    """ "投诉 2 收费太高": a complaint about number 2 of the last result list."""
+    m = COMPLAIN.fullmatch(_text(ctx))
+    assert m is not None
+    cid = await search.result_id(ctx.redis, ctx.user, int(m.group(1)))
+    if cid is None:
+        return "请先找师傅，再按结果里的序号投诉，如“投诉 1 收费太高”。"
+    try:
+        await service.complain(ctx.services.notify, cid, ctx.user, m.group(2).strip())
+    except DirectoryError as exc:
+        return str(exc)
+    return "收到您的投诉，社区会核实处理。"
+
+
+# ---- craftsmen managing their own entry ------------------------------------------------------
+
+
+@router.message(words("暂停接单", "恢复接单"))
+async def pause_own(ctx: Context) -> HandlerResult:
+    """A craftsman hides or shows their own entry."""
+    pause = _text(ctx) == "暂停接单"
+    try:
+        await service.pause_own(ctx.redis, ctx.user, pause)
+    except DirectoryError as exc:
+        return str(exc)
+    return "已暂停，居民暂时搜不到您。说“恢复接单”恢复。" if pause else "已恢复接单。"
+
+
+# ---- admins ----------------------------------------------------------------------------------
+
+ADMIN_ACTION = re.compile(r"(通过|拒绝|恢复)\s*#?(\d+)")
+COMPLAINT_DECISION = re.compile(r"(成立|不成立)\s*#?(\d+)")
+
+
+@router.message(words("审核", "待审核"), _admin)
+async def pending_list(ctx: Context) -> HandlerResult:
+    """An admin's "审核": the registrations waiting for approval."""
+    rows = await Craftsman.filter(status=Status.PENDING).order_by("id").limit(10)
+    if not rows:
+        return "没有待审核的师傅。" + ADMIN_HELP
+    lines = ["待审核的师傅："] + [
+        f"#{c.id} {c.name}（{'、'.join(category_name(x) for x in c.categories)}）{c.phone} "
+        f"{c.address[:30]}：{c.description[:40]}"
+        for c in rows
+    ]
+    lines.append("回复“通过 N”或“拒绝 N”（N是#后的编号）。")
+    return search.fit(lines)
+
+
+@router.message(matches(ADMIN_ACTION.pattern), _admin)
+async def admin_action(ctx: Context) -> HandlerResult:
+    """ "通过 N" / "拒绝 N" / "恢复 N" by an admin."""
+    m = ADMIN_ACTION.fullmatch(_text(ctx))
+    assert m is not None
+    verb, cid = m.group(1), int(m.group(2))
+    action = {"通过": service.approve, "拒绝": service.reject, "恢复": service.reinstate}[verb]
+    try:
+        craftsman = await action(ctx.redis, ctx.services.notify, cid)
+    except DirectoryError as exc:
+        return str(exc)
+    return f"已{verb}：#{cid} {craftsman.name}。"
+
+
+@router.message(matches(COMPLAINT_DECISION.pattern), _admin)
+async def complaint_decision(ctx: Context) -> HandlerResult:
+    """ "成立 N" / "不成立 N": an admin's decision on complaint N."""
+    m = COMPLAINT_DECISION.fullmatch(_text(ctx))
+    assert m is not None
+    upheld = m.group(1) == "成立"
+    try:
+        complaint, suspended = await service.decide_complaint(
+            ctx.redis, ctx.services.notify, int(m.group(2)), upheld
+        )
+    except DirectoryError as exc:
+        return str(exc)
+    text = f"投诉#{complaint.id}已记为{'成立' if upheld else '不成立'}。"
+    if suspended:
+        n, cid = service.UPHELD_TO_SUSPEND, complaint.craftsman.id
+        text += f"该师傅已有{n}次投诉成立，已停用；“恢复 {cid}”可恢复。"
+    return text
+
+
+@router.message(words("目录帮助", "师傅帮助", "找师傅帮助"))
+async def help_(ctx: Context) -> HandlerResult:
+    return HELP + ("\n" + ADMIN_HELP if await _admin(ctx) else "")
+
+
+# ---- registration form -----------------------------------------------------------------------
+
+
+async def _name(ctx: Context, data: forms.Data) -> str:
+    value = await forms.text_step(1, 20, "称呼")(ctx, data)
+    if re.search(r"\d{5,}", value):
+        raise Invalid("称呼里不要写电话，电话最后再填。")
+    return value
+
+
+async def _trades(ctx: Context, data: forms.Data) -> list[str]:
+    if ctx.msg.kind is not Kind.TEXT:
+        raise Invalid("请用文字写您做的行当。")
+    try:
+        return service.parse_categories(ctx.msg.text)
+    except DirectoryError as exc:
+        names = "、".join(service.NAMES_ZH.values())
+        raise Invalid(f"{exc}。目前有：{names}。") from exc
+
+
+async def _where(ctx: Context, data: forms.Data) -> dict[str, Any]:
+    if ctx.msg.kind is Kind.LOCATION and ctx.msg.location is not None:
+        loc = ctx.msg.location
+        label = loc.label or f"{loc.lat:.5f},{loc.lng:.5f}"
+        return {
+            "lat": loc.lat,
+            "lng": loc.lng,
+            "address": label,
+            "compound": service.guess_compound(label),
+        }
+    if ctx.msg.kind is Kind.TEXT and ctx.msg.text.strip():
+        found = await service.compound_location(ctx.msg.text)
+        if found is not None:
+            name, lat, lng = found
+            return {"lat": lat, "lng": lng, "address": ctx.msg.text.strip()[:200], "compound": name}
+    # Without a map service we cannot place an arbitrary address; a location message is exact.
+    raise Invalid("没找到这个地址。请发送位置（点“+”→位置），居民才能按距离找到您。")
+
+
+async def _hours(ctx: Context, data: forms.Data) -> str:
+    if ctx.msg.kind is not Kind.TEXT:
+        raise Invalid("请用文字写营业时间。")
+    try:
+        return hours.parse(ctx.msg.text).text
+    except hours.HoursError as exc:
+        raise Invalid(f"营业时间没看懂：{exc}。") from exc
+
+
+async def _phone(ctx: Context, data: forms.Data) -> str:
+    if ctx.msg.kind is not Kind.TEXT:
+        raise Invalid("请用文字写电话号码。")
+    try:
+        return service.normalise_phone(ctx.msg.text)
+    except DirectoryError as exc:
+        raise Invalid(str(exc) + "。") from exc
+
+
+async def _confirm(ctx: Context, data: forms.Data) -> bool:
+    answer = _text(ctx)
+    if answer in YES:
+        return True
+    if answer in NO:
+        return False
+    raise Invalid("请回复“确认”提交，或“修改”重新填写。")
+
+
+def _summary(data: forms.Data) -> str:
+    return (
+        "请核对：\n"
+        f"称呼：{data['name']}\n行当：{'、'.join(category_name(c) for c in data['trades'])}\n"
+        f"服务：{data['description']}\n地址：{data['where']['address']}\n"
+        f"营业时间：{data['hours']}\n电话：{data['phone']}\n"
+        "没问题回复“确认”，要改回复“修改”。"
+    )
+
+
+async def _register(ctx: Context, data: forms.Data) -> HandlerResult:
+    if not data["confirm"]:
+        return await forms.start(ctx, REGISTER_FORM, intro="好的，我们重新填一遍。")
+    where = data["where"]
+    reg = Registration(
+        name=data["name"],
+        categories=data["trades"],
+        description=data["description"],
+        lat=where["lat"],
+        lng=where["lng"],
+        address=where["address"],
+        compound=where["compound"],
+        hours=data["hours"],
+        phone=data["phone"],
+    )
+    craftsman, created = await service.register(ctx.redis, ctx.services.notify, ctx.user, reg)
+    if created:
+        return f"登记好了（编号{craftsman.id}）。社区审核通过后居民就能找到您，会通知您。"
+    return f"您的登记信息已更新（编号{craftsman.id}）。"
+
+
+REGISTER_FORM = Form(
+    name="directory.register",
+    title="师傅登记",
+    steps=[
+        Step("name", "请问怎么称呼您？（如：王师傅）", _name),
+        Step("trades", "您做哪一行？可以写多个，用顿号隔开，如：裁缝、修鞋", _trades),
+        Step(
+            "description",
+            "简单说说您能做什么（如：改裤脚、换拉链，可上门）",
+            forms.text_step(2, 200, "介绍"),
+        ),
+        Step("where", "您在哪里？请发送位置（点“+”→位置），或打小区名", _where),
+        Step(
+            "hours",
+            "几点营业？如“每天8:00-18:00”或“周一至周五 8:00-12:00,13:00-17:30；周六 9:00-12:00”",
+            _hours,
+        ),
+        Step("phone", "居民怎么联系您？请写手机或座机号码", _phone),
+        Step("confirm", _summary, _confirm),
+    ],
+    on_done=_register,
+)
+
+
+@router.message(intent("craftsman_register"))
+async def register(ctx: Context) -> HandlerResult:
+    """ "我会修鞋，想登记": start (or restart) the registration form."""
+    existing = await Craftsman.get_or_none(openid=ctx.user)
+    intro = (
+        "您已经登记过，重新填写会更新原来的信息。"
+        if existing
+        else "欢迎登记为社区师傅！随时回复“取消”退出，“上一步”返回。"
+    )
+    return await forms.start(ctx, REGISTER_FORM, intro=intro)

@@ -1,0 +1,159 @@
+"""Find craftsmen: category + location → approved ones within a 15-minute walk, open-now first.
+
+Nobody within reach → widen to 3 km, then 10 km, and say so. Replies fit WeChat's text limit
+(about 2048 bytes); the full ordered list is kept in Redis for "更多" and for 评价/投诉 N.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from redis.asyncio import Redis
+
+from craftsman_directory import geo, hours
+from craftsman_directory.index import Card, nearby
+from craftsman_directory.service import category_name
+from infra import keys
+
+PAGE_SIZE = 5
+WIDER_RADII_M = (3000.0, 10000.0)
+MAX_RESULTS = 50
+MAX_REPLY_BYTES = 2000  # WeChat cuts passive text replies at about 2048 bytes
+RESULTS_TTL = 30 * 60
+
+OPEN, UNKNOWN, CLOSED = 0, 1, 2
+
+
+@lru_cache(maxsize=4096)
+def _hours(text: str) -> hours.OpeningHours | None:
+    try:
+        return hours.parse(text) if text else None
+    except hours.HoursError:
+        return None  # stored before validation tightened: show as unknown rather than fail
+
+
+@dataclass(frozen=True)
+class Found:
+    card: Card
+    distance_m: float
+    minutes: int
+    state: int  # OPEN, UNKNOWN or CLOSED
+    note: str  # 营业中 / 今天14:00开门 / 营业时间未登记
+
+
+@dataclass(frozen=True)
+class Outcome:
+    category: str
+    found: list[Found]
+    radius_m: float
+    widened: bool
+
+
+def _assess(card: Card, distance_m: float, now: datetime, elderly: bool) -> Found:
+    oh = _hours(card.hours)
+    minutes = geo.walk_minutes(distance_m, elderly)
+    if oh is None:
+        return Found(card, distance_m, minutes, UNKNOWN, "营业时间未登记")
+    if oh.is_open(now):
+        return Found(card, distance_m, minutes, OPEN, "营业中")
+    nxt = oh.next_opening(now)
+    note = hours.describe_opening(nxt, now) if nxt else "暂不营业"
+    return Found(card, distance_m, minutes, CLOSED, note)
+
+
+async def search(
+    redis: Redis, category: str, lat: float, lng: float, now: datetime, elderly: bool = False
+) -> Outcome:
+    """Within a 15-minute walk first; then wider circles until someone is found."""
+    radii = (geo.walk_radius_m(elderly), *WIDER_RADII_M)
+    hits = []
+    radius = radii[0]
+    for radius in radii:
+        hits = await nearby(redis, category, lat, lng, radius, limit=MAX_RESULTS)
+        if hits:
+            break
+    found = [_assess(h.card, h.distance_m, now, elderly) for h in hits]
+    # Open now first, then unknown hours, then closed; nearest first within each (stable sort).
+    found.sort(key=lambda f: f.state)
+    return Outcome(category, found, radius, widened=radius != radii[0])
+
+
+def line(n: int, f: Found) -> str:
+    c = f.card
+    extra = ""
+    if c.rating_count:
+        extra += f" {c.rating_avg:.1f}分"
+    if c.home_visits:
+        extra += " 可上门"
+    return (
+        f"{n}. {c.name}（{category_name(c.categories[0]) if c.categories else ''}）"
+        f"步行约{f.minutes}分钟 电话{c.phone} {f.note}{extra}"
+    )
+
+
+def header(outcome: Outcome, elderly: bool) -> str:
+    name = category_name(outcome.category)
+    if not outcome.found:
+        return f"抱歉，附近10公里内还没有登记的{name}师傅。"
+    if outcome.widened:
+        walk = int(geo.walk_radius_m(elderly))
+        km = outcome.radius_m / 1000
+        return f"步行15分钟（约{walk}米）内没有{name}师傅，已扩大到{km:g}公里："
+    return f"附近的{name}师傅（步行15分钟内）："
+
+
+FOOTER_MORE = "回复“更多”看下一页。"
+FOOTER_ACTIONS = "评价：回复“评价 序号 5 很好”；投诉：“投诉 序号 原因”。"
+
+
+def fit(lines: list[str], limit: int = MAX_REPLY_BYTES) -> str:
+    """Join lines, dropping whole lines from the end of the list part until it fits."""
+    text = "\n".join(lines)
+    while len(text.encode()) > limit and len(lines) > 1:
+        lines = lines[:-2] + lines[-1:]  # keep the footer, drop the last result
+        text = "\n".join(lines)
+    return text
+
+
+async def remember(redis: Redis, user: str, outcome: Outcome, head: str) -> None:
+    state = {
+        "head": head,
+        "lines": [line(i + 1, f) for i, f in enumerate(outcome.found)],
+        "ids": [f.card.id for f in outcome.found],
+        "page": 0,
+    }
+    await redis.set(
+        keys.scratch(user, "dir_results"), json.dumps(state, ensure_ascii=False), ex=RESULTS_TTL
+    )
+
+
+async def page(redis: Redis, user: str, advance: bool) -> str | None:
+    """The current page (or the next one with `advance`); None when no results are kept."""
+    raw = await redis.get(keys.scratch(user, "dir_results"))
+    if not raw:
+        return None
+    state = json.loads(raw)
+    if advance:
+        state["page"] += 1
+    start = state["page"] * PAGE_SIZE
+    shown = state["lines"][start : start + PAGE_SIZE]
+    if not shown:
+        return "没有更多了。换个行当试试，比如“找修鞋的”。"
+    await redis.set(
+        keys.scratch(user, "dir_results"), json.dumps(state, ensure_ascii=False), keepttl=True
+    )
+    more = start + PAGE_SIZE < len(state["lines"])
+    head = state["head"] if state["page"] == 0 else f"第{state['page'] + 1}页："
+    return fit([head, *shown, (FOOTER_MORE if more else "") + FOOTER_ACTIONS])
+
+
+async def result_id(redis: Redis, user: str, n: int) -> int | None:
+    """The craftsman behind number `n` of the user's last result list."""
+    raw = await redis.get(keys.scratch(user, "dir_results"))
+    if not raw:
+        return None
+    ids = json.loads(raw)["ids"]
+    return ids[n - 1] if 1 <= n <= len(ids) else None

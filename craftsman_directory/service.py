@@ -1,0 +1,355 @@
+"""Directory rules: register, update, approve, pause, suspend, review, complain.
+
+Every change to a craftsman goes through here so the Redis index stays in step with the
+database, and the people concerned are told.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.context import Notifier
+from bot.nlu.labels import CATEGORIES
+from craftsman_directory import index
+from models.directory import Complaint, Craftsman, Review, Source, Status
+from models.users import Role, RoleGrant
+
+UPHELD_TO_SUSPEND = 3
+
+NAMES_ZH: dict[str, str] = {
+    "tailor": "裁缝",
+    "shoe_repair": "修鞋",
+    "key_lock": "开锁配钥匙",
+    "appliance_repair": "家电维修",
+    "phone_repair": "手机电脑维修",
+    "bike_repair": "修车",
+    "plumbing_electric": "水电维修",
+    "housekeeping": "家政",
+    "haircut": "理发",
+    "knife_sharpening": "磨刀",
+    "watch_repair": "修表",
+    "furniture_repair": "家具维修",
+    "recycling": "废品回收",
+}
+_ALIASES: dict[str, str] = {
+    **{zh: cat for cat, zh in NAMES_ZH.items()},
+    "缝补": "tailor",
+    "改衣服": "tailor",
+    "开锁": "key_lock",
+    "配钥匙": "key_lock",
+    "修家电": "appliance_repair",
+    "家电": "appliance_repair",
+    "修手机": "phone_repair",
+    "修电脑": "phone_repair",
+    "手机维修": "phone_repair",
+    "自行车电动车维修": "bike_repair",
+    "修自行车": "bike_repair",
+    "修电动车": "bike_repair",
+    "自行车": "bike_repair",
+    "电动车": "bike_repair",
+    "水电": "plumbing_electric",
+    "水电工": "plumbing_electric",
+    "电工": "plumbing_electric",
+    "水管": "plumbing_electric",
+    "保洁": "housekeeping",
+    "钟点工": "housekeeping",
+    "保姆": "housekeeping",
+    "月嫂": "housekeeping",
+    "护工": "housekeeping",
+    "剃头": "haircut",
+    "磨剪刀": "knife_sharpening",
+    "修钟表": "watch_repair",
+    "钟表": "watch_repair",
+    "木工": "furniture_repair",
+    "家具": "furniture_repair",
+    "修家具": "furniture_repair",
+    "回收": "recycling",
+    "收废品": "recycling",
+    "废品": "recycling",
+}
+
+_MOBILE = re.compile(r"1[3-9]\d{9}")
+_LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}(?:-\d{1,6})?")
+_LOCAL = re.compile(r"[2-9]\d{6,7}")  # a local number without area code
+
+
+class DirectoryError(ValueError):
+    """A request that cannot be carried out; the message is shown to the user."""
+
+
+def category_name(cat: str) -> str:
+    return NAMES_ZH.get(cat, cat)
+
+
+def parse_categories(text: str) -> list[str]:
+    """'裁缝、修鞋' / 'tailor,shoe_repair' / '我会改衣服' → category ids; raises DirectoryError."""
+    out: list[str] = []
+    for part in re.split(r"[、,，;；/和\s]+", text.strip()):
+        if not part:
+            continue
+        cat = part if part in CATEGORIES else _ALIASES.get(part)
+        if cat is None:
+            from bot.nlu import parse
+
+            cat = parse(f"找{part}").category  # symptoms and synonyms the NLU already knows
+        if cat is None:
+            raise DirectoryError(f"“{part}”不在目录的行当里")
+        if cat not in out:
+            out.append(cat)
+    if not out:
+        raise DirectoryError("没写行当")
+    return out
+
+
+def normalise_phone(text: str) -> str:
+    """A Chinese mobile or landline number, spaces removed; raises DirectoryError."""
+    raw = re.sub(r"[\s()（）]", "", text.strip()).replace("—", "-").replace("－", "-")
+    if raw.startswith("+86"):
+        raw = raw[3:]
+    digits = raw.replace("-", "")
+    if _MOBILE.fullmatch(digits):
+        return digits
+    if _LANDLINE.fullmatch(raw) or _LOCAL.fullmatch(raw):
+        return raw
+    raise DirectoryError("电话号码不对，手机是1开头的11位数字，座机如 021-12345678")
+
+
+def guess_compound(address: str) -> str | None:
+    """'幸福小区3号楼2单元' → '幸福小区' (the part residents type to mean 'near me')."""
+    m = re.search(
+        r"([\u4e00-\u9fa5A-Za-z0-9]{2,12}?(?:小区|花园|公寓|新村|家园|苑|里|坊|村|城))", address
+    )
+    return m.group(1) if m else None
+
+
+# ---- people to tell --------------------------------------------------------------------------
+
+
+async def admin_openids() -> list[str]:
+    grants = await RoleGrant.filter(role=Role.ADMIN).prefetch_related("user")
+    return sorted({g.user.openid for g in grants})
+
+
+async def is_admin(openid: str) -> bool:
+    return await RoleGrant.filter(role=Role.ADMIN, user__openid=openid).exists()
+
+
+async def notify_admins(notify: Notifier, text: str) -> None:
+    for openid in await admin_openids():
+        await notify(openid, text)
+
+
+async def _tell(notify: Notifier, craftsman: Craftsman, text: str) -> None:
+    if craftsman.openid:
+        await notify(craftsman.openid, text)
+
+
+# ---- registration and status -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Registration:
+    name: str
+    categories: list[str]
+    description: str
+    lat: float
+    lng: float
+    address: str
+    compound: str | None
+    hours: str
+    phone: str
+
+
+async def register(
+    redis: Redis, notify: Notifier, openid: str, reg: Registration
+) -> tuple[Craftsman, bool]:
+    """Self-registration: new entries wait for an admin; a second registration updates."""
+    fields: dict[str, Any] = {
+        "name": reg.name,
+        "categories": reg.categories,
+        "description": reg.description,
+        "lat": reg.lat,
+        "lng": reg.lng,
+        "address": reg.address,
+        "compound": reg.compound,
+        "hours": reg.hours,
+        "phone": reg.phone,
+        "home_visits": "上门" in reg.description,
+    }
+    existing = await Craftsman.get_or_none(openid=openid)
+    if existing is None:
+        craftsman = await Craftsman.create(
+            openid=openid, source=Source.SELF, status=Status.PENDING, **fields
+        )
+        await notify_admins(
+            notify,
+            f"新师傅登记待审核：#{craftsman.id} {reg.name}（{_cats(reg.categories)}）"
+            f"{reg.phone}。回复“通过 {craftsman.id}”或“拒绝 {craftsman.id}”。",
+        )
+        return craftsman, True
+    existing.update_from_dict(fields)
+    await existing.save()
+    await index.sync(redis, existing)
+    await notify_admins(notify, f"师傅 #{existing.id} {reg.name} 更新了登记信息。")
+    return existing, False
+
+
+def _cats(categories: list[str]) -> str:
+    return "、".join(category_name(c) for c in categories)
+
+
+async def _get(craftsman_id: int) -> Craftsman:
+    craftsman = await Craftsman.get_or_none(id=craftsman_id)
+    if craftsman is None:
+        raise DirectoryError(f"没有编号为 {craftsman_id} 的师傅")
+    return craftsman
+
+
+async def set_status(redis: Redis, craftsman: Craftsman, status: Status) -> Craftsman:
+    craftsman.status = status
+    await craftsman.save(update_fields=["status", "updated_at"])
+    await index.sync(redis, craftsman)
+    return craftsman
+
+
+async def approve(redis: Redis, notify: Notifier, craftsman_id: int) -> Craftsman:
+    craftsman = await _get(craftsman_id)
+    if craftsman.status is not Status.PENDING:
+        raise DirectoryError(f"#{craftsman_id} 不在待审核状态（{craftsman.status.value}）")
+    await set_status(redis, craftsman, Status.APPROVED)
+    await _tell(notify, craftsman, "您的师傅登记已通过审核，居民现在可以找到您了。")
+    return craftsman
+
+
+async def reject(redis: Redis, notify: Notifier, craftsman_id: int) -> Craftsman:
+    """A registration the community does not accept is removed (nothing else refers to it)."""
+    craftsman = await _get(craftsman_id)
+    if craftsman.status is not Status.PENDING:
+        raise DirectoryError(f"#{craftsman_id} 不在待审核状态")
+    await craftsman.delete()
+    await index.remove(redis, craftsman_id)
+    await _tell(notify, craftsman, "抱歉，您的师傅登记没有通过审核。有疑问请联系社区。")
+    return craftsman
+
+
+async def reinstate(redis: Redis, notify: Notifier, craftsman_id: int) -> Craftsman:
+    craftsman = await _get(craftsman_id)
+    if craftsman.status not in (Status.SUSPENDED, Status.PAUSED):
+        raise DirectoryError(f"#{craftsman_id} 没有被暂停或停用")
+    await set_status(redis, craftsman, Status.APPROVED)
+    await _tell(notify, craftsman, "社区已恢复您在师傅目录中的展示。")
+    return craftsman
+
+
+async def pause_own(redis: Redis, openid: str, pause: bool) -> Craftsman:
+    """A craftsman hides (暂停接单) or shows (恢复接单) their own entry."""
+    craftsman = await Craftsman.get_or_none(openid=openid)
+    if craftsman is None:
+        raise DirectoryError("您还没有登记为师傅。说“师傅登记”开始。")
+    wanted_from, to = (
+        (Status.APPROVED, Status.PAUSED) if pause else (Status.PAUSED, Status.APPROVED)
+    )
+    if craftsman.status is not wanted_from:
+        raise DirectoryError(f"您的登记现在是“{STATUS_ZH[craftsman.status]}”，不能这样改。")
+    return await set_status(redis, craftsman, to)
+
+
+STATUS_ZH = {
+    Status.PENDING: "待审核",
+    Status.APPROVED: "已通过",
+    Status.PAUSED: "暂停接单",
+    Status.SUSPENDED: "已停用",
+}
+
+
+# ---- reviews and complaints ------------------------------------------------------------------
+
+
+async def review(
+    redis: Redis, craftsman_id: int, reviewer: str, stars: int, text: str
+) -> Craftsman:
+    if not 1 <= stars <= 5:
+        raise DirectoryError("星级是1到5")
+    craftsman = await _get(craftsman_id)
+    await Review.update_or_create(
+        craftsman=craftsman, reviewer=reviewer, defaults={"stars": stars, "text": text[:200]}
+    )
+    stars_given = await Review.filter(craftsman=craftsman).values_list("stars", flat=True)
+    craftsman.rating_count = len(stars_given)
+    craftsman.rating_avg = round(sum(stars_given) / len(stars_given), 2)
+    await craftsman.save(update_fields=["rating_avg", "rating_count", "updated_at"])
+    await index.sync(redis, craftsman)  # the card shows the rating
+    return craftsman
+
+
+async def complain(notify: Notifier, craftsman_id: int, complainant: str, reason: str) -> Complaint:
+    craftsman = await _get(craftsman_id)
+    complaint = await Complaint.create(
+        craftsman=craftsman, complainant=complainant, reason=reason[:200]
+    )
+    # Admins see the craftsman and the reason, never who complained.
+    await notify_admins(
+        notify,
+        f"投诉#{complaint.id}：师傅 #{craftsman.id} {craftsman.name}，原因：{reason[:100]}。"
+        f"核实后回复“成立 {complaint.id}”或“不成立 {complaint.id}”。",
+    )
+    return complaint
+
+
+async def decide_complaint(
+    redis: Redis, notify: Notifier, complaint_id: int, upheld: bool
+) -> tuple[Complaint, bool]:
+    """Record an admin's decision; the third upheld one suspends. Returns (complaint, suspended)."""
+    complaint = await Complaint.get_or_none(id=complaint_id).prefetch_related("craftsman")
+    if complaint is None:
+        raise DirectoryError(f"没有编号为 {complaint_id} 的投诉")
+    complaint.upheld = upheld
+    await complaint.save(update_fields=["upheld"])
+    craftsman = complaint.craftsman
+    if not upheld:
+        return complaint, False
+    count = await Complaint.filter(craftsman=craftsman, upheld=True).count()
+    if count >= UPHELD_TO_SUSPEND and craftsman.status in (Status.APPROVED, Status.PAUSED):
+        await set_status(redis, craftsman, Status.SUSPENDED)
+        await _tell(
+            notify,
+            craftsman,
+            f"因{count}次投诉经社区核实成立，您在师傅目录中的展示已暂停。"
+            f"最近一次原因：{complaint.reason}。如有异议请联系社区。",
+        )
+        return complaint, True
+    return complaint, False
+
+
+# ---- compounds -------------------------------------------------------------------------------
+
+
+async def compound_location(text: str) -> tuple[str, float, float] | None:
+    """A typed compound name → (name, lat, lng): the centre of craftsmen known there."""
+    from rapidfuzz import fuzz, process
+
+    typed = text.strip()
+    if len(typed) < 2:
+        return None
+    names = [
+        n
+        for n in await Craftsman.filter(compound__not_isnull=True)
+        .distinct()
+        .values_list("compound", flat=True)
+        if n
+    ]
+    match = next((n for n in names if n in typed or (len(typed) >= 2 and typed in n)), None)
+    if match is None and names:
+        best = process.extractOne(typed, names, scorer=fuzz.ratio)
+        if best and best[1] >= 75:
+            match = best[0]
+    if match is None:
+        return None
+    points = await Craftsman.filter(compound=match).values_list("lat", "lng")
+    lat = sum(p[0] for p in points) / len(points)
+    lng = sum(p[1] for p in points) / len(points)
+    return match, lat, lng

@@ -1,0 +1,115 @@
+"""Verification by admins, reviews, complaints → suspension, reinstatement, pausing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.directory import Complaint, Craftsman, Status
+from tests.directory_support import (
+    HOME,
+    freeze,
+    make_admin,
+    make_craftsman,
+    say,
+    send_location,
+    use_outbox,
+)
+
+ADMIN = "o-admin"
+CRAFT = "o-craftsman"
+
+
+async def test_pending_is_not_searchable_until_approved_and_the_craftsman_is_told(bot: Any) -> None:
+    freeze(bot)
+    outbox = use_outbox(bot)
+    await make_admin(ADMIN)
+    c = await make_craftsman(bot, "新师傅", ["tailor"], 200, status=Status.PENDING, openid=CRAFT)
+    await send_location(bot, *HOME)
+    assert "新师傅" not in await say(bot, "找裁缝")
+    listing = await say(bot, "审核", ADMIN)
+    assert f"#{c.id} 新师傅（裁缝）" in listing
+    assert await say(bot, f"通过 {c.id}", ADMIN) == f"已通过：#{c.id} 新师傅。"
+    assert "已通过审核" in outbox.to(CRAFT)[0]
+    assert "1. 新师傅" in await say(bot, "找裁缝")
+    assert "不在待审核状态" in await say(bot, f"通过 {c.id}", ADMIN)
+
+
+async def test_only_admins_can_approve(bot: Any) -> None:
+    c = await make_craftsman(bot, "新师傅", ["tailor"], 200, status=Status.PENDING)
+    await say(bot, f"通过 {c.id}", "o-nobody")
+    await say(bot, "审核", "o-nobody")
+    assert (await Craftsman.get(id=c.id)).status is Status.PENDING
+
+
+async def test_reject_removes_the_registration(bot: Any) -> None:
+    outbox = use_outbox(bot)
+    await make_admin(ADMIN)
+    c = await make_craftsman(bot, "新师傅", ["tailor"], 200, status=Status.PENDING, openid=CRAFT)
+    assert "已拒绝" in await say(bot, f"拒绝 {c.id}", ADMIN)
+    assert not await Craftsman.exists()
+    assert "没有通过审核" in outbox.to(CRAFT)[0]
+
+
+async def test_review_updates_the_rating_shown_in_results(bot: Any) -> None:
+    freeze(bot)
+    await make_craftsman(bot, "王师傅", ["tailor"], 200)
+    await send_location(bot, *HOME)
+    assert "请先找师傅" in await say(bot, "评价 1 5 很好")
+    await say(bot, "找裁缝")
+    assert "5.0分（1人评价）" in await say(bot, "评价 1 5 很好")
+    await send_location(bot, *HOME, user="o-other")
+    await say(bot, "找裁缝", "o-other")
+    assert "4.0分（2人评价）" in await say(bot, "评价 1 3 一般", "o-other")
+    # A second review by the same resident replaces the first.
+    assert "3.0分（2人评价）" in await say(bot, "评价 1 3 改主意了")
+    assert "王师傅（裁缝）步行约3分钟 电话" in await say(bot, "找裁缝")
+    assert "3.0分" in await say(bot, "找裁缝")
+
+
+async def test_three_upheld_complaints_suspend_and_admin_reinstates(bot: Any) -> None:
+    freeze(bot)
+    outbox = use_outbox(bot)
+    await make_admin(ADMIN)
+    c = await make_craftsman(bot, "王师傅", ["tailor"], 200, openid=CRAFT)
+    await send_location(bot, *HOME)
+    await say(bot, "找裁缝")
+    for n in range(4):
+        assert "收到您的投诉" in await say(bot, f"投诉 1 收费太高{n}")
+    complaints = await Complaint.all().order_by("id")
+    assert len(complaints) == 4
+    notice = outbox.to(ADMIN)[0]
+    assert f"成立 {complaints[0].id}" in notice and "o-resident" not in notice  # complainant hidden
+    assert "不成立" in await say(bot, f"不成立 {complaints[0].id}", ADMIN)
+    for complaint in complaints[1:3]:
+        assert "停用" not in await say(bot, f"成立 {complaint.id}", ADMIN)
+    assert (await Craftsman.get(id=c.id)).status is Status.APPROVED
+    reply = await say(bot, f"成立 {complaints[3].id}", ADMIN)
+    assert "已停用" in reply
+    assert (await Craftsman.get(id=c.id)).status is Status.SUSPENDED
+    assert "展示已暂停" in outbox.to(CRAFT)[-1] and "收费太高3" in outbox.to(CRAFT)[-1]
+    assert "王师傅" not in await say(bot, "找裁缝")
+    assert "已恢复" in await say(bot, f"恢复 {c.id}", ADMIN)
+    assert "已恢复您" in outbox.to(CRAFT)[-1]
+    assert "1. 王师傅" in await say(bot, "找裁缝")
+
+
+async def test_craftsman_pauses_and_resumes_their_own_entry(bot: Any) -> None:
+    freeze(bot)
+    await make_craftsman(bot, "王师傅", ["tailor"], 200, openid=CRAFT)
+    await send_location(bot, *HOME)
+    assert "已暂停" in await say(bot, "暂停接单", CRAFT)
+    assert "王师傅" not in await say(bot, "找裁缝")
+    assert "已恢复接单" in await say(bot, "恢复接单", CRAFT)
+    assert "王师傅" in await say(bot, "找裁缝")
+    assert "还没有登记" in await say(bot, "暂停接单", "o-stranger")
+
+
+async def test_index_is_rebuilt_from_the_database(bot: Any) -> None:
+    from craftsman_directory import index
+
+    freeze(bot)
+    await make_craftsman(bot, "王师傅", ["tailor"], 200)
+    await bot.services.redis.flushdb()  # e.g. Redis restarted empty
+    assert await index.rebuild(bot.services.redis) == 1
+    await send_location(bot, *HOME)
+    assert "王师傅" in await say(bot, "找裁缝")
