@@ -1,0 +1,132 @@
+"""`add-canteen` and `grant-role`: set-up commands for community staff."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+from typing import Any
+
+from infra import database
+from models.canteen import Canteen, CanteenMeal, Meal
+from models.users import Role, RoleGrant, User
+from settings import Settings
+
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+MEAL_DEFAULTS = {
+    Meal.BREAKFAST: ("07:00", "08:30", "20:00", 300),
+    Meal.LUNCH: ("11:00", "12:30", "09:30", 1000),
+    Meal.DINNER: ("17:00", "18:30", "15:00", 1000),
+}
+
+
+def parse_meal_spec(spec: str) -> dict[str, Any]:
+    """`lunch=11:00-12:30,cutoff=09:30,capacity=50,price=10` → CanteenMeal fields."""
+    parts = dict(p.split("=", 1) for p in spec.split(",") if "=" in p)
+    meals = [k for k in parts if k in Meal.__members__.values() or k in {m.value for m in Meal}]
+    if len(meals) != 1:
+        raise ValueError(
+            f"{spec!r}: name exactly one of breakfast, lunch, dinner, e.g. lunch=11:00-12:30"
+        )
+    meal = Meal(meals[0])
+    serve_from, _, serve_until = parts[meal.value].partition("-")
+    d_from, d_until, d_cutoff, d_price = MEAL_DEFAULTS[meal]
+    fields = {
+        "meal": meal,
+        "serve_from": serve_from or d_from,
+        "serve_until": serve_until or d_until,
+        "signup_cutoff": parts.get("cutoff", d_cutoff),
+        "delivery_capacity": int(parts.get("capacity", "50")),
+        "price_cents": round(float(parts.get("price", d_price / 100)) * 100),
+    }
+    for key in ("serve_from", "serve_until", "signup_cutoff"):
+        if not _TIME.match(fields[key]):
+            raise ValueError(f"{spec!r}: {key} must look like 09:30")
+    if fields["serve_from"] >= fields["serve_until"]:
+        raise ValueError(f"{spec!r}: serving must end after it starts")
+    if fields["delivery_capacity"] < 0 or fields["price_cents"] < 0:
+        raise ValueError(f"{spec!r}: capacity and price cannot be negative")
+    return fields
+
+
+async def add_canteen(
+    name: str,
+    address: str,
+    lat: float | None,
+    lng: float | None,
+    robot_keys: list[str],
+    meal_specs: list[str],
+) -> Canteen:
+    meals = [parse_meal_spec(s) for s in meal_specs] or [parse_meal_spec("lunch=")]
+    canteen, _ = await Canteen.update_or_create(
+        name=name, defaults={"address": address, "lat": lat, "lng": lng, "robot_keys": robot_keys}
+    )
+    for fields in meals:
+        meal = fields.pop("meal")
+        await CanteenMeal.update_or_create(canteen=canteen, meal=meal, defaults=fields)
+    return canteen
+
+
+async def grant_role(
+    openid: str, role: Role, canteen_id: int | None, area: str | None
+) -> RoleGrant:
+    if role == Role.CANTEEN_STAFF and canteen_id is None:
+        raise ValueError("canteen_staff needs --canteen ID")
+    if canteen_id is not None and not await Canteen.exists(pk=canteen_id):
+        raise ValueError(f"no canteen with id {canteen_id}")
+    user, _ = await User.get_or_create(openid=openid)
+    grant, _ = await RoleGrant.get_or_create(user=user, role=role, canteen_id=canteen_id, area=area)
+    return grant
+
+
+def _run(settings: Settings, coro_factory: Any) -> int:
+    async def go() -> int:
+        async with database.open_database(settings):
+            try:
+                print(await coro_factory())
+            except ValueError as exc:
+                print(f"error: {exc}")
+                return 2
+        return 0
+
+    return asyncio.run(go())
+
+
+def cmd_add_canteen(settings: Settings, args: argparse.Namespace) -> int:
+    async def go() -> str:
+        c = await add_canteen(
+            args.name, args.address, args.lat, args.lng, args.robot_key, args.meal
+        )
+        return f"canteen {c.pk}: {c.name}"
+
+    return _run(settings, go)
+
+
+def cmd_grant_role(settings: Settings, args: argparse.Namespace) -> int:
+    async def go() -> str:
+        g = await grant_role(args.openid, Role(args.role), args.canteen, args.area)
+        return f"granted {g.role} to {args.openid}"
+
+    return _run(settings, go)
+
+
+def register(sub: Any) -> None:
+    add = sub.add_parser("add-canteen", help="create or update a canteen and its meals")
+    add.add_argument("name")
+    add.add_argument("--address", required=True)
+    add.add_argument("--lat", type=float)
+    add.add_argument("--lng", type=float)
+    add.add_argument("--robot-key", action="append", default=[], help="WeCom group-robot key")
+    add.add_argument(
+        "--meal",
+        action="append",
+        default=[],
+        help="e.g. lunch=11:00-12:30,cutoff=09:30,capacity=50,price=10 (repeatable)",
+    )
+    add.set_defaults(func=cmd_add_canteen)
+    grant = sub.add_parser("grant-role", help="give a user a role")
+    grant.add_argument("openid")
+    grant.add_argument("role", choices=[r.value for r in Role])
+    grant.add_argument("--canteen", type=int)
+    grant.add_argument("--area")
+    grant.set_defaults(func=cmd_grant_role)

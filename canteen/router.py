@@ -1,0 +1,176 @@
+"""Canteen in the chat: staff publish menus; residents ask about them and subscribe."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from bot import forms
+from bot.context import Context
+from bot.forms import Form, Invalid, Step
+from bot.messages import Kind
+from bot.router import HandlerResult, Router, command_text, intent
+from canteen import service
+from canteen.menu_parser import (
+    MenuDraft,
+    MenuParseError,
+    is_menu_post,
+    parse_menu,
+    render_menu,
+    yuan,
+)
+from models.canteen import MEAL_NAMES, Canteen, Meal
+
+router = Router("canteen")
+
+NO_CANTEEN = "本社区还没有登记食堂。"
+WEEKDAYS = "一二三四五六日"
+
+
+def _is_menu_post(ctx: Context) -> bool:
+    return ctx.msg.kind is Kind.TEXT and is_menu_post(ctx.msg.text)
+
+
+async def _confirm(ctx: Context, data: forms.Data) -> bool:
+    answer = command_text(ctx.msg.text)
+    if answer in forms.YES or answer == "发布":
+        return True
+    raise Invalid("请回复“确认”发布；要改就回复“取消”，再发一遍改好的菜单。")
+
+
+async def _publish(ctx: Context, data: forms.Data) -> str:
+    canteen = await Canteen.get_or_none(pk=data["canteen_id"])
+    if canteen is None:
+        return NO_CANTEEN
+    draft = MenuDraft.from_json(data["draft"])
+    menu, people, groups = await service.publish_menu(canteen, draft, ctx.user)
+    what = "已更正" if menu.version > 1 else "已发布"
+    return f"{what}。将推送给{people}位订阅居民和{groups}个群。"
+
+
+MENU_CONFIRM = Form(
+    name="canteen.menu_confirm",
+    title="发布菜单",
+    steps=[
+        Step(
+            "confirm",
+            lambda data: (
+                "我理解的菜单如下：\n"
+                + render_menu(data["canteen_name"], MenuDraft.from_json(data["draft"]))
+                + "\n回复“确认”发布，回复“取消”放弃。"
+            ),
+            _confirm,
+        )
+    ],
+    on_done=_publish,
+)
+
+
+@router.message(_is_menu_post)
+async def menu_post(ctx: Context) -> HandlerResult:
+    """Staff paste a menu starting with 发布菜单: show what was understood, publish on 确认."""
+    canteen = await service.staff_canteen(ctx.user)
+    if canteen is None:
+        return "只有食堂工作人员可以发布菜单。如需开通，请联系社区管理员。"
+    try:
+        draft = parse_menu(ctx.msg.text, ctx.now().date())
+    except MenuParseError as exc:
+        return str(exc)
+    data = {"canteen_id": canteen.pk, "canteen_name": canteen.name, "draft": draft.to_json()}
+    return await forms.start(ctx, MENU_CONFIRM, data)
+
+
+@router.message(intent("menu_subscribe"))
+async def subscribe(ctx: Context) -> HandlerResult:
+    """ "订阅菜单": push each published menu to this resident."""
+    await service.set_subscription(ctx.user, True)
+    return "好的，食堂发布菜单后会第一时间推送给您。回复“退订菜单”可以取消。"
+
+
+@router.message(intent("menu_unsubscribe"))
+async def unsubscribe(ctx: Context) -> HandlerResult:
+    """ "退订菜单": stop the pushes."""
+    changed = await service.set_subscription(ctx.user, False)
+    return (
+        "好的，不再给您推送菜单。想看时说“今天吃什么”就行。" if changed else "您没有订阅菜单推送。"
+    )
+
+
+_DISH_Q = re.compile(r"有没有(.{1,6}?)(?:[吗呀啊呢？?]|$)|有(.{1,6}?)(?:吗|么|嘛|没有|没|不)")
+_PRICE_Q = ("多少钱", "几块", "几元", "价格", "价钱", "收费", "贵不贵", "啥价")
+_HOURS_Q = ("几点", "开饭", "营业", "开门", "时间", "什么时候")
+
+
+def _day_label(day: dt.date, today: dt.date) -> str:
+    names = {0: "今天", 1: "明天", 2: "后天"}
+    rel = names.get((day - today).days)
+    return rel or f"{day.month}月{day.day}日（周{WEEKDAYS[day.weekday()]}）"
+
+
+@router.message(intent("menu_query"))
+async def menu_query(ctx: Context) -> HandlerResult:
+    """What the canteen serves: a day, a meal, a dish, the price or the hours."""
+    canteen = await service.default_canteen()
+    if canteen is None:
+        return NO_CANTEEN
+    text = ctx.msg.text
+    today = ctx.now().date()
+    slots = ctx.nlu.slots
+    day = dt.date.fromisoformat(slots["date"]) if slots.get("date") else today
+    meals = await service.meals_of(canteen)
+    asked_meal = Meal(slots["meal"]) if slots.get("meal") else None
+
+    if any(w in text for w in _HOURS_Q) and not any(w in text for w in ("吃什么", "吃啥", "菜")):
+        hours = "；".join(f"{MEAL_NAMES[m.meal]}{m.serve_from}-{m.serve_until}" for m in meals)
+        return f"{canteen.name}开饭时间：{hours or '请咨询食堂'}。地址：{canteen.address}"
+
+    wanted = [asked_meal] if asked_meal else [m.meal for m in meals] or [Meal.LUNCH]
+    menus = [(meal, await service.find_menu(canteen, day, meal)) for meal in wanted]
+    found = [(meal, menu) for meal, menu in menus if menu is not None]
+    label = _day_label(day, today)
+
+    if any(w in text for w in _PRICE_Q):
+        prices = []
+        for m in meals:
+            if asked_meal and m.meal != asked_meal:
+                continue
+            menu = next((mn for ml, mn in found if ml == m.meal), None)
+            cents = menu.price_cents if menu and menu.price_cents is not None else m.price_cents
+            prices.append(f"{MEAL_NAMES[m.meal]}{yuan(cents)}")
+        return f"{canteen.name}价格：{'，'.join(prices) or '请咨询食堂'}。"
+
+    if not found:
+        meal_words = MEAL_NAMES[asked_meal] if asked_meal else ""
+        return (
+            f"{label}{meal_words}的菜单还没发布，一般前一天下午发布。"
+            "回复“订阅菜单”，发布后第一时间推送给您。"
+        )
+
+    dish_q = _DISH_Q.search(text)
+    if dish_q:
+        word = (dish_q.group(1) or dish_q.group(2) or "").strip("的")
+        if word and word not in ("什么", "啥", "菜", "饭"):
+            hits = [
+                f"{MEAL_NAMES[meal]}有{d['name']}"
+                for meal, menu in found
+                for d in menu.dishes
+                if word in d["name"] or d["name"] in word
+            ]
+            if hits:
+                return f"有的，{label}{'，'.join(hits)}。"
+            return f"{label}的菜单里没有{word}。回复“{label}菜单”看全部菜。"
+
+    parts = []
+    for meal, menu in found:
+        draft = MenuDraft.from_json(
+            {
+                "date": day.isoformat(),
+                "meal": meal.value,
+                "dishes": menu.dishes,
+                "price_cents": menu.price_cents,
+            }
+        )
+        parts.append(render_menu(canteen.name, draft))
+    missing = [MEAL_NAMES[meal] for meal, menu in menus if menu is None and asked_meal]
+    tail = f"\n（{'、'.join(missing)}还没发布）" if missing else ""
+    return "\n\n".join(parts) + tail + f"\n{service.SIGNUP_HINT}"

@@ -1,0 +1,213 @@
+"""Canteen menus: parsing what staff paste, publishing with confirmation, pushes queued in the
+same transaction, corrections, resident questions, subscriptions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from bot.messages import Incoming
+from canteen.cli import add_canteen, grant_role, parse_meal_spec
+from canteen.menu_parser import MenuParseError, parse_menu
+from models.canteen import DishKind, Meal, Menu, MenuSubscription
+from models.push import OutboxMessage, PushChannel
+from models.users import Role, User
+
+TODAY = dt.date(2026, 11, 25)  # a Wednesday
+STAFF = "o-staff"
+MENU = (
+    "发布菜单 明天午餐\n凉菜：拍黄瓜、凉拌木耳\n热菜：红烧肉、西红柿炒鸡蛋…\n"
+    "汤：紫菜蛋花汤\n主食：米饭、花卷\n10元"
+)
+
+
+def test_parses_the_usual_format() -> None:
+    d = parse_menu(MENU, TODAY)
+    assert d.date == dt.date(2026, 11, 26) and d.meal is Meal.LUNCH and d.price_cents == 1000
+    kinds = {x.name: x.kind for x in d.dishes}
+    assert kinds == {
+        "拍黄瓜": DishKind.COLD,
+        "凉拌木耳": DishKind.COLD,
+        "红烧肉": DishKind.HOT,
+        "西红柿炒鸡蛋": DishKind.HOT,
+        "紫菜蛋花汤": DishKind.SOUP,
+        "米饭": DishKind.STAPLE,
+        "花卷": DishKind.STAPLE,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "date", "meal", "dishes", "price"),
+    [
+        (
+            "发布菜单 周五 晚饭\n冷菜: 拍黄瓜,凉拌木耳\n汤品：冬瓜汤 😋\n价格：12元",
+            "2026-11-27",
+            "dinner",
+            {"拍黄瓜": "cold", "凉拌木耳": "cold", "冬瓜汤": "soup"},
+            1200,
+        ),
+        (
+            "发布菜单\n今天午餐\n热菜 红烧肉 青菜\n￥10",
+            "2026-11-25",
+            "lunch",
+            {"红烧肉": "hot", "青菜": "hot"},
+            1000,
+        ),
+        (
+            "更新菜单 后天早餐\n1. 豆浆\n2. 油条\n主食：包子；馒头",
+            "2026-11-27",
+            "breakfast",
+            {"豆浆": "hot", "油条": "hot", "包子": "staple", "馒头": "staple"},
+            None,
+        ),
+        (
+            "发布菜单 明天中午\r\n荤菜：糖醋排骨 / 宫保鸡丁\r\n素菜：炒青菜\r\n3块",
+            "2026-11-26",
+            "lunch",
+            {"糖醋排骨": "hot", "宫保鸡丁": "hot", "炒青菜": "hot"},
+            300,
+        ),
+    ],
+)
+def test_parses_messy_variants(
+    text: str, date: str, meal: str, dishes: dict[str, str], price: int | None
+) -> None:
+    d = parse_menu(text, TODAY)
+    assert d.date.isoformat() == date and d.meal.value == meal and d.price_cents == price
+    assert {x.name: x.kind.value for x in d.dishes} == dishes
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("发布菜单 明天\n热菜：红烧肉", "哪一餐"),
+        ("发布菜单 明天午餐\n10元", "没看到菜名"),
+        ("发布菜单 明天午餐\n热菜：" + "很" * 30, "不像一道菜名"),
+    ],
+)
+def test_unclear_menus_say_what_is_missing(text: str, reason: str) -> None:
+    with pytest.raises(MenuParseError, match=reason):
+        parse_menu(text, TODAY)
+
+
+def test_meal_specs_are_validated() -> None:
+    assert (
+        parse_meal_spec("lunch=11:00-12:30,cutoff=09:30,capacity=50,price=10")["price_cents"]
+        == 1000
+    )
+    for bad in [
+        "lunch=12:00-11:00",
+        "brunch=10:00-11:00",
+        "lunch=11:00-12:30,cutoff=9h",
+        "lunch=,capacity=-1",
+    ]:
+        with pytest.raises(ValueError):
+            parse_meal_spec(bad)
+
+
+@pytest.fixture
+async def canteen(client: Any) -> Any:
+    c = await add_canteen(
+        "幸福里爱心食堂",
+        "3号楼底商",
+        31.23,
+        121.47,
+        ["robot-key-1"],
+        [
+            "lunch=11:00-12:30,cutoff=09:30,capacity=50,price=10",
+            "dinner=17:00-18:30,cutoff=15:00,capacity=30,price=12",
+        ],
+    )
+    await grant_role(STAFF, Role.CANTEEN_STAFF, c.pk, None)
+    return c
+
+
+@pytest.fixture
+def say(bot: Any) -> Any:
+    bot.services.clock = lambda: dt.datetime(
+        2026, 11, 25, 15, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))
+    )
+
+    async def say(user: str, text: str) -> str:
+        return "\n".join(r.text for r in await bot.handle(Incoming.of_text(user, text)))
+
+    return say
+
+
+async def test_staff_publish_after_confirmation_queues_pushes(canteen: Any, say: Any) -> None:
+    for openid in ("o-a", "o-b", "o-gone"):
+        assert "推送" in await say(openid, "订阅菜单")
+    await User.create(openid="o-gone", followed=False)  # unfollowed the account since
+    shown = await say(STAFF, MENU)
+    assert "红烧肉" in shown and "确认" in shown and "11月26日" in shown
+    assert await Menu.all().count() == 0 and await OutboxMessage.all().count() == 0
+    done = await say(STAFF, "确认")
+    assert "已发布" in done and "2位" in done and "1个群" in done
+    menu = await Menu.get()
+    assert menu.version == 1 and len(menu.dishes) == 7
+    rows = await OutboxMessage.all().order_by("id")
+    assert sorted(r.target for r in rows) == ["o-a", "o-b", "robot-key-1"]
+    text = rows[0].payload.get("text") or rows[0].payload["content"]
+    assert "红烧肉" in text and "回复“送餐”" in text
+    assert {r.channel for r in rows} == {PushChannel.WECHAT_CS, PushChannel.WECOM_ROBOT}
+
+
+async def test_correction_replaces_and_pushes_again(canteen: Any, say: Any) -> None:
+    await say("o-a", "订阅菜单")
+    await say(STAFF, MENU)
+    await say(STAFF, "确认")
+    await say(STAFF, MENU.replace("红烧肉", "红烧鸡腿"))
+    assert "已更正" in await say(STAFF, "确认")
+    menu = await Menu.get()
+    assert menu.version == 2 and "红烧鸡腿" in str(menu.dishes) and "红烧肉" not in str(menu.dishes)
+    pushes = await OutboxMessage.filter(target="o-a").order_by("id")
+    assert len(pushes) == 2 and pushes[1].payload["text"].startswith("【菜单更正】")
+
+
+async def test_cancel_drops_the_draft(canteen: Any, say: Any) -> None:
+    await say(STAFF, MENU)
+    assert "取消" in await say(STAFF, "取消")
+    assert await Menu.all().count() == 0
+    assert "确认" in await say(STAFF, MENU) and "确认" in await say(STAFF, "什么意思")  # re-asks
+
+
+async def test_only_staff_can_publish(canteen: Any, say: Any) -> None:
+    assert "只有食堂工作人员" in await say("o-resident", MENU)
+    assert await Menu.all().count() == 0
+
+
+async def test_residents_ask_in_their_own_words(canteen: Any, say: Any) -> None:
+    assert "还没发布" in await say("o-r", "明天午饭吃什么")
+    await say(STAFF, MENU)
+    await say(STAFF, "确认")
+    answer = await say("o-r", "明天中午吃啥")
+    assert "红烧肉" in answer and "紫菜蛋花汤" in answer
+    assert "有的" in await say("o-r", "明天有红烧肉吗")
+    assert "没有鱼" in await say("o-r", "明天有鱼吗")
+    assert "10元" in await say("o-r", "明天午饭多少钱")
+    hours = await say("o-r", "食堂几点开饭")
+    assert "11:00-12:30" in hours and "17:00-18:30" in hours
+    assert "还没发布" in await say("o-r", "今天午饭吃什么")
+
+
+async def test_subscribe_and_unsubscribe(canteen: Any, say: Any) -> None:
+    assert "推送" in await say("o-r", "每天把菜单推给我")
+    assert (await MenuSubscription.get(openid="o-r")).active
+    assert "不再" in await say("o-r", "别再发菜单了")
+    assert not (await MenuSubscription.get(openid="o-r")).active
+    assert "没有订阅" in await say("o-r", "退订菜单")
+    await say(STAFF, MENU)
+    await say(STAFF, "确认")
+    assert await OutboxMessage.filter(target="o-r").count() == 0
+
+
+async def test_grant_role_validates(client: Any) -> None:
+    with pytest.raises(ValueError, match="--canteen"):
+        await grant_role("o-x", Role.CANTEEN_STAFF, None, None)
+    with pytest.raises(ValueError, match="no canteen"):
+        await grant_role("o-x", Role.CANTEEN_STAFF, 999, None)
+    g1 = await grant_role("o-x", Role.VOLUNTEER, None, "1-5号楼")
+    g2 = await grant_role("o-x", Role.VOLUNTEER, None, "1-5号楼")
+    assert g1.pk == g2.pk
