@@ -26,6 +26,8 @@ from tortoise.exceptions import DBConnectionError, OperationalError
 from bot.context import Services
 from bot.dispatch import Bot
 from canteen import cli as canteen_cli
+from delivery import cli as delivery_cli
+from delivery.app import scheduler_ctx as delivery_scheduler_ctx
 from handlers import api, wechat
 from handlers.keys import (
     background_key,
@@ -126,7 +128,15 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[request_context])
     app[settings_key] = settings
     app.cleanup_ctx.extend(
-        [redis_ctx, database_ctx, directory_index_ctx, http_ctx, bot_ctx, push_worker_ctx]
+        [
+            redis_ctx,
+            database_ctx,
+            directory_index_ctx,
+            http_ctx,
+            bot_ctx,
+            push_worker_ctx,
+            delivery_scheduler_ctx,
+        ]
     )
     app.router.add_get("/wechat", wechat.handshake)
     app.router.add_post("/wechat", wechat.callback)
@@ -158,7 +168,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
-    asyncio.run(run_worker(settings))
+    from delivery.app import run as delivery_scheduler
+
+    asyncio.run(run_worker(settings, delivery_scheduler))
     return 0
 
 
@@ -357,6 +369,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     canteen_cli.register(sub)
+    delivery_cli.register(sub)
     mk = sub.add_parser("makemigrations", help="write migrations for model changes (developers)")
     mk.add_argument("apps", nargs="*")
     mk.set_defaults(func=cmd_makemigrations)

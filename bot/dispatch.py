@@ -27,8 +27,10 @@ def default_features() -> list[Router]:
     """Feature routers in priority order; each feature package exposes one `router`."""
     from canteen.router import router as canteen
     from craftsman_directory.router import router as directory
+    from delivery.router import router as delivery
 
-    return [canteen, directory]
+    # Delivery first: a volunteer's "3 送到" is a report, not a sign-up.
+    return [delivery, canteen, directory]
 
 
 def current_router(ctx: Context) -> Router:

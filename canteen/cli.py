@@ -68,14 +68,22 @@ async def add_canteen(
 
 
 async def grant_role(
-    openid: str, role: Role, canteen_id: int | None, area: str | None
+    openid: str, role: Role, canteen_id: int | None, area: str | None, grid: bool = False
 ) -> RoleGrant:
     if role == Role.CANTEEN_STAFF and canteen_id is None:
         raise ValueError("canteen_staff needs --canteen ID")
+    if (area or grid) and role != Role.VOLUNTEER:
+        raise ValueError("--area and --grid-worker are for volunteers")
     if canteen_id is not None and not await Canteen.exists(pk=canteen_id):
         raise ValueError(f"no canteen with id {canteen_id}")
     user, _ = await User.get_or_create(openid=openid)
-    grant, _ = await RoleGrant.get_or_create(user=user, role=role, canteen_id=canteen_id, area=area)
+    grant, _ = await RoleGrant.update_or_create(
+        user=user,
+        role=role,
+        canteen_id=canteen_id,
+        area=area,
+        defaults={"duty": "grid" if grid else None},
+    )
     return grant
 
 
@@ -104,8 +112,11 @@ def cmd_add_canteen(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_grant_role(settings: Settings, args: argparse.Namespace) -> int:
     async def go() -> str:
-        g = await grant_role(args.openid, Role(args.role), args.canteen, args.area)
-        return f"granted {g.role} to {args.openid}"
+        g = await grant_role(
+            args.openid, Role(args.role), args.canteen, args.area, args.grid_worker
+        )
+        duty = " (grid worker)" if g.duty == "grid" else ""
+        return f"granted {g.role}{duty} to {args.openid}"
 
     return _run(settings, go)
 
@@ -128,5 +139,8 @@ def register(sub: Any) -> None:
     grant.add_argument("openid")
     grant.add_argument("role", choices=[r.value for r in Role])
     grant.add_argument("--canteen", type=int)
-    grant.add_argument("--area")
+    grant.add_argument("--area", help="volunteers: the buildings they cover, e.g. 1-5号楼")
+    grant.add_argument(
+        "--grid-worker", action="store_true", help="volunteers: the area's grid worker (网格员)"
+    )
     grant.set_defaults(func=cmd_grant_role)

@@ -17,6 +17,7 @@ APPS: dict[str, list[str]] = {
     "push": ["models.push"],
     "canteen": ["models.canteen"],
     "directory": ["models.directory"],
+    "delivery": ["models.delivery"],
 }
 
 

@@ -49,6 +49,8 @@ class RoleGrant(Model):
     role = fields.CharEnumField(Role, max_length=16)
     canteen_id = fields.IntField(null=True)
     area = fields.CharField(max_length=64, null=True)
+    # For volunteers: "grid" marks the area's grid worker (网格员), who gets delivery alerts.
+    duty = fields.CharField(max_length=16, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

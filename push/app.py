@@ -6,10 +6,11 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
+from redis.asyncio import Redis
 
 from handlers.keys import http_key, redis_key, settings_key, wechat_api_key
 from infra import database
@@ -21,6 +22,8 @@ from settings import Settings
 from wechat_api.client import WeChatAPI
 
 log = logging.getLogger(__name__)
+
+Beside = Callable[[asyncio.Event, Redis], Awaitable[None]]
 
 push_worker_key = web.AppKey("push_worker", PushWorker)
 # On shutdown, give the batch in hand this long to finish; after that its leases cover it.
@@ -67,8 +70,9 @@ async def push_worker_ctx(app: web.Application) -> AsyncIterator[None]:
         await _stop(task, stop)
 
 
-async def run_worker(settings: Settings) -> None:
-    """`python main.py worker`: own Redis, database and HTTP session; stops on SIGTERM/SIGINT."""
+async def run_worker(settings: Settings, *also: Beside) -> None:
+    """`python main.py worker`: own Redis, database and HTTP session; stops on SIGTERM/SIGINT.
+    `also` run beside the push worker with the same stop signal (e.g. the delivery scheduler)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -90,4 +94,4 @@ async def run_worker(settings: Settings) -> None:
             redis=redis,
             config=worker_config(settings),
         )
-        await worker.run(stop)
+        await asyncio.gather(worker.run(stop), *(job(stop, redis) for job in also))

@@ -1,0 +1,338 @@
+"""The day's delivery roster: built per area at the cutoff, pushed to the area's volunteers,
+reported on by chat, with alerts when nobody answers the door or a line goes unreported.
+
+Every step is claimed with a conditional UPDATE and pushes go through the outbox in the same
+transaction, so several workers (or a retried tick) never build, send or alert twice.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from delivery.days import day_name
+from delivery.places import UNASSIGNED, area_for, covers
+from delivery.service import SELF, meal_label, serve_until
+from models.canteen import Canteen, CanteenMeal
+from models.delivery import MealSlot, Outcome, Signup, SignupStatus
+from models.push import PushChannel
+from models.users import Role, RoleGrant
+from push.outbox import enqueue_text
+
+OVERDUE_AFTER = dt.timedelta(hours=1)  # after the end of the meal
+OUTCOME_NAMES = {
+    Outcome.DELIVERED: "已送达",
+    Outcome.NO_ANSWER: "敲门无人应答",
+    Outcome.NOT_HOME: "不在家",
+}
+REPORT_HINT = (
+    "送到后回复“1 送到”；敲门没人应回复“1 没人”；知道不在家回复“1 不在家”。"
+    "可一次报多户，如“1 2 3 送到”。"
+)
+
+
+@dataclass(frozen=True)
+class Volunteer:
+    openid: str
+    area: str | None
+    grid: bool
+
+
+async def volunteers(canteen_id: int) -> list[Volunteer]:
+    grants = await RoleGrant.filter(role=Role.VOLUNTEER).prefetch_related("user")
+    return [
+        Volunteer(g.user.openid, g.area, g.duty == "grid")
+        for g in grants
+        if g.canteen_id in (None, canteen_id)
+    ]
+
+
+async def staff_of(canteen_id: int) -> list[str]:
+    grants = await RoleGrant.filter(
+        role=Role.CANTEEN_STAFF, canteen_id=canteen_id
+    ).prefetch_related("user")
+    return sorted({g.user.openid for g in grants})
+
+
+def _who(signup: Signup) -> str:
+    return (
+        "住户本人订" if signup.recipient.label == SELF else f"家属代订（{signup.recipient.label}）"
+    )
+
+
+def roster_line(signup: Signup) -> str:
+    r = signup.recipient
+    parts = [f"{signup.line_no}. {r.address}", f"{signup.count}份"]
+    if r.diet:
+        parts.append(f"忌口：{r.diet}")
+    parts.append(f"电话 {r.phone}")
+    parts.append(_who(signup))
+    return "｜".join(parts)
+
+
+def _claim_sql(conn: BaseDBAsyncClient, column: str) -> str:
+    mark = "$1" if conn.capabilities.dialect == "postgres" else "?"
+    other = "$2" if conn.capabilities.dialect == "postgres" else "?"
+    return (
+        f"UPDATE delivery_slots SET {column} = {mark} "
+        f"WHERE id = {other} AND {column} IS NULL RETURNING id"
+    )
+
+
+async def _claim(conn: BaseDBAsyncClient, slot: MealSlot, column: str, now: dt.datetime) -> bool:
+    rows = await conn.execute_query_dict(_claim_sql(conn, column), [now, slot.pk])
+    return bool(rows)
+
+
+async def build_roster(slot: MealSlot, now: dt.datetime) -> int:
+    """Number the slot's lines per area and push each area's list to its volunteers (canteen
+    staff get the lines no area covers). Returns the number of lines; 0 if already built."""
+    canteen = await Canteen.get(pk=slot.canteen_id)
+    crew = await volunteers(slot.canteen_id)
+    staff = await staff_of(slot.canteen_id)
+    async with in_transaction() as conn:
+        if not await _claim(conn, slot, "roster_built_at", now):
+            return 0
+        signups = (
+            await Signup.filter(slot=slot, status=SignupStatus.BOOKED)
+            .using_db(conn)
+            .prefetch_related("recipient")
+        )
+        areas = [v.area for v in crew if v.area]
+        by_area: dict[str, list[Signup]] = defaultdict(list)
+        for s in signups:
+            by_area[area_for(areas, s.recipient.building, s.recipient.address)].append(s)
+        line = 0
+        for area in sorted(by_area, key=lambda a: (a == UNASSIGNED, a)):
+            lines = sorted(
+                by_area[area],
+                key=lambda s: (int(s.recipient.building), s.recipient.address),
+            )
+            for s in lines:
+                line += 1
+                s.area, s.line_no = area, line
+                await s.save(using_db=conn, update_fields=["area", "line_no", "updated_at"])
+            portions = sum(s.count for s in lines)
+            head = (
+                f"【送餐名单】{canteen.name} {day_name(slot.date)}{meal_label(slot.meal)}"
+                f" · {area} · 共{len(lines)}户{portions}份"
+            )
+            text = "\n".join([head, *(roster_line(s) for s in lines), REPORT_HINT])
+            if area == UNASSIGNED:
+                targets = staff
+                text = text.replace("【送餐名单】", "【送餐名单·无人负责的片区，请安排】", 1)
+            else:
+                targets = sorted({v.openid for v in crew if v.area == area})
+            for openid in targets:
+                await enqueue_text(
+                    PushChannel.WECHAT_CS,
+                    openid,
+                    text,
+                    dedupe_key=f"roster:{slot.pk}:{area}:{openid}",
+                    using_db=conn,
+                )
+    return line
+
+
+# ---- reports from volunteers ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    done: list[int]
+    unknown: list[int]
+    alerted: int
+
+
+async def _lines_for(volunteer: str, numbers: list[int], today: dt.date) -> list[Signup]:
+    """The volunteer's lines with these numbers on the most recent roster of today."""
+    grants = await RoleGrant.filter(user__openid=volunteer, role=Role.VOLUNTEER)
+    slots = await MealSlot.filter(date=today, roster_built_at__isnull=False).order_by(
+        "-roster_built_at"
+    )
+    for slot in slots:
+        allowed = [g for g in grants if g.canteen_id in (None, slot.canteen_id)]
+        if not allowed:
+            continue
+        lines = await Signup.filter(
+            slot=slot, line_no__in=numbers, status=SignupStatus.BOOKED
+        ).prefetch_related("recipient", "slot")
+        mine = [
+            s
+            for s in lines
+            if any(
+                not g.area
+                or g.area == s.area
+                or covers(g.area, s.recipient.building, s.recipient.address)
+                for g in allowed
+            )
+        ]
+        if mine:
+            return mine
+    return []
+
+
+async def report(
+    volunteer: str, numbers: list[int], outcome: Outcome, now: dt.datetime
+) -> ReportResult:
+    lines = await _lines_for(volunteer, numbers, now.date())
+    found = {s.line_no for s in lines}
+    alerted = 0
+    for signup in lines:
+        async with in_transaction() as conn:
+            await (
+                Signup.filter(pk=signup.pk)
+                .using_db(conn)
+                .update(outcome=outcome, reported_by=volunteer, reported_at=now)
+            )
+            if outcome != Outcome.DELIVERED:
+                alerted += await _alert(conn, signup, outcome, volunteer, now)
+    return ReportResult(
+        sorted(n for n in numbers if n in found),
+        sorted(n for n in numbers if n not in found),
+        alerted,
+    )
+
+
+async def _alert(
+    conn: BaseDBAsyncClient,
+    signup: Signup,
+    outcome: Outcome | None,
+    reporter: str | None,
+    now: dt.datetime,
+) -> int:
+    """Tell the area's grid worker (else its other volunteers, else the canteen staff), and the
+    relative who ordered. Once per sign-up (alerted_at). Returns messages queued."""
+    claimed = (
+        await Signup.filter(pk=signup.pk, alerted_at__isnull=True)
+        .using_db(conn)
+        .update(alerted_at=now)
+    )
+    if not claimed:
+        return 0
+    slot, r = signup.slot, signup.recipient
+    crew = [
+        v
+        for v in await volunteers(slot.canteen_id)
+        if v.openid != reporter and covers(v.area, r.building, r.address)
+    ]
+    targets = sorted({v.openid for v in crew if v.grid}) or sorted({v.openid for v in crew})
+    if not targets:
+        targets = await staff_of(slot.canteen_id)
+    when = f"{day_name(slot.date)}{meal_label(slot.meal)}"
+    if outcome is None:
+        what = f"送到{r.address}的{when}过了送餐时间一小时还没有人报告是否送到"
+    else:
+        what = f"{when}送到{r.address}时{OUTCOME_NAMES[outcome]}（{now:%H:%M}志愿者报告）"
+    contact = f"住户电话 {r.phone}"
+    if r.emergency_phone:
+        contact += f"；紧急联系人 {r.emergency_phone}"
+    text = f"【送餐提醒】{what}。{contact}。请尽快联系或上门看看。"
+    queued = 0
+    for openid in targets:
+        await enqueue_text(
+            PushChannel.WECHAT_CS,
+            openid,
+            text,
+            dedupe_key=f"alert:{signup.pk}:{openid}",
+            using_db=conn,
+        )
+        queued += 1
+    if r.label != SELF:  # the relative who ordered is the family's first contact
+        family = f"【送餐提醒】您为{r.label}订的{what}。已通知网格员，请您也尽快联系{r.label}。"
+        await enqueue_text(
+            PushChannel.WECHAT_CS,
+            r.openid,
+            family,
+            dedupe_key=f"alert:{signup.pk}:family",
+            using_db=conn,
+        )
+        queued += 1
+    return queued
+
+
+async def alert_overdue(slot: MealSlot, meal: CanteenMeal, now: dt.datetime) -> int:
+    """An hour after the meal, alert once for every line nobody reported. Returns lines."""
+    if now < serve_until(meal, slot.date) + OVERDUE_AFTER:
+        return 0
+    async with in_transaction() as conn:
+        if not await _claim(conn, slot, "overdue_checked_at", now):
+            return 0
+        silent = (
+            await Signup.filter(
+                slot=slot, status=SignupStatus.BOOKED, outcome__isnull=True, alerted_at__isnull=True
+            )
+            .using_db(conn)
+            .prefetch_related("recipient", "slot")
+        )
+        for signup in silent:
+            await _alert(conn, signup, None, None, now)
+    return len(silent)
+
+
+# ---- for canteen staff -----------------------------------------------------------------------
+
+CSV_COLUMNS = [
+    "date", "meal", "line", "area", "address", "count", "diet", "phone", "emergency_phone",
+    "ordered_for", "status", "outcome", "reported_at",
+]  # fmt: skip
+
+
+async def day_signups(canteen_id: int, day: dt.date) -> list[Signup]:
+    rows = await Signup.filter(slot__canteen_id=canteen_id, slot__date=day).prefetch_related(
+        "recipient", "slot"
+    )
+    order = {"breakfast": 0, "lunch": 1, "dinner": 2}
+    return sorted(rows, key=lambda s: (order[s.slot.meal], s.line_no or 10**6, s.recipient.address))
+
+
+async def export_csv(canteen_id: int, day: dt.date) -> str:
+    """The day's sign-ups and delivery results as CSV (UTF-8 with BOM, so Excel reads it)."""
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for s in await day_signups(canteen_id, day):
+        r = s.recipient
+        writer.writerow(
+            [
+                s.slot.date.isoformat(), s.slot.meal, s.line_no or "", s.area or "", r.address,
+                s.count, r.diet, r.phone, r.emergency_phone or "", r.label, s.status,
+                s.outcome or "", s.reported_at.isoformat() if s.reported_at else "",
+            ]
+        )  # fmt: skip
+    return out.getvalue()
+
+
+async def day_summary(canteen: Canteen, day: dt.date) -> str:
+    rows = [s for s in await day_signups(canteen.pk, day) if s.status == SignupStatus.BOOKED]
+    slots = {s.meal: s for s in await MealSlot.filter(canteen_id=canteen.pk, date=day)}
+    if not rows:
+        return f"{day_name(day)}没有送餐报名。"
+    lines = [f"{canteen.name} {day_name(day)}送餐："]
+    for meal in ("breakfast", "lunch", "dinner"):
+        mine = [s for s in rows if s.slot.meal == meal]
+        if not mine:
+            continue
+        slot = slots[meal]
+        counts = {o: sum(1 for s in mine if s.outcome == o) for o in Outcome}
+        pending = sum(1 for s in mine if s.outcome is None)
+        state = "名单已推送" if slot.roster_built_at else "未到截止时间"
+        lines.append(
+            f"{meal_label(meal)}：{len(mine)}户{sum(s.count for s in mine)}份"
+            f"（名额{slot.booked}/{slot.capacity}，{state}）"
+            f" 已送达{counts[Outcome.DELIVERED]} 无人应答{counts[Outcome.NO_ANSWER]}"
+            f" 不在家{counts[Outcome.NOT_HOME]} 未报告{pending}"
+        )
+        for s in mine:
+            result = OUTCOME_NAMES.get(s.outcome, "未报告") if s.outcome else "未报告"
+            number = f"{s.line_no}. " if s.line_no else ""
+            lines.append(f"  {number}{s.recipient.address} {s.count}份 {result}")
+    lines.append("导出表格：python main.py export-deliveries --date " + day.isoformat())
+    return "\n".join(lines)

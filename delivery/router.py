@@ -1,0 +1,525 @@
+"""Meal delivery in the chat: sign up (a form), cancel, ask; volunteers report; staff look."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from bot import forms
+from bot.context import Context
+from bot.forms import NO, YES, Form, Invalid, Step
+from bot.messages import Kind
+from bot.nlu.slots import extract_for_whom, extract_meal
+from bot.router import HandlerResult, Router, command_text, intent
+from canteen import service as canteen_service
+from craftsman_directory.service import DirectoryError, normalise_phone
+from delivery import roster, service
+from delivery.days import day_name, days_summary, means_all, parse_days
+from delivery.places import AddressError, parse_address
+from delivery.service import SELF, Booking, Result, meal_label
+from models.canteen import Canteen, CanteenMeal, Meal
+from models.delivery import Outcome, Signup
+from models.users import Role, RoleGrant
+
+router = Router("delivery")
+
+NO_CANTEEN = "本社区还没有开通食堂送餐。"
+SKIP_WORDS = {"没有", "无", "没", "不用", "跳过", "没有了", "不需要", "都能吃", "没忌口"}
+SELF_WORDS = {"自己", "我", "我自己", "本人", "给我", "我的", "俺", "我一个人"}
+
+
+def _text(ctx: Context) -> str:
+    return command_text(ctx.msg.text) if ctx.msg.kind is Kind.TEXT else ""
+
+
+# ---- volunteers report deliveries --------------------------------------------------------------
+
+_REPORT_RE = re.compile(
+    r"^\s*((?:\d{1,3}\s*号?[\s,，、和]*)+)\s*"
+    r"(送到了?|已送到?|已送达|送达|送好了|到了|没人开门|没人应门?|敲门没人应?|没人|无人应答|家里没人"
+    r"|不在家|出去了|外出)\s*$"
+)
+_OUTCOMES = {"不在家": Outcome.NOT_HOME, "出去了": Outcome.NOT_HOME, "外出": Outcome.NOT_HOME}
+
+
+def _outcome(word: str) -> Outcome:
+    if word in _OUTCOMES:
+        return _OUTCOMES[word]
+    return Outcome.NO_ANSWER if ("没" in word or "无" in word) else Outcome.DELIVERED
+
+
+async def _is_report(ctx: Context) -> bool:
+    if ctx.msg.kind is not Kind.TEXT or not _REPORT_RE.match(_text(ctx)):
+        return False
+    return await RoleGrant.exists(user__openid=ctx.user, role=Role.VOLUNTEER)
+
+
+@router.message(_is_report)
+async def volunteer_report(ctx: Context) -> HandlerResult:
+    m = _REPORT_RE.match(_text(ctx))
+    assert m is not None
+    numbers = sorted({int(n) for n in re.findall(r"\d+", m.group(1))})
+    outcome = _outcome(m.group(2))
+    result = await roster.report(ctx.user, numbers, outcome, ctx.now())
+    if not result.done:
+        asked = "、".join(map(str, numbers))
+        return f"今天的送餐名单里没有您负责的第{asked}号。请对照名单上的序号再发一次。"
+    said = f"已记下：第{'、'.join(map(str, result.done))}号{roster.OUTCOME_NAMES[outcome]}。"
+    if result.unknown:
+        said += f"\n第{'、'.join(map(str, result.unknown))}号不在您今天的名单里。"
+    if outcome is Outcome.NO_ANSWER:
+        said += "\n已通知网格员和家属。"
+    return said
+
+
+# ---- canteen staff ---------------------------------------------------------------------------
+
+_STAFF_RE = re.compile(r"^(今天|今日|明天|明日)?的?送餐(名单|情况|报名|统计|人数)?$")
+
+
+async def _is_staff_query(ctx: Context) -> bool:
+    text = _text(ctx)
+    if not _STAFF_RE.match(text) or text == "送餐":
+        return False
+    return await canteen_service.staff_canteen(ctx.user) is not None
+
+
+@router.message(_is_staff_query)
+async def staff_summary(ctx: Context) -> HandlerResult:
+    canteen = await canteen_service.staff_canteen(ctx.user)
+    assert canteen is not None
+    day = ctx.now().date()
+    if _text(ctx).startswith("明"):
+        day += dt.timedelta(days=1)
+    return await roster.day_summary(canteen, day)
+
+
+# ---- sign-up form --------------------------------------------------------------------------
+
+
+def _label_of(text: str) -> str | None:
+    if text in SELF_WORDS:
+        return SELF
+    who = extract_for_whom(text)
+    if who == "self":
+        return SELF
+    return who or None
+
+
+async def _prefill_known(ctx: Context, data: forms.Data) -> None:
+    """A returning resident: what we know of this recipient is not asked again."""
+    known = await service.known_recipient(ctx.user, data["label"])
+    if known is not None:
+        data.update(
+            address=known.address,
+            building=known.building,
+            diet=known.diet,
+            phone=known.phone,
+            emergency=known.emergency_phone or "",
+            returning=True,
+        )
+
+
+async def _label(ctx: Context, data: forms.Data) -> str:
+    label = _label_of(_text(ctx))
+    if label is None:
+        raise Invalid("没听明白给谁送。")
+    data["label"] = label
+    await _prefill_known(ctx, data)
+    return label
+
+
+async def _address(ctx: Context, data: forms.Data) -> str:
+    try:
+        address, building = parse_address(_text(ctx))
+    except AddressError as exc:
+        raise Invalid(str(exc)) from None
+    data["building"] = building
+    return address
+
+
+async def _canteen_meals(data: forms.Data) -> list[CanteenMeal]:
+    canteen = await Canteen.get_or_none(pk=data["canteen_id"])
+    return await service.delivered_meals(canteen) if canteen else []
+
+
+def _meals_in(text: str) -> list[str]:
+    found = []
+    for word, meal in (
+        ("早", Meal.BREAKFAST),
+        ("午", Meal.LUNCH),
+        ("中", Meal.LUNCH),
+        ("晚", Meal.DINNER),
+    ):
+        if word in text and meal.value not in found:
+            found.append(meal.value)
+    if not found and (meal := extract_meal(text)):
+        found.append(meal)
+    if re.search(r"都要|三餐|都送|全部", text):
+        found = [m.value for m in Meal]
+    return found
+
+
+async def _meals(ctx: Context, data: forms.Data) -> list[str]:
+    offered = [m.meal.value for m in await _canteen_meals(data)]
+    wanted = _meals_in(_text(ctx))
+    if not wanted:
+        raise Invalid("没听明白要哪一餐。")
+    missing = [w for w in wanted if w not in offered]
+    if missing:
+        names = "、".join(meal_label(m) for m in offered)
+        raise Invalid(f"食堂只送{names}。")
+    return [m for m in offered if m in wanted]
+
+
+def _meals_prompt(data: forms.Data) -> str:
+    names = "、".join(meal_label(m) for m in data["offered"])
+    return f"送哪一餐？食堂送{names}，可以多选，比如“{meal_label(data['offered'][0])}”。"
+
+
+async def _days(ctx: Context, data: forms.Data) -> list[str]:
+    today = ctx.now().date()
+    days = parse_days(_text(ctx), today)
+    if days is None:
+        raise Invalid("没听明白是哪几天。")
+    if any(d < today for d in days.dates):
+        raise Invalid("不能报过去的日子。")
+    if len(days.dates) > 31:
+        raise Invalid("一次最多报一个月。")
+    data["recurring"] = days.recurring
+    return [d.isoformat() for d in days.dates]
+
+
+async def _count(ctx: Context, data: forms.Data) -> int:
+    from bot.nlu.slots import cn_number
+
+    text = _text(ctx).rstrip("份个人盒")
+    n = cn_number(text)
+    if n is None:
+        raise Invalid("请回复数字，比如“1”。")
+    if not 1 <= n <= service.MAX_COUNT:
+        raise Invalid(f"每餐最多送{service.MAX_COUNT}份。")
+    return n
+
+
+async def _diet(ctx: Context, data: forms.Data) -> str:
+    text = _text(ctx)
+    if not text:
+        raise Invalid("请用文字回复。")
+    if text in SKIP_WORDS:
+        return ""
+    if len(text) > 100:
+        raise Invalid("写得太长了，请简单说说，不超过100个字。")
+    return text
+
+
+async def _phone(ctx: Context, data: forms.Data) -> str:
+    try:
+        return normalise_phone(_text(ctx))
+    except DirectoryError as exc:
+        raise Invalid(str(exc)) from None
+
+
+async def _emergency(ctx: Context, data: forms.Data) -> str:
+    text = _text(ctx)
+    if text in SKIP_WORDS:
+        return ""
+    try:
+        return normalise_phone(text)
+    except DirectoryError as exc:
+        raise Invalid(f"{exc}。没有紧急联系人就回复“没有”。") from None
+
+
+async def _confirm(ctx: Context, data: forms.Data) -> bool:
+    answer = _text(ctx)
+    if answer in YES or answer == "报名":
+        return True
+    if answer in NO:
+        return False
+    raise Invalid("请回复“确认”报名，或“修改”重新填写。")
+
+
+def _summary(data: forms.Data) -> str:
+    today = dt.date.fromisoformat(data["today"])
+    days = [dt.date.fromisoformat(d) for d in data["days"]]
+    lines = [
+        "请核对送餐报名：",
+        f"给谁：{data['label']}",
+        f"地址：{data['address']}",
+        f"哪餐：{'、'.join(meal_label(m) for m in data['meals'])}",
+        f"日期：{days_summary(days, today)}",
+        f"份数：每餐{data['count']}份（{'，'.join(data['prices'][m] for m in data['meals'])}）",
+        f"忌口：{data['diet'] or '无'}",
+        f"电话：{data['phone']}",
+        f"紧急联系人：{data['emergency'] or '无'}",
+        "没问题回复“确认”，要改回复“修改”。",
+    ]
+    return "\n".join(lines)
+
+
+def _known(name: str) -> Any:
+    return lambda data: name in data
+
+
+SIGNUP_FORM = Form(
+    name="delivery.signup",
+    title="送餐报名",
+    steps=[
+        Step(
+            "label",
+            "给谁送？给自己送回复“自己”，给家人送就说称呼，比如“我妈”。",
+            _label,
+            _known("label"),
+        ),
+        Step(
+            "address",
+            "送到哪里？请写楼号、单元、门牌，比如“3号楼2单元401”。",
+            _address,
+            _known("address"),
+        ),
+        Step("meals", _meals_prompt, _meals, _known("meals")),
+        Step("days", "哪几天送？比如“明天”“周一到周五”“每个工作日”。", _days, _known("days")),
+        Step("count", "每餐要几份？回复数字，比如“1”。", _count, _known("count")),
+        Step(
+            "diet",
+            "有忌口或特别要求吗？比如少盐、要软烂。没有就回复“没有”。",
+            _diet,
+            _known("diet"),
+        ),
+        Step("phone", "联系电话是多少？送餐的志愿者会打这个电话。", _phone, _known("phone")),
+        Step(
+            "emergency",
+            "紧急联系人的电话？敲门没人应时我们会联系。没有就回复“没有”。",
+            _emergency,
+            _known("emergency"),
+        ),
+        Step("confirm", _summary, _confirm),
+    ],  # fmt: skip
+    on_done=lambda ctx, data: _submit(ctx, data),
+)
+
+
+def _booking_line(b: Booking, today: dt.date) -> str:
+    return f"{day_name(b.day, today)}{meal_label(b.meal)}"
+
+
+async def _submit(ctx: Context, data: forms.Data) -> HandlerResult:
+    if not data["confirm"]:
+        keep = {k: data[k] for k in ("canteen_id", "offered", "prices", "today", "label")}
+        return await forms.start(ctx, SIGNUP_FORM, keep, intro="好的，我们重新填一遍。")
+    recipient = await service.save_recipient(
+        ctx.user,
+        label=data["label"],
+        address=data["address"],
+        building=data["building"],
+        phone=data["phone"],
+        emergency_phone=data["emergency"] or None,
+        diet=data["diet"],
+    )
+    meals = {m.meal.value: m for m in await _canteen_meals(data)}
+    now, today = ctx.now(), ctx.now().date()
+    results: list[Booking] = []
+    for day in data["days"]:
+        for meal in data["meals"]:
+            if meal in meals:
+                results.append(
+                    await service.book(
+                        recipient, meals[meal], dt.date.fromisoformat(day), data["count"], now
+                    )
+                )
+    if data.get("recurring"):  # "every weekday" quietly starts at the first open day
+        results = [b for b in results if b.result is not Result.CLOSED]
+    ok = [b for b in results if b.result in (Result.BOOKED, Result.UPDATED, Result.ALREADY)]
+    lines = []
+    if ok:
+        lines.append(
+            f"报名成功！给{data['label']}送到{data['address']}，每餐{data['count']}份：\n"
+            + "、".join(_booking_line(b, today) for b in ok)
+        )
+        if data.get("recurring"):
+            last = max(b.day for b in ok)
+            lines.append(f"已报到{day_name(last)}，之后要继续送请再报名。")
+    for status, word in ((Result.CLOSED, "已过报名截止时间"), (Result.FULL, "名额已满")):
+        missed = [b for b in results if b.result is status]
+        if not missed:
+            continue
+        lines.append("、".join(_booking_line(b, today) for b in missed) + f"{word}。")
+        first = missed[0]
+        after = max(first.day, max((b.day for b in results), default=first.day))
+        offer = await service.next_open_day(meals[first.meal], after, data["count"], now)
+        if offer is not None:
+            lines.append(
+                f"{day_name(offer, today)}{meal_label(first.meal)}还有名额，"
+                f"要报就回复“送餐 {offer.month}月{offer.day}日{meal_label(first.meal)}"
+                f"{data['count']}份”。"
+            )
+    if ok:
+        lines.append("取消回复“取消送餐”，查询回复“我订了几天”。")
+    return "\n".join(lines) or "没有报上名，请稍后再试。"
+
+
+@router.message(intent("delivery_signup"))
+async def start_signup(ctx: Context) -> HandlerResult:
+    canteen = await canteen_service.default_canteen()
+    meals = await service.delivered_meals(canteen) if canteen else []
+    if canteen is None or not meals:
+        return NO_CANTEEN
+    today = ctx.now().date()
+    data: forms.Data = {
+        "canteen_id": canteen.pk,
+        "offered": [m.meal.value for m in meals],
+        "prices": {m.meal.value: f"{meal_label(m.meal)}{m.price_cents / 100:g}元一份" for m in meals},
+        "today": today.isoformat(),
+    }
+    if len(meals) == 1:
+        data["meals"] = [meals[0].meal.value]
+    slots = ctx.nlu.slots
+    text = ctx.msg.text
+    if who := slots.get("for_whom"):
+        data["label"] = SELF if who == "self" else (_label_of(who) or who)
+        await _prefill_known(ctx, data)
+    elif len(on_file := await service.recipients_of(ctx.user)) == 1:
+        data["label"] = on_file[0].label  # nobody named: the one they always order for
+        await _prefill_known(ctx, data)
+    if (meal := slots.get("meal")) in data["offered"] and "meals" not in data:
+        data["meals"] = [meal]
+    if (days := parse_days(text, today)) is not None and all(d >= today for d in days.dates):
+        data["days"] = [d.isoformat() for d in days.dates]
+        data["recurring"] = days.recurring
+    if isinstance(count := slots.get("count"), int) and 1 <= count <= service.MAX_COUNT:
+        data["count"] = count
+    if address := slots.get("address"):
+        try:
+            data["address"], data["building"] = parse_address(address)
+        except AddressError:
+            pass
+    intro = (
+        "好的，帮您报名社区食堂送餐上门。"
+        if "returning" not in data
+        else "欢迎回来，地址和电话用上次的。"
+    )
+    return await forms.start(ctx, SIGNUP_FORM, data, intro=intro)
+
+
+# ---- cancel and status ---------------------------------------------------------------------
+
+_CANCEL_ALL_RE = re.compile(r"^(全部|都|所有的?)取消$|^取消(全部|所有)(送餐)?$")
+
+
+def _is_cancel(ctx: Context) -> bool:
+    return ctx.msg.kind is Kind.TEXT and bool(_CANCEL_ALL_RE.match(_text(ctx)))
+
+
+async def _cancel_matching(ctx: Context, text: str) -> str | None:
+    """Cancel what `text` names; None when it names no day (and does not say 'all')."""
+    now, today = ctx.now(), ctx.now().date()
+    label = _label_of(text) if extract_for_whom(text) not in (None, "self") else None
+    signups = await service.upcoming(ctx.user, today, label)
+    if not signups:
+        return "您现在没有送餐报名。"
+    days = parse_days(text, today)
+    if days is None and not means_all(text) and not _is_cancel(ctx) and text not in {"全部", "都"}:
+        return None
+    meals = _meals_in(text) if re.search(r"[早午中晚]饭|[早午晚]餐|中午|晚上|早上", text) else []
+    chosen = [
+        s
+        for s in signups
+        if (days is None or s.slot.date in days.dates) and (not meals or s.slot.meal in meals)
+    ]
+    if not chosen:
+        when = days_summary(days.dates, today) if days else ""
+        return f"{when}没有您的送餐报名。回复“我订了几天”查看。"
+    done: list[Signup] = []
+    late: list[Signup] = []
+    for s in chosen:
+        meal = await service.meal_of(s.slot)
+        if meal is not None and await service.cancel(s, meal, now):
+            done.append(s)
+        else:
+            late.append(s)
+    lines = []
+    if done:
+        lines.append("已取消：" + "、".join(_signup_name(s, today) for s in done) + "。")
+    if late:
+        lines.append(
+            "、".join(_signup_name(s, today) for s in late)
+            + "已过截止时间，取消不了了，饭还会按时送到。有急事请联系食堂。"
+        )
+    return "\n".join(lines)
+
+
+def _signup_name(s: Signup, today: dt.date) -> str:
+    who = "" if s.recipient.label == SELF else f"（{s.recipient.label}）"
+    return f"{day_name(s.slot.date, today)}{meal_label(s.slot.meal)}{who}"
+
+
+async def _cancel_which(ctx: Context, data: forms.Data) -> str:
+    answer = await _cancel_matching(ctx, _text(ctx))
+    if answer is None:
+        raise Invalid("没听明白是哪天。")
+    return answer
+
+
+CANCEL_FORM = Form(
+    name="delivery.cancel",
+    title="取消送餐",
+    steps=[
+        Step("which", "取消哪天的送餐？比如“明天”“周一到周三”，全部取消回复“全部”。", _cancel_which)
+    ],
+    on_done=lambda ctx, data: _done_cancel(data),
+)
+
+
+async def _done_cancel(data: forms.Data) -> str:
+    return str(data["which"])
+
+
+@router.message(_is_cancel)
+async def cancel_all(ctx: Context) -> HandlerResult:
+    return await _cancel_matching(ctx, _text(ctx))
+
+
+@router.message(intent("delivery_cancel"))
+async def cancel(ctx: Context) -> HandlerResult:
+    answer = await _cancel_matching(ctx, _text(ctx))
+    if answer is not None:
+        return answer
+    return await forms.start(ctx, CANCEL_FORM)
+
+
+@router.message(intent("delivery_status"))
+async def status(ctx: Context) -> HandlerResult:
+    now, today = ctx.now(), ctx.now().date()
+    signups = await service.upcoming(ctx.user, today)
+    if not signups:
+        return "您现在没有送餐报名。要报名回复“送餐”。"
+    lines = []
+    for s in signups:
+        if s.slot.date != today:
+            continue
+        meal = await service.meal_of(s.slot)
+        name = _signup_name(s, today)
+        if s.outcome is Outcome.DELIVERED and s.reported_at:
+            lines.append(f"{name}已在{s.reported_at.astimezone(now.tzinfo):%H:%M}送到。")
+        elif s.outcome is not None:
+            lines.append(f"{name}送到时{roster.OUTCOME_NAMES[s.outcome]}，网格员会联系您。")
+        elif meal is not None:
+            lines.append(
+                f"{name}会在{meal.serve_from}到{meal.serve_until}之间送到"
+                + ("，志愿者正在送。" if s.slot.roster_built_at else "。")
+            )
+    days = sorted({s.slot.date for s in signups})
+    by_who: dict[str, list[Signup]] = {}
+    for s in signups:
+        by_who.setdefault(s.recipient.label, []).append(s)
+    summary = [f"您报了{len(days)}天的送餐："]
+    for label, mine in by_who.items():
+        who = "自己" if label == SELF else label
+        parts = "、".join(
+            f"{day_name(s.slot.date, today)}{meal_label(s.slot.meal)}{s.count}份" for s in mine[:8]
+        )
+        more = f" 等{len(mine)}餐" if len(mine) > 8 else ""
+        summary.append(f"{who}（{mine[0].recipient.address}）：{parts}{more}")
+    summary.append("取消回复“取消送餐”。")
+    return "\n".join(lines + summary)

@@ -1,0 +1,198 @@
+"""Meal-delivery rules shared by the bot, the CLI and the REST API: cutoffs, places, bookings.
+
+Places are counted in `MealSlot.booked` and only change through conditional UPDATEs inside the
+transaction that writes the sign-up, so a meal is never overbooked, whatever the number of
+server processes, and a failed sign-up leaves no count behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from bot.context import SHANGHAI
+from models.canteen import MEAL_NAMES, Canteen, CanteenMeal, Meal
+from models.delivery import MealSlot, Recipient, Signup, SignupStatus
+
+MAX_COUNT = 5  # portions per meal for one address
+SELF = "本人"
+
+
+class Result(StrEnum):
+    BOOKED = "booked"
+    UPDATED = "updated"  # was booked already; the count changed
+    ALREADY = "already"  # booked already, same count
+    FULL = "full"
+    CLOSED = "closed"  # past the sign-up cutoff
+
+
+@dataclass(frozen=True)
+class Booking:
+    day: dt.date
+    meal: Meal
+    result: Result
+    count: int
+
+
+def _at(day: dt.date, hhmm: str) -> dt.datetime:
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=SHANGHAI)
+
+
+def cutoff_at(meal: CanteenMeal, day: dt.date) -> dt.datetime:
+    """Sign-ups (and cancellations) for `day` close then: the same day, or the evening before
+    when the cutoff is later than the meal (breakfast, cutoff 20:00)."""
+    if meal.signup_cutoff > meal.serve_from:
+        return _at(day - dt.timedelta(days=1), meal.signup_cutoff)
+    return _at(day, meal.signup_cutoff)
+
+
+def serve_until(meal: CanteenMeal, day: dt.date) -> dt.datetime:
+    return _at(day, meal.serve_until)
+
+
+def meal_label(meal: Meal | str) -> str:
+    return MEAL_NAMES[Meal(meal)]
+
+
+async def delivered_meals(canteen: Canteen) -> list[CanteenMeal]:
+    """The canteen's meals that deliver (capacity above zero), breakfast to dinner."""
+    order = {Meal.BREAKFAST: 0, Meal.LUNCH: 1, Meal.DINNER: 2}
+    meals = await CanteenMeal.filter(canteen=canteen, delivery_capacity__gt=0)
+    return sorted(meals, key=lambda m: order[m.meal])
+
+
+async def slot_for(meal: CanteenMeal, day: dt.date) -> MealSlot:
+    """The day's slot, created on first use with the meal's capacity (safe when two race)."""
+    slot = await MealSlot.get_or_none(canteen_id=meal.canteen_id, date=day, meal=meal.meal)  # type: ignore[attr-defined]
+    if slot is not None:
+        return slot
+    try:
+        return await MealSlot.create(
+            canteen_id=meal.canteen_id,  # type: ignore[attr-defined]
+            date=day,
+            meal=meal.meal,
+            capacity=meal.delivery_capacity,
+        )
+    except IntegrityError:
+        return await MealSlot.get(canteen_id=meal.canteen_id, date=day, meal=meal.meal)  # type: ignore[attr-defined]
+
+
+def _sql(conn: BaseDBAsyncClient, template: str) -> str:
+    """`{}` placeholders in the connection's own style ($1 on PostgreSQL, ? on SQLite)."""
+    if conn.capabilities.dialect == "postgres":
+        count = template.count("{}")
+        return template.format(*(f"${i}" for i in range(1, count + 1)))
+    return template.replace("{}", "?")
+
+
+async def _take(conn: BaseDBAsyncClient, slot_id: int, places: int) -> bool:
+    """Take `places` (may be negative to give back) if they are free; atomic in the database."""
+    sql = _sql(
+        conn,
+        "UPDATE delivery_slots SET booked = booked + {} "
+        "WHERE id = {} AND booked + {} <= capacity AND booked + {} >= 0 RETURNING id",
+    )
+    # Fetch, not execute: the rows RETURNING gives are the proof (on both databases).
+    rows = await conn.execute_query_dict(sql, [places, slot_id, places, places])
+    return bool(rows)
+
+
+async def book(
+    recipient: Recipient, meal: CanteenMeal, day: dt.date, count: int, now: dt.datetime
+) -> Booking:
+    """Book `count` portions of `meal` on `day` for `recipient`; never more than the capacity."""
+    if not 1 <= count <= MAX_COUNT:
+        raise ValueError(f"count must be 1..{MAX_COUNT}")
+    if now >= cutoff_at(meal, day):
+        return Booking(day, meal.meal, Result.CLOSED, count)
+    slot = await slot_for(meal, day)
+    try:
+        async with in_transaction() as conn:
+            existing = (
+                await Signup.filter(recipient=recipient, slot=slot)
+                .using_db(conn)
+                .select_for_update()
+                .first()
+            )
+            held = existing.count if existing and existing.status == SignupStatus.BOOKED else 0
+            if held == count:
+                return Booking(day, meal.meal, Result.ALREADY, count)
+            if not await _take(conn, slot.pk, count - held):
+                return Booking(day, meal.meal, Result.FULL, count)
+            if existing is None:
+                await Signup.create(recipient=recipient, slot=slot, count=count, using_db=conn)
+            else:
+                existing.count, existing.status = count, SignupStatus.BOOKED
+                await existing.save(using_db=conn, update_fields=["count", "status", "updated_at"])
+    except IntegrityError:
+        # The same recipient, meal and day signed up twice at the same moment: one row won.
+        return Booking(day, meal.meal, Result.ALREADY, count)
+    return Booking(day, meal.meal, Result.UPDATED if held else Result.BOOKED, count)
+
+
+async def next_open_day(
+    meal: CanteenMeal, after: dt.date, count: int, now: dt.datetime, within: int = 7
+) -> dt.date | None:
+    """The first day after `after` that still takes `count` more sign-ups for `meal`."""
+    for i in range(1, within + 1):
+        day = after + dt.timedelta(days=i)
+        if now >= cutoff_at(meal, day):
+            continue
+        slot = await MealSlot.get_or_none(canteen_id=meal.canteen_id, date=day, meal=meal.meal)  # type: ignore[attr-defined]
+        free = meal.delivery_capacity if slot is None else slot.capacity - slot.booked
+        if free >= count:
+            return day
+    return None
+
+
+async def cancel(signup: Signup, meal: CanteenMeal, now: dt.datetime) -> bool:
+    """Cancel one booked sign-up before its cutoff and give its places back. False if too late
+    (or already cancelled)."""
+    slot = await signup.slot
+    if now >= cutoff_at(meal, slot.date):
+        return False
+    async with in_transaction() as conn:
+        changed = (
+            await Signup.filter(pk=signup.pk, status=SignupStatus.BOOKED)
+            .using_db(conn)
+            .update(status=SignupStatus.CANCELLED)
+        )
+        if changed:
+            await _take(conn, slot.pk, -signup.count)
+    return bool(changed)
+
+
+async def upcoming(openid: str, today: dt.date, label: str | None = None) -> list[Signup]:
+    """Booked sign-ups from today on made by this account, by day and meal."""
+    query = Signup.filter(
+        recipient__openid=openid, status=SignupStatus.BOOKED, slot__date__gte=today
+    )
+    if label is not None:
+        query = query.filter(recipient__label=label)
+    rows = await query.prefetch_related("slot", "recipient")
+    order = {Meal.BREAKFAST: 0, Meal.LUNCH: 1, Meal.DINNER: 2}
+    return sorted(rows, key=lambda s: (s.slot.date, order[s.slot.meal], s.recipient.label))
+
+
+async def meal_of(slot: MealSlot) -> CanteenMeal | None:
+    return await CanteenMeal.get_or_none(canteen_id=slot.canteen_id, meal=slot.meal)
+
+
+async def save_recipient(openid: str, **fields: object) -> Recipient:
+    label = str(fields.pop("label"))
+    recipient, _ = await Recipient.update_or_create(openid=openid, label=label, defaults=fields)
+    return recipient
+
+
+async def recipients_of(openid: str) -> list[Recipient]:
+    return await Recipient.filter(openid=openid).order_by("id")
+
+
+async def known_recipient(openid: str, label: str) -> Recipient | None:
+    return await Recipient.get_or_none(openid=openid, label=label)
