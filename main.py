@@ -114,7 +114,9 @@ async def bot_ctx(app: web.Application) -> AsyncIterator[None]:
         except WeChatAPIError as exc:
             log.warning("notify failed", extra={"errcode": exc.errcode})
 
-    app[bot_key] = Bot(Services(redis=app[redis_key], notify=notify))
+    services = Services(redis=app[redis_key], notify=notify)
+    services.extras["settings"] = app[settings_key]
+    app[bot_key] = Bot(services)
     app[background_key] = set()
     yield
     # Let answers still being worked on finish (they were promised to residents).

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     wechat_aes_key: str | None = None
     wechat_api_base: str = WECHAT_API_DEFAULT
     wecom_api_base: str = WECOM_API_DEFAULT
+    # Mini-program subscribe-message template for menu pushes (fields thing1, thing2, date3);
+    # unset: residents who subscribed in the mini-program get no push.
+    mini_menu_template_id: str | None = None
     wechat_timestamp_skew: int = Field(300, ge=0)
     # WeChat gives up on a passive reply after 5 s; answer well before that.
     wechat_reply_deadline: float = Field(3.5, gt=0, le=4.5)
@@ -59,7 +62,14 @@ class Settings(BaseSettings):
     push_wechat_per_second: int = Field(100, ge=1)
     push_robot_per_minute: int = Field(20, ge=1, le=20)
 
-    @field_validator("database_url", "redis_url", "wechat_token", "wechat_aes_key", mode="before")
+    @field_validator(
+        "database_url",
+        "redis_url",
+        "wechat_token",
+        "wechat_aes_key",
+        "mini_menu_template_id",
+        mode="before",
+    )
     @classmethod
     def _blank(cls, value: Any) -> Any:
         return _blank_to_none(value)

@@ -7,10 +7,11 @@ import datetime as dt
 from tortoise.transactions import in_transaction
 
 from canteen.menu_parser import MenuDraft, render_menu
-from models.canteen import Canteen, CanteenMeal, Meal, Menu, MenuSubscription
+from models.canteen import MEAL_NAMES, Canteen, CanteenMeal, Meal, Menu, MenuSubscription
 from models.push import OutboxMessage, PushChannel
 from models.users import Role, RoleGrant, User
 
+MINI = "mini"  # MenuSubscription.channel of residents who subscribed in the mini-program
 SIGNUP_HINT = "回复“送餐”报名送餐上门"
 
 
@@ -31,12 +32,15 @@ async def default_canteen() -> Canteen | None:
 
 
 async def publish_menu(
-    canteen: Canteen, draft: MenuDraft, staff_openid: str
+    canteen: Canteen, draft: MenuDraft, staff_openid: str, mini_template: str | None = None
 ) -> tuple[Menu, int, int]:
     """Save the menu and queue its push, in one transaction. Returns (menu, residents, groups).
 
     Publishing the same day and meal again is a correction: it replaces the menu and the
     correction is pushed (new dedupe keys per version, so nobody gets one version twice).
+    Residents who subscribed in the mini-program get its subscribe message (`mini_template`,
+    fields thing1 canteen and meal, thing2 dishes, date3 day); without a template configured
+    they are skipped, since a mini-program openid cannot receive Official Account messages.
     """
     async with in_transaction() as conn:
         menu = (
@@ -62,24 +66,25 @@ async def publish_menu(
         unfollowed = set(
             await User.filter(followed=False).using_db(conn).values_list("openid", flat=True)
         )
-        openids = [
-            o
-            for o in await MenuSubscription.filter(active=True)
+        subscribers = [
+            (o, channel)
+            for o, channel in await MenuSubscription.filter(active=True)
             .using_db(conn)
-            .values_list("openid", flat=True)
-            if o not in unfollowed
+            .values_list("openid", "channel")
+            if o not in unfollowed and (channel != MINI or mini_template)
         ]
         now = dt.datetime.now(dt.UTC)
         tag = f"menu:{menu.pk}:v{menu.version}"
+        mini = _mini_payload(canteen, draft, menu, mini_template) if mini_template else {}
         rows = [
             OutboxMessage(
-                channel=PushChannel.WECHAT_CS,
+                channel=PushChannel.MINI_SUBSCRIBE if channel == MINI else PushChannel.WECHAT_CS,
                 target=o,
-                payload={"text": text},
+                payload=mini if channel == MINI else {"text": text},
                 dedupe_key=f"{tag}:{o}",
                 next_attempt_at=now,
             )
-            for o in openids
+            for o, channel in subscribers
         ] + [
             OutboxMessage(
                 channel=PushChannel.WECOM_ROBOT,
@@ -92,7 +97,27 @@ async def publish_menu(
         ]
         if rows:
             await OutboxMessage.bulk_create(rows, batch_size=500, using_db=conn)
-    return menu, len(openids), len(canteen.robot_keys)
+    return menu, len(subscribers), len(canteen.robot_keys)
+
+
+def _clip(text: str, limit: int = 20) -> str:
+    """Subscribe-message `thing` fields hold at most 20 characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _mini_payload(
+    canteen: Canteen, draft: MenuDraft, menu: Menu, template_id: str
+) -> dict[str, object]:
+    correction = "更正·" if menu.version > 1 else ""
+    return {
+        "template_id": template_id,
+        "page": f"pages/menu/index?date={draft.date.isoformat()}&meal={draft.meal.value}",
+        "data": {
+            "thing1": _clip(f"{correction}{canteen.name}{MEAL_NAMES[draft.meal]}"),
+            "thing2": _clip("、".join(d.name for d in draft.dishes)),
+            "date3": draft.date.isoformat(),
+        },
+    }
 
 
 async def find_menu(canteen: Canteen, day: dt.date, meal: Meal) -> Menu | None:
@@ -104,16 +129,18 @@ async def meals_of(canteen: Canteen) -> list[CanteenMeal]:
     return sorted(await CanteenMeal.filter(canteen=canteen), key=lambda m: order[m.meal])
 
 
-async def set_subscription(openid: str, active: bool) -> bool:
-    """Returns whether anything changed."""
+async def set_subscription(openid: str, active: bool, channel: str = "wechat") -> bool:
+    """Returns whether anything changed. `channel` is where the resident subscribed ("wechat"
+    for the Official Account, "mini" for the mini-program)."""
     sub = await MenuSubscription.get_or_none(openid=openid)
     if sub is None:
         if not active:
             return False
-        await MenuSubscription.create(openid=openid, active=True)
+        await MenuSubscription.create(openid=openid, active=True, channel=channel)
         return True
-    if sub.active == active:
+    if sub.active == active and (not active or sub.channel == channel):
         return False
-    sub.active = active
-    await sub.save(update_fields=["active", "updated_at"])
+    sub.active, sub.channel = active, channel if active else sub.channel
+    await sub.save(update_fields=["active", "channel", "updated_at"])
     return True
+

@@ -119,6 +119,21 @@ async def client(aiohttp_client: Any, make_settings: Any) -> TestClient:
 
 
 @pytest.fixture
+async def driven_client(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: FakeWeChat
+) -> TestClient:
+    """The app without its in-process push worker and delivery scheduler: the test drives the
+    outbox (`app[push_worker_key].drain()`) and the clock itself. WeCom robots go to the fake."""
+    settings = make_settings(
+        push_worker_inprocess=False,
+        wecom_api_base=fake_wechat.base,  # type: ignore[attr-defined]
+    )
+    c = await aiohttp_client(create_app(settings))
+    await reset_state(c)
+    return c
+
+
+@pytest.fixture
 def bot(client: TestClient) -> Any:
     return client.app[bot_key]
 

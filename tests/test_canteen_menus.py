@@ -8,12 +8,16 @@ from typing import Any
 
 import pytest
 
+from bot.context import SHANGHAI
 from bot.messages import Incoming
 from canteen.cli import add_canteen, grant_role, parse_meal_spec
 from canteen.menu_parser import MenuParseError, parse_menu
+from canteen.service import set_subscription
+from handlers.keys import bot_key
 from models.canteen import DishKind, Meal, Menu, MenuSubscription
 from models.push import OutboxMessage, PushChannel
 from models.users import Role, User
+from push.app import push_worker_key
 
 TODAY = dt.date(2026, 11, 25)  # a Wednesday
 STAFF = "o-staff"
@@ -211,3 +215,44 @@ async def test_grant_role_validates(client: Any) -> None:
     g1 = await grant_role("o-x", Role.VOLUNTEER, None, "1-5号楼")
     g2 = await grant_role("o-x", Role.VOLUNTEER, None, "1-5号楼")
     assert g1.pk == g2.pk
+
+
+async def test_publish_reaches_subscribers_and_groups_through_the_worker(
+    driven_client: Any, fake_wechat: Any
+) -> None:
+    """Publish → outbox → worker → the fake WeChat server: the Official Account subscriber by
+    customer-service message, the mini-program subscriber by subscribe message, the group by
+    its WeCom robot; whoever unsubscribed gets nothing."""
+    c = await add_canteen(
+        "幸福里爱心食堂", "3号楼底商", None, None, ["robot-key-1"], ["lunch=11:00-12:30"]
+    )
+    await grant_role(STAFF, Role.CANTEEN_STAFF, c.pk, None)
+    bot = driven_client.app[bot_key]
+    bot.services.clock = lambda: dt.datetime(2026, 11, 25, 15, 0, tzinfo=SHANGHAI)
+    settings = bot.services.extras["settings"]
+    bot.services.extras["settings"] = settings.model_copy(
+        update={"mini_menu_template_id": "tmpl-menu"}
+    )
+
+    async def say(user: str, text: str) -> str:
+        return "\n".join(r.text for r in await bot.handle(Incoming.of_text(user, text)))
+
+    await say("o-a", "订阅菜单")
+    await say("o-b", "订阅菜单")
+    await say("o-b", "退订菜单")
+    await set_subscription("o-mini", True, channel="mini")
+    await say(STAFF, MENU)
+    assert "2位订阅居民和1个群" in await say(STAFF, "确认")
+    await driven_client.app[push_worker_key].drain()
+
+    [text] = fake_wechat.texts_to("o-a")
+    assert "红烧肉" in text and "回复“送餐”报名" in text
+    assert fake_wechat.texts_to("o-b") == [] and fake_wechat.texts_to("o-mini") == []
+    [robot] = [c for c in fake_wechat.calls if c.path == "/cgi-bin/webhook/send"]
+    assert robot.params["key"] == "robot-key-1" and "红烧肉" in robot.body["text"]["content"]
+    [sub] = fake_wechat.sent("/cgi-bin/message/subscribe/send")
+    assert sub["touser"] == "o-mini" and sub["template_id"] == "tmpl-menu"
+    assert sub["data"]["thing1"]["value"] == "幸福里爱心食堂午餐"
+    assert (
+        len(sub["data"]["thing2"]["value"]) <= 20 and sub["data"]["date3"]["value"] == "2026-11-26"
+    )

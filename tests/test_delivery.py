@@ -19,19 +19,19 @@ from delivery import roster, scheduler, service
 from delivery.days import parse_days
 from delivery.places import AddressError, area_for, buildings_of, parse_address
 from handlers.keys import bot_key
-from main import create_app
 from models.canteen import CanteenMeal, Meal
 from models.delivery import MealSlot, Outcome, Recipient, Signup, SignupStatus
 from models.push import OutboxMessage
 from models.users import Role
 from push.app import push_worker_key
-from tests.conftest import reset_state
 from wechat_api.fake import FakeWeChat
 
 WED = dt.date(2026, 11, 25)
 THU = WED + dt.timedelta(days=1)
 STAFF = "o-staff"
 VOL_A, VOL_B, GRID_A = "o-vol-a", "o-vol-b", "o-grid-a"
+# The last answers of a sign-up: count, diet, phone, emergency contact, confirm.
+TAIL = ("1", "没有", "13812345678", "没有", "确认")
 
 
 def at(day: dt.date, hhmm: str) -> dt.datetime:
@@ -40,18 +40,7 @@ def at(day: dt.date, hhmm: str) -> dt.datetime:
 
 
 @pytest.fixture
-async def app_client(
-    aiohttp_client: Any, make_settings: Any, fake_wechat: FakeWeChat
-) -> TestClient:
-    # No in-process worker or scheduler: the tests drive time and the outbox themselves.
-    settings = make_settings(push_worker_inprocess=False, wecom_api_base=fake_wechat.base)  # type: ignore[attr-defined]
-    c = await aiohttp_client(create_app(settings))
-    await reset_state(c)
-    return c
-
-
-@pytest.fixture
-async def canteen(app_client: TestClient) -> Any:
+async def canteen(driven_client: TestClient) -> Any:
     c = await add_canteen(
         "幸福里爱心食堂",
         "3号楼底商",
@@ -81,8 +70,8 @@ class Chat:
 
 
 @pytest.fixture
-def say(app_client: TestClient, canteen: Any) -> Chat:
-    return Chat(app_client.app[bot_key])
+def say(driven_client: TestClient, canteen: Any) -> Chat:
+    return Chat(driven_client.app[bot_key])
 
 
 async def lunch(canteen: Any) -> CanteenMeal:
@@ -190,7 +179,7 @@ async def test_each_step_re_asks_with_the_reason(say: Chat, canteen: Any) -> Non
 
 
 async def test_returning_resident_skips_what_is_known(say: Chat, canteen: Any) -> None:
-    await sign_up(say, "o-r", "给我送饭", "5号楼301", "午饭", "明天", "1", "没有", "13812345678", "没有", "确认")  # fmt: skip
+    await sign_up(say, "o-r", "给我送饭", "5号楼301", "午饭", "明天", *TAIL)
     reply = await say("o-r", "后天晚饭也给我送一份")
     assert "请核对" in reply and "5号楼301" in reply and "晚餐" in reply  # nothing asked again
     assert "报名成功" in await say("o-r", "确认")
@@ -200,7 +189,7 @@ async def test_returning_resident_skips_what_is_known(say: Chat, canteen: Any) -
 
 async def test_past_cutoff_says_so_and_offers_the_next_day(say: Chat, canteen: Any) -> None:
     say.when = at(WED, "10:00")  # lunch sign-ups closed at 09:30
-    reply = await sign_up(say, "o-r", "今天中午给我送饭", "5号楼301", "1", "没有", "13812345678", "没有", "确认")  # fmt: skip
+    reply = await sign_up(say, "o-r", "今天中午给我送饭", "5号楼301", *TAIL)
     assert "已过报名截止时间" in reply and "明天" in reply and "送餐 11月26日午餐1份" in reply
     assert await Signup.all().count() == 0
     reply = await say("o-r", "送餐 11月26日午餐1份")
@@ -210,8 +199,10 @@ async def test_past_cutoff_says_so_and_offers_the_next_day(say: Chat, canteen: A
 
 async def test_full_meal_offers_the_next_day(say: Chat, canteen: Any) -> None:
     await CanteenMeal.filter(canteen=canteen, meal=Meal.LUNCH).update(delivery_capacity=1)
-    await sign_up(say, "o-a", "明天午饭给我送", "5号楼301", "1", "没有", "13812345678", "没有", "确认")  # fmt: skip
-    reply = await sign_up(say, "o-b", "明天午饭给我送", "6号楼301", "1", "没有", "13812345679", "没有", "确认")  # fmt: skip
+    await sign_up(say, "o-a", "明天午饭给我送", "5号楼301", *TAIL)
+    reply = await sign_up(
+        say, "o-b", "明天午饭给我送", "6号楼301", "1", "没有", "13812345679", "没有", "确认"
+    )
     assert "名额已满" in reply and "后天" in reply
     assert (await MealSlot.get(date=THU)).booked == 1
 
@@ -225,7 +216,7 @@ async def test_capacity_holds_under_200_concurrent_sign_ups_for_50_places(cantee
             address=f"{i % 9 + 1}号楼{i}",
             building=str(i % 9 + 1),
             phone="13812345678",
-        )  # fmt: skip
+        )
         for i in range(200)
     ]
     now = at(WED, "08:00")
@@ -240,7 +231,9 @@ async def test_capacity_holds_under_200_concurrent_sign_ups_for_50_places(cantee
 
 async def test_the_same_sign_up_twice_at_once_books_once(canteen: Any) -> None:
     meal = await lunch(canteen)
-    r = await Recipient.create(openid="o-a", label="本人", address="3号楼401", building="3", phone="13812345678")  # fmt: skip
+    r = await Recipient.create(
+        openid="o-a", label="本人", address="3号楼401", building="3", phone="13812345678"
+    )
     now = at(WED, "08:00")
     results = await asyncio.gather(*(service.book(r, meal, THU, 2, now) for _ in range(10)))
     assert sum(b.result is service.Result.BOOKED for b in results) == 1
@@ -252,7 +245,7 @@ async def test_the_same_sign_up_twice_at_once_books_once(canteen: Any) -> None:
 
 
 async def test_cancel_a_day_a_range_and_all(say: Chat, canteen: Any) -> None:
-    await sign_up(say, "o-r", "给我送午饭", "5号楼301", "明天到下周三", "1", "没有", "13812345678", "没有", "确认")  # fmt: skip
+    await sign_up(say, "o-r", "给我送午饭", "5号楼301", "明天到下周三", *TAIL)
     assert await Signup.filter(status=SignupStatus.BOOKED).count() == 7
     status = await say("o-r", "我订了几天")
     assert "7天" in status and "5号楼301" in status
@@ -268,7 +261,7 @@ async def test_cancel_a_day_a_range_and_all(say: Chat, canteen: Any) -> None:
 
 
 async def test_cancel_after_the_cutoff_is_refused(say: Chat, canteen: Any) -> None:
-    await sign_up(say, "o-r", "明天给我送午饭", "5号楼301", "1", "没有", "13812345678", "没有", "确认")  # fmt: skip
+    await sign_up(say, "o-r", "明天给我送午饭", "5号楼301", *TAIL)
     say.when = at(THU, "10:00")
     reply = await say("o-r", "今天不用送了")
     assert "取消不了" in reply
@@ -284,7 +277,8 @@ async def _three_sign_ups(say: Chat) -> None:
         ("o-old", "给我自己", "7号楼101", "13800000002"),
         ("o-far", "给我自己", "12号楼502", "13800000003"),
     ):
-        reply = await sign_up(say, user, f"{who}订明天午饭", address, "1", "少盐", phone, "13900000000", "确认")  # fmt: skip
+        answers = (address, "1", "少盐", phone, "13900000000", "确认")
+        reply = await sign_up(say, user, f"{who}订明天午饭", *answers)
         assert "报名成功" in reply, reply
 
 
@@ -303,11 +297,11 @@ async def test_roster_is_built_at_the_cutoff_and_pushed_per_area(say: Chat, cant
 
 
 async def test_roster_reaches_volunteers_through_the_worker(
-    app_client: TestClient, say: Chat, canteen: Any, fake_wechat: FakeWeChat
+    driven_client: TestClient, say: Chat, canteen: Any, fake_wechat: FakeWeChat
 ) -> None:
     await _three_sign_ups(say)
     await scheduler.tick(at(THU, "09:30"))
-    await app_client.app[push_worker_key].drain()
+    await driven_client.app[push_worker_key].drain()
     [text] = fake_wechat.texts_to(VOL_B)
     assert text.startswith("【送餐名单】幸福里爱心食堂") and "7号楼101" in text
 
