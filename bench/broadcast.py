@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import os
 import resource
 import sys
@@ -26,12 +27,14 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from canteen.menu_parser import parse_menu  # noqa: E402
+from canteen.service import publish_menu  # noqa: E402
 from infra import database  # noqa: E402
 from infra.redis import open_redis  # noqa: E402
-from models.push import OutboxMessage, PushChannel, PushStatus  # noqa: E402
+from models.canteen import Canteen, Menu, MenuSubscription  # noqa: E402
+from models.push import OutboxMessage, PushStatus  # noqa: E402
 from push.app import worker_config  # noqa: E402
 from push.channels import WeComRobot  # noqa: E402
-from push.outbox import enqueue  # noqa: E402
 from push.ratelimit import Rate  # noqa: E402
 from push.worker import PushWorker  # noqa: E402
 from settings import load_settings  # noqa: E402
@@ -42,6 +45,7 @@ MENU = (
     "明天午餐（爱心食堂）\n热菜：红烧肉、西红柿炒鸡蛋\n汤：紫菜蛋花汤\n主食：米饭\n10元\n"
     "回复 送餐 报名"
 )
+MENU_POST = "发布菜单 明天午餐\n热菜：红烧肉、西红柿炒鸡蛋\n汤：紫菜蛋花汤\n主食：米饭\n10元"
 CONCURRENCY = 32  # the same number of sends in flight for the outbox run and the baseline
 
 
@@ -56,7 +60,8 @@ async def measured(label: str, n: int, run: Callable[[], Awaitable[None]]) -> fl
     return rate
 
 
-async def main(n: int) -> None:
+async def main(n: int) -> dict[str, float]:
+    """Run the bench and print it; returns the figures (for `bench/run_all.py`)."""
     tmp = Path(tempfile.mkdtemp(prefix="linli-bench-"))
     settings = load_settings(
         None,
@@ -73,7 +78,8 @@ async def main(n: int) -> None:
         database.open_database(settings),
         aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=CONCURRENCY)) as session,
     ):
-        await OutboxMessage.all().delete()
+        for model in (OutboxMessage, Menu, MenuSubscription, Canteen):
+            await model.all().delete()
         api = WeChatAPI(
             session,
             redis,
@@ -102,18 +108,17 @@ async def main(n: int) -> None:
 
             await asyncio.gather(*(one(o) for o in openids))
 
-        async def publish() -> None:
-            from tortoise.transactions import in_transaction
+        # The real publish path: a staff member confirms a menu; the menu and one outbox row
+        # per subscriber are written in one transaction (canteen.service.publish_menu).
+        canteen = await Canteen.create(name="bench canteen", address="1号楼")
+        await MenuSubscription.bulk_create(
+            [MenuSubscription(openid=o) for o in openids], batch_size=1000
+        )
+        draft = parse_menu(MENU_POST, dt.date.today())
 
-            async with in_transaction() as conn:  # one transaction, as a publish would do
-                for openid in openids:
-                    await enqueue(
-                        PushChannel.WECHAT_CS,
-                        openid,
-                        {"text": MENU},
-                        dedupe_key=f"bench:{openid}",
-                        using_db=conn,
-                    )
+        async def publish() -> None:
+            _, people, _ = await publish_menu(canteen, draft, "o-staff")
+            assert people == n, people
 
         async def drain() -> None:
             await worker.drain(within=300)
@@ -121,13 +126,14 @@ async def main(n: int) -> None:
         direct = await measured("baseline: direct send_text", n, baseline)
         assert len(fake.sent()) == n
         fake.calls.clear()
-        await measured("outbox: enqueue (one transaction)", n, publish)
+        enqueued = await measured("outbox: enqueue (one transaction)", n, publish)
         drained = await measured("outbox: worker drain", n, drain)
         sent = await OutboxMessage.filter(status=PushStatus.SENT).count()
         assert sent == n and len(fake.sent()) == n, (sent, len(fake.sent()))
         tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"worker drain / direct sends: {drained / direct:.2f}x  (process max RSS {rss:.0f} MiB)")
+    return {"n": n, "direct": direct, "enqueue": enqueued, "drain": drained, "rss_mib": rss}
 
 
 if __name__ == "__main__":
