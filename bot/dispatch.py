@@ -28,9 +28,10 @@ def default_features() -> list[Router]:
     from canteen.router import router as canteen
     from craftsman_directory.router import router as directory
     from delivery.router import router as delivery
+    from grid.router import router as grid
 
     # Delivery first: a volunteer's "3 送到" is a report, not a sign-up.
-    return [delivery, canteen, directory]
+    return [delivery, canteen, directory, grid]
 
 
 def current_router(ctx: Context) -> Router:

@@ -21,4 +21,9 @@ async def seed_demo() -> str:
     )
     await grant_role("demo-admin", Role.ADMIN, None, None)
     await grant_role("demo-staff", Role.CANTEEN_STAFF, canteen.pk, None)
-    return f"canteen {canteen.name} (staff: chat --user demo-staff)"
+    await grant_role("demo-volunteer", Role.VOLUNTEER, None, "1-5号楼")
+    await grant_role("demo-grid", Role.VOLUNTEER, None, "1-5号楼", grid=True)
+    return (
+        f"canteen {canteen.name} (staff: chat --user demo-staff; volunteers for 1-5号楼: "
+        "demo-volunteer, grid worker demo-grid)"
+    )

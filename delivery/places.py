@@ -43,6 +43,17 @@ def parse_address(text: str) -> tuple[str, str]:
     return value, str(number)
 
 
+def parse_building(text: str) -> tuple[str, str]:
+    """A place in a building, the room optional ('5号楼楼道') → (place, building number)."""
+    value = re.sub(r"\s+", "", text.strip())
+    if len(value) > 64:
+        raise AddressError("地址太长了，写楼号和大概位置就行。")
+    m = _BUILDING_RE.search(value)
+    if m is None or (number := _int(m.group(1))) is None:
+        raise AddressError("没看到楼号，请写成“5号楼”或“3号楼2单元401”这样。")
+    return value, str(number)
+
+
 def buildings_of(area: str) -> set[str] | None:
     """The building numbers an area name covers, or None when it names no numbers."""
     text = area.replace("，", ",").replace("、", ",").replace("和", ",")

@@ -18,6 +18,7 @@ APPS: dict[str, list[str]] = {
     "canteen": ["models.canteen"],
     "directory": ["models.directory"],
     "delivery": ["models.delivery"],
+    "grid": ["models.grid"],
 }
 
 

@@ -1,0 +1,141 @@
+"""有事就找网格员: a resident's problem goes to the grid worker of their building."""
+
+from __future__ import annotations
+
+import re
+
+from tortoise.transactions import in_transaction
+
+from bot import forms
+from bot.context import Context
+from bot.forms import Form, Invalid, Step
+from bot.messages import Kind
+from bot.router import HandlerResult, Router, command_text, intent
+from craftsman_directory.service import DirectoryError, normalise_phone
+from delivery.places import AddressError, covers, parse_building
+from delivery.service import SELF, known_recipient
+from models.grid import GridReport
+from models.push import PushChannel
+from models.users import Role, RoleGrant
+from push.outbox import enqueue_text
+
+router = Router("grid")
+
+_BARE = re.compile(
+    r"^(我要|我想|请|帮我)?(找|联系|叫|呼叫|问问)?(一下)?(社区)?网格员?(在吗|电话|是谁)?$"
+)
+NO_PHONE = {"不留", "不用", "不要", "没有", "跳过", "算了"}
+
+
+def _text(ctx: Context) -> str:
+    return command_text(ctx.msg.text) if ctx.msg.kind is Kind.TEXT else ""
+
+
+async def _problem(ctx: Context, data: forms.Data) -> str:
+    if len(_text(ctx)) < 2:
+        raise Invalid("请用文字或语音说说是什么事。")
+    return ctx.msg.text.strip()[:300]
+
+
+async def _where(ctx: Context, data: forms.Data) -> str:
+    try:
+        place, building = parse_building(_text(ctx))
+    except AddressError as exc:
+        raise Invalid(str(exc)) from None
+    data["building"] = building
+    return place
+
+
+async def _phone(ctx: Context, data: forms.Data) -> str:
+    text = _text(ctx)
+    if text in NO_PHONE:
+        return ""
+    try:
+        return normalise_phone(text)
+    except DirectoryError as exc:
+        raise Invalid(f"{exc}。不想留电话就回复“不留”。") from None
+
+
+async def grid_workers_for(building: str, place: str) -> list[str]:
+    """The grid workers covering the building; else every grid worker; else the admins."""
+    grants = await RoleGrant.filter(role=Role.VOLUNTEER, duty="grid").prefetch_related("user")
+    near = sorted({g.user.openid for g in grants if g.area and covers(g.area, building, place)})
+    if near:
+        return near
+    anyone = sorted({g.user.openid for g in grants})
+    if anyone:
+        return anyone
+    admins = await RoleGrant.filter(role=Role.ADMIN).prefetch_related("user")
+    return sorted({g.user.openid for g in admins})
+
+
+async def _forward(ctx: Context, data: forms.Data) -> HandlerResult:
+    targets = await grid_workers_for(data["building"], data["where"])
+    if not targets:
+        return "本社区还没有登记网格员。请直接打社区居委会的电话，抱歉。"
+    phone = data["phone"]
+    contact = f"联系电话 {phone}" if phone else "居民没有留电话"
+    said = data["problem"]
+    if data["where"] not in said:
+        said = f"{data['where']}：{said}"
+    text = f"【居民反映】{said}\n{contact}（{ctx.now():%m月%d日 %H:%M}）"
+    async with in_transaction() as conn:
+        report = await GridReport.create(
+            openid=ctx.user,
+            text=data["problem"],
+            address=data["where"],
+            building=data["building"],
+            phone=phone,
+            forwarded_to=targets,
+            using_db=conn,
+        )
+        for openid in targets:
+            await enqueue_text(
+                PushChannel.WECHAT_CS,
+                openid,
+                text,
+                dedupe_key=f"grid:{report.pk}:{openid}",
+                using_db=conn,
+            )
+    later = "会尽快联系您" if phone else "会尽快上门看看"
+    return f"已经转告网格员了，{later}。有急事请拨打110或120。"
+
+
+REPORT_FORM = Form(
+    name="grid.report",
+    title="找网格员",
+    steps=[
+        Step("problem", "请说说遇到了什么事，我转告网格员。", _problem, lambda d: "problem" in d),
+        Step(
+            "where",
+            "在哪栋楼？比如“5号楼楼道”或“3号楼2单元401”。",
+            _where,
+            lambda d: "where" in d,
+        ),
+        Step(
+            "phone",
+            "留个电话方便网格员联系您？不想留就回复“不留”。",
+            _phone,
+            lambda d: "phone" in d,
+        ),
+    ],
+    on_done=_forward,
+)
+
+
+@router.message(intent("contact_grid_worker"))
+async def report(ctx: Context) -> HandlerResult:
+    data: forms.Data = {}
+    text = _text(ctx)
+    if not _BARE.match(text):
+        data["problem"] = ctx.msg.text.strip()[:300]
+    try:  # "5号楼楼道灯坏了": the message says where
+        data["where"], data["building"] = parse_building(text)
+    except AddressError:
+        pass
+    known = await known_recipient(ctx.user, SELF)  # a delivery sign-up told us where they live
+    if known is not None:
+        if "where" not in data:
+            data.update(where=known.address, building=known.building)
+        data["phone"] = known.phone
+    return await forms.start(ctx, REPORT_FORM, data)

@@ -1,0 +1,25 @@
+"""Problems residents report to their grid worker (网格员): 有事就找网格员."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class GridReport(Model):
+    """One problem a resident reported, forwarded to the grid workers of the building."""
+
+    id = fields.IntField(primary_key=True)
+    openid = fields.CharField(max_length=64, db_index=True)
+    text = fields.CharField(max_length=300)
+    address = fields.CharField(max_length=64)
+    building = fields.CharField(max_length=16)
+    phone = fields.CharField(max_length=20)
+    forwarded_to = fields.JSONField(default=list)  # openids told
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "grid_reports"
+
+    def __str__(self) -> str:
+        return f"GridReport#{self.pk}"
