@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -28,7 +29,7 @@ from bot.dispatch import Bot
 from canteen import cli as canteen_cli
 from delivery import cli as delivery_cli
 from delivery.app import scheduler_ctx as delivery_scheduler_ctx
-from handlers import api, wechat
+from handlers import api, api_v1, console, wechat
 from handlers.keys import (
     background_key,
     bot_key,
@@ -144,6 +145,8 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_post("/wechat", wechat.callback)
     app.router.add_get("/healthz", api.healthz)
     app.router.add_post("/api/nlu/parse", api.nlu_parse)
+    api_v1.setup(app)
+    console.setup(app)
     return app
 
 
@@ -165,8 +168,57 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"  Database:            {'external' if settings.database_url else settings.sqlite_path}")
     print(f"  Redis:               {'external' if settings.redis_url else 'embedded'}")
     print("  Try it:              python main.py chat   (in another terminal)", flush=True)
+    if args.workers > 1:
+        return _serve_many(settings, args.workers)
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
     return 0
+
+
+def _serve_one(settings: Settings) -> None:
+    """One of `serve --workers N`: a whole app on the shared port (SO_REUSEPORT)."""
+    setup_logging(settings.log_level, settings.log_json)
+    web.run_app(
+        create_app(settings), host=settings.host, port=settings.port, print=None, reuse_port=True
+    )
+
+
+def _serve_many(settings: Settings, workers: int) -> int:
+    """N server processes on one port; the kernel spreads connections over them.
+
+    They share state only through REDIS_URL (dedupe, forms, the access token) and the database,
+    so an embedded Redis (one per process) is refused. Stops them all when one exits.
+    """
+    import multiprocessing
+    import signal
+    from multiprocessing.connection import wait
+
+    if not settings.redis_url:
+        print("serve --workers N needs REDIS_URL: processes share Redis", file=sys.stderr)
+        return 2
+    if not settings.database_url:
+        log.warning("several processes on one SQLite file: use DATABASE_URL=postgres://...")
+    print(f"  Workers:             {workers} processes (SO_REUSEPORT)", flush=True)
+    spawn = multiprocessing.get_context("spawn")
+    procs = [
+        spawn.Process(target=_serve_one, args=(settings,), name=f"linli-serve-{i}")
+        for i in range(workers)
+    ]
+    for p in procs:
+        p.start()
+
+    def forward(signum: int, frame: object) -> None:
+        for p in procs:
+            if p.is_alive() and p.pid:
+                os.kill(p.pid, signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    # Ctrl-C reaches the children through the terminal's process group already.
+    signal.signal(signal.SIGINT, lambda signum, frame: None)
+    wait([p.sentinel for p in procs])
+    forward(signal.SIGTERM, None)
+    for p in procs:
+        p.join(timeout=30)
+    return max((p.exitcode or 0) for p in procs)
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
@@ -357,9 +409,11 @@ def cmd_fake_wechat(settings: Settings, args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="main.py", description="linli 邻里 community bot")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("serve", help="serve the bot (WeChat callback, API)").set_defaults(
-        func=cmd_serve
+    serve = sub.add_parser("serve", help="serve the bot (WeChat callback, API)")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="server processes sharing the port (needs REDIS_URL)"
     )
+    serve.set_defaults(func=cmd_serve)
     chat = sub.add_parser("chat", help="talk to the bot in the terminal as a given user")
     chat.add_argument("--user", default="chat-user", help="the user id (openid) to chat as")
     chat.set_defaults(func=cmd_chat)

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     push_retry_base: float = Field(2.0, gt=0)
     push_wechat_per_second: int = Field(100, ge=1)
     push_robot_per_minute: int = Field(20, ge=1, le=20)
+    # Mini-program API and staff console (handlers/api_v1, handlers/console).
+    api_session_ttl: int = Field(7 * 24 * 3600, ge=60)
+    api_reads_per_minute: int = Field(120, ge=1)
+    api_writes_per_minute: int = Field(30, ge=1)
+    api_logins_per_minute: int = Field(30, ge=1)
+    console_session_ttl: int = Field(8 * 3600, ge=60)
 
     @field_validator(
         "database_url",

@@ -144,3 +144,11 @@ async def set_subscription(openid: str, active: bool, channel: str = "wechat") -
     await sub.save(update_fields=["active", "channel", "updated_at"])
     return True
 
+
+async def may_publish(openid: str, canteen: Canteen) -> bool:
+    """Staff publish for their own canteen only; admins for any (as `staff_canteen` allows)."""
+    grants = await RoleGrant.filter(user__openid=openid, role__in=[Role.CANTEEN_STAFF, Role.ADMIN])
+    return any(
+        g.role == Role.ADMIN or (g.role == Role.CANTEEN_STAFF and g.canteen_id == canteen.pk)
+        for g in grants
+    )

@@ -311,9 +311,10 @@ async def help_(ctx: Context) -> HandlerResult:
 
 async def _name(ctx: Context, data: forms.Data) -> str:
     value = await forms.text_step(1, 20, "称呼")(ctx, data)
-    if re.search(r"\d{5,}", value):
-        raise Invalid("称呼里不要写电话，电话最后再填。")
-    return value
+    try:
+        return service.check_name(value)
+    except DirectoryError as exc:
+        raise Invalid(f"{exc}。") from exc
 
 
 async def _trades(ctx: Context, data: forms.Data) -> list[str]:

@@ -118,6 +118,23 @@ def normalise_phone(text: str) -> str:
     raise DirectoryError("电话号码不对，手机是1开头的11位数字，座机如 021-12345678")
 
 
+def check_name(text: str) -> str:
+    """The name residents will see ("王师傅"); raises DirectoryError."""
+    value = text.strip()
+    if not 1 <= len(value) <= 20:
+        raise DirectoryError("称呼要1到20个字")
+    if re.search(r"\d{5,}", value):
+        raise DirectoryError("称呼里不要写电话，电话最后再填")
+    return value
+
+
+async def visible_to(craftsman: Craftsman, openid: str) -> bool:
+    """Approved entries are public; others only to their craftsman and to admins."""
+    if craftsman.status is Status.APPROVED or (craftsman.openid and craftsman.openid == openid):
+        return True
+    return await is_admin(openid)
+
+
 def guess_compound(address: str) -> str | None:
     """'幸福小区3号楼2单元' → '幸福小区' (the part residents type to mean 'near me')."""
     m = re.search(

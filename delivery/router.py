@@ -369,7 +369,9 @@ async def start_signup(ctx: Context) -> HandlerResult:
     data: forms.Data = {
         "canteen_id": canteen.pk,
         "offered": [m.meal.value for m in meals],
-        "prices": {m.meal.value: f"{meal_label(m.meal)}{m.price_cents / 100:g}元一份" for m in meals},
+        "prices": {
+            m.meal.value: f"{meal_label(m.meal)}{m.price_cents / 100:g}元一份" for m in meals
+        },
         "today": today.isoformat(),
     }
     if len(meals) == 1:

@@ -59,3 +59,32 @@ def directory_geo(category: str) -> str:
 
 def directory_cards() -> str:
     return DIRECTORY_CARDS
+
+
+# Mini-program API: sessions (by a hash of the bearer token) and per-user rate-limit windows.
+API_SESSION = PREFIX + "api:session:"
+API_RATE = PREFIX + "api:rate:"
+# Staff console: sessions (by a hash of the cookie), one-time login codes and their throttle.
+CONSOLE_SESSION = PREFIX + "console:session:"
+CONSOLE_CODE = PREFIX + "console:code:"
+CONSOLE_CODE_SENT = PREFIX + "console:code_sent:"
+
+
+def api_session(token_hash: str) -> str:
+    return API_SESSION + token_hash
+
+
+def api_rate(bucket: str, who: str, window: int) -> str:
+    return f"{API_RATE}{bucket}:{who}:{window}"
+
+
+def console_session(token_hash: str) -> str:
+    return CONSOLE_SESSION + token_hash
+
+
+def console_code(user_id: int) -> str:
+    return f"{CONSOLE_CODE}{user_id}"
+
+
+def console_code_sent(user_id: int) -> str:
+    return f"{CONSOLE_CODE_SENT}{user_id}"

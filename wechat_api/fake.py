@@ -12,6 +12,7 @@ an HTTP status (5xx) or a delay, for the next N calls to a path.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -20,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+
+log = logging.getLogger(__name__)
 
 TOKEN_TTL = 7200
 # WeCom group robots accept at most 20 messages a minute each.
@@ -199,6 +202,11 @@ class FakeWeChat:
             self._record(request, body, failed=True)
             return _err(45002, "content size out of limit")
         self._record(request, body)
+        if body["msgtype"] == "text":
+            # Local development reads messages here (e.g. the staff console's login code).
+            log.info(
+                "custom message", extra={"touser": body["touser"], "text": body["text"]["content"]}
+            )
         return _ok()
 
     async def _template_send(self, request: web.Request) -> web.Response:

@@ -1,0 +1,319 @@
+"""Canteens and their menus over JSON: read a day or a week; staff publish and correct."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from aiohttp import web
+
+from canteen import service
+from canteen.menu_parser import KIND_NAMES, MAX_DISHES, Dish, MenuDraft, render_menu
+from handlers.api_v1.core import (
+    PAGE_QUERY,
+    Call,
+    Endpoint,
+    forbidden,
+    invalid,
+    not_found,
+    ok,
+    page_schema,
+)
+from handlers.keys import settings_key
+from models.canteen import MEAL_NAMES, Canteen, DishKind, Meal, Menu
+
+MEAL_ORDER = (Meal.BREAKFAST, Meal.LUNCH, Meal.DINNER)
+
+
+async def canteen_out(c: Canteen) -> dict[str, Any]:
+    return {
+        "id": c.pk,
+        "name": c.name,
+        "address": c.address,
+        "lat": c.lat,
+        "lng": c.lng,
+        "meals": [
+            {
+                "meal": m.meal.value,
+                "meal_name": MEAL_NAMES[m.meal],
+                "serve_from": m.serve_from,
+                "serve_until": m.serve_until,
+                "price_cents": m.price_cents,
+                "signup_cutoff": m.signup_cutoff,
+            }
+            for m in await service.meals_of(c)
+        ],
+    }
+
+
+def _draft(menu: Menu) -> MenuDraft:
+    return MenuDraft(
+        date=menu.date,
+        meal=menu.meal,
+        dishes=[Dish(d["name"], DishKind(d["kind"])) for d in menu.dishes],
+        price_cents=menu.price_cents,
+    )
+
+
+def menu_out(canteen: Canteen, menu: Menu) -> dict[str, Any]:
+    return {
+        "id": menu.pk,
+        "canteen_id": canteen.pk,
+        "date": menu.date.isoformat(),
+        "meal": menu.meal.value,
+        "meal_name": MEAL_NAMES[menu.meal],
+        "dishes": [
+            {"name": d["name"], "kind": d["kind"], "kind_name": KIND_NAMES[DishKind(d["kind"])]}
+            for d in menu.dishes
+        ],
+        "price_cents": menu.price_cents,
+        "version": menu.version,
+        "published_at": menu.published_at.isoformat(),
+        "text": render_menu(canteen.name, _draft(menu)),
+    }
+
+
+async def _canteen(call: Call) -> Canteen:
+    canteen = await Canteen.get_or_none(pk=call.path["canteen_id"])
+    if canteen is None:
+        raise not_found("食堂")
+    return canteen
+
+
+async def list_canteens(call: Call) -> web.Response:
+    """Every canteen with its meals, hours and prices."""
+    page, per_page = call.query["page"], call.query["per_page"]
+    query = Canteen.all().order_by("id")
+    total = await query.count()
+    rows = await query.offset((page - 1) * per_page).limit(per_page)
+    items = [await canteen_out(c) for c in rows]
+    return ok(
+        {
+            "items": items,
+            "page": page,
+            "per_page": per_page,
+            "total": total,
+            "has_more": page * per_page < total,
+        }
+    )
+
+
+async def get_canteen(call: Call) -> web.Response:
+    """One canteen with its meals."""
+    return ok(await canteen_out(await _canteen(call)))
+
+
+async def list_menus(call: Call) -> web.Response:
+    """Published menus from `date` (today by default) for `days` days (7 = a week)."""
+    canteen = await _canteen(call)
+    start = (
+        dt.date.fromisoformat(call.query["date"])
+        if call.query.get("date")
+        else call.services.clock().date()
+    )
+    menus = []
+    for offset in range(call.query["days"]):
+        day = start + dt.timedelta(days=offset)
+        for meal in MEAL_ORDER:
+            menu = await service.find_menu(canteen, day, meal)
+            if menu is not None:
+                menus.append(menu_out(canteen, menu))
+    return ok(
+        {
+            "canteen_id": canteen.pk,
+            "from": start.isoformat(),
+            "days": call.query["days"],
+            "menus": menus,
+        }
+    )
+
+
+async def publish_menu(call: Call) -> web.Response:
+    """Publish (201) or correct (200) a day's meal; subscribers and groups get it pushed."""
+    canteen = await _canteen(call)
+    if not await service.may_publish(call.me.openid, canteen):
+        raise forbidden("只有本食堂的工作人员可以发布菜单。")
+    dishes: list[Dish] = []
+    for d in call.body["dishes"]:
+        name = d["name"].strip()
+        if name and all(x.name != name for x in dishes):
+            dishes.append(Dish(name, DishKind(d.get("kind", DishKind.HOT.value))))
+    if not dishes:
+        raise invalid({"dishes": "没看到菜名"})
+    draft = MenuDraft(
+        date=dt.date.fromisoformat(call.path["date"]),
+        meal=Meal(call.path["meal"]),
+        dishes=dishes,
+        price_cents=call.body.get("price_cents"),
+    )
+    template = call.app[settings_key].mini_menu_template_id
+    menu, people, groups = await service.publish_menu(canteen, draft, call.me.openid, template)
+    body = {**menu_out(canteen, menu), "pushed_to": {"residents": people, "groups": groups}}
+    return ok(body, status=201 if menu.version == 1 else 200)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(required: list[str], props: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": required,
+        "properties": props,
+    }
+
+
+_INT = {"type": "integer"}
+_STR = {"type": "string"}
+_NULL_NUM = {"type": ["number", "null"]}
+_MEALS = [m.value for m in Meal]
+_CANTEEN_ID = {"canteen_id": {"type": "integer", "minimum": 1}}
+
+SCHEMAS: dict[str, Any] = {
+    "Canteen": _obj(
+        ["id", "name", "address", "lat", "lng", "meals"],
+        {
+            "id": _INT,
+            "name": _STR,
+            "address": _STR,
+            "lat": _NULL_NUM,
+            "lng": _NULL_NUM,
+            "meals": {
+                "type": "array",
+                "items": _obj(
+                    [
+                        "meal",
+                        "meal_name",
+                        "serve_from",
+                        "serve_until",
+                        "price_cents",
+                        "signup_cutoff",
+                    ],
+                    {
+                        "meal": {"type": "string", "enum": _MEALS},
+                        "meal_name": _STR,
+                        "serve_from": _STR,
+                        "serve_until": _STR,
+                        "price_cents": _INT,
+                        "signup_cutoff": _STR,
+                    },
+                ),
+            },
+        },
+    ),
+    "Menu": _obj(
+        [
+            "id",
+            "canteen_id",
+            "date",
+            "meal",
+            "meal_name",
+            "dishes",
+            "price_cents",
+            "version",
+            "published_at",
+            "text",
+        ],
+        {
+            "id": _INT,
+            "canteen_id": _INT,
+            "date": {"type": "string", "format": "date"},
+            "meal": {"type": "string", "enum": _MEALS},
+            "meal_name": _STR,
+            "dishes": {
+                "type": "array",
+                "items": _obj(
+                    ["name", "kind", "kind_name"],
+                    {
+                        "name": _STR,
+                        "kind": {"type": "string", "enum": [k.value for k in DishKind]},
+                        "kind_name": _STR,
+                    },
+                ),
+            },
+            "price_cents": {"type": ["integer", "null"]},
+            "version": _INT,
+            "published_at": {"type": "string", "format": "date-time"},
+            "text": {"type": "string", "description": "居民看到的菜单文字"},
+            "pushed_to": _obj(["residents", "groups"], {"residents": _INT, "groups": _INT}),
+        },
+    ),
+    "MenuDays": _obj(
+        ["canteen_id", "from", "days", "menus"],
+        {
+            "canteen_id": _INT,
+            "from": {"type": "string", "format": "date"},
+            "days": _INT,
+            "menus": {"type": "array", "items": _ref("Menu")},
+        },
+    ),
+    "CanteenPage": page_schema("Canteen"),
+}
+
+ENDPOINTS = [
+    Endpoint(
+        "GET",
+        "/api/canteens",
+        list_canteens,
+        "食堂列表",
+        "canteen",
+        query=PAGE_QUERY,
+        ok_schema=_ref("CanteenPage"),
+    ),
+    Endpoint(
+        "GET",
+        "/api/canteens/{canteen_id}",
+        get_canteen,
+        "食堂详情（餐次、时间、价格）",
+        "canteen",
+        path_params=_CANTEEN_ID,
+        ok_schema=_ref("Canteen"),
+    ),
+    Endpoint(
+        "GET",
+        "/api/canteens/{canteen_id}/menus",
+        list_menus,
+        "某天或一周的菜单",
+        "canteen",
+        path_params=_CANTEEN_ID,
+        query={
+            "date": {"type": "string", "format": "date", "description": "默认今天"},
+            "days": {"type": "integer", "minimum": 1, "maximum": 7, "default": 1},
+        },
+        ok_schema=_ref("MenuDays"),
+    ),
+    Endpoint(
+        "PUT",
+        "/api/canteens/{canteen_id}/menus/{date}/{meal}",
+        publish_menu,
+        "发布或更正菜单（本食堂工作人员）",
+        "canteen",
+        path_params={
+            **_CANTEEN_ID,
+            "date": {"type": "string", "format": "date"},
+            "meal": {"type": "string", "enum": _MEALS},
+        },
+        body=_obj(
+            ["dishes"],
+            {
+                "dishes": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": MAX_DISHES,
+                    "items": _obj(
+                        ["name"],
+                        {
+                            "name": {"type": "string", "minLength": 1, "maxLength": 20},
+                            "kind": {"type": "string", "enum": [k.value for k in DishKind]},
+                        },
+                    ),
+                },
+                "price_cents": {"type": ["integer", "null"], "minimum": 0, "maximum": 100000},
+            },
+        ),
+        ok_schema=_ref("Menu"),
+        extra_statuses=(201, 403),
+    ),
+]

@@ -1,0 +1,445 @@
+"""The staff console under /console/: server-rendered pages for a phone or the office PC.
+
+Canteen staff publish or correct a menu and see today's sign-ups; admins approve craftsmen and
+handle complaints. No passwords: the bot sends a one-time code to the staff member's WeChat
+(customer-service message). Sessions live in Redis with a TTL; every form carries a CSRF token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import importlib.util
+import json
+import logging
+import secrets
+from pathlib import Path
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from canteen import service as canteen_service
+from canteen.menu_parser import KIND_NAMES, MenuParseError, parse_menu, render_menu
+from craftsman_directory import service as directory_service
+from handlers.keys import bot_key, redis_key, settings_key, wechat_api_key
+from infra import keys
+from models.canteen import MEAL_NAMES, Menu
+from models.directory import Complaint, Craftsman, Status
+from models.users import Role, RoleGrant, User
+from wechat_api.client import WeChatAPIError
+
+log = logging.getLogger(__name__)
+
+COOKIE = "linli_console"
+LOGIN_CSRF_COOKIE = "linli_console_csrf"
+CODE_TTL = 5 * 60
+CODE_RESEND_SECONDS = 60
+CODE_MAX_TRIES = 5
+STAFF_ROLES = (Role.CANTEEN_STAFF, Role.ADMIN)
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _now(request: web.Request) -> Any:
+    return request.app[bot_key].services.clock()
+
+
+def _render(
+    request: web.Request, name: str, context: dict[str, Any], status: int = 200
+) -> web.Response:
+    resp = aiohttp_jinja2.render_template(name, request, context, status=status)
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Frame-Options"] = "DENY"
+    return resp
+
+
+def _cookie(
+    resp: web.StreamResponse, request: web.Request, name: str, value: str, ttl: int
+) -> None:
+    resp.set_cookie(
+        name,
+        value,
+        max_age=ttl,
+        path="/console",
+        httponly=True,
+        samesite="Strict",
+        secure=request.secure,
+    )
+
+
+# ---- sessions --------------------------------------------------------------------------------
+
+
+async def _session(request: web.Request) -> dict[str, Any] | None:
+    token = request.cookies.get(COOKIE, "")
+    if not token or len(token) > 200:
+        return None
+    raw = await request.app[redis_key].get(keys.console_session(_hash(token)))
+    if not raw:
+        return None
+    data = json.loads(raw)
+    data["_key"] = keys.console_session(_hash(token))
+    return data
+
+
+async def _save_session(request: web.Request, session: dict[str, Any]) -> None:
+    data = {k: v for k, v in session.items() if k != "_key"}
+    await request.app[redis_key].set(session["_key"], json.dumps(data), keepttl=True)
+
+
+async def _flash(request: web.Request, session: dict[str, Any], text: str) -> web.HTTPFound:
+    session["flash"] = text
+    await _save_session(request, session)
+    return web.HTTPFound("/console/")
+
+
+async def _form(request: web.Request, expected_csrf: str) -> Any:
+    form = await request.post()
+    sent = str(form.get("csrf", ""))
+    if not expected_csrf or not hmac.compare_digest(sent.encode(), expected_csrf.encode()):
+        raise web.HTTPForbidden(text="页面已过期，请返回刷新后再试。")
+    return form
+
+
+async def _staff_session(request: web.Request) -> tuple[dict[str, Any], Any]:
+    """The signed-in staff member's session and form (CSRF checked); else back to login."""
+    session = await _session(request)
+    if session is None:
+        raise web.HTTPFound("/console/login")
+    form = await _form(request, session["csrf"])
+    return session, form
+
+
+async def _is_staff(openid: str) -> bool:
+    return await RoleGrant.filter(user__openid=openid, role__in=STAFF_ROLES).exists()
+
+
+# ---- login -----------------------------------------------------------------------------------
+
+
+async def login_page(request: web.Request) -> web.Response:
+    """Step 1: who are you (staff number or WeChat openid)."""
+    if await _session(request) is not None:
+        raise web.HTTPFound("/console/")
+    csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    resp = _render(request, "login.html", {"csrf": csrf, "error": None})
+    _cookie(resp, request, LOGIN_CSRF_COOKIE, csrf, 3600)
+    return resp
+
+
+async def _find_staff(account: str) -> User | None:
+    account = account.strip()
+    if not account or len(account) > 64:
+        return None
+    user = (
+        await User.get_or_none(pk=int(account)) if account.isdigit() and len(account) < 10 else None
+    )
+    user = user or await User.get_or_none(openid=account)
+    if user is None or not await _is_staff(user.openid):
+        return None
+    return user
+
+
+async def send_code(request: web.Request) -> web.Response:
+    """Step 2: send a one-time code to the staff member's WeChat, then ask for it."""
+    csrf = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    form = await _form(request, csrf)
+    account = str(form.get("account", "")).strip()[:64]
+    if not account:
+        return _render(request, "login.html", {"csrf": csrf, "error": "请填写编号。"}, 400)
+    user = await _find_staff(account)
+    redis = request.app[redis_key]
+    if user is not None and await redis.set(
+        keys.console_code_sent(user.pk), "1", nx=True, ex=CODE_RESEND_SECONDS
+    ):
+        code = f"{secrets.randbelow(10**6):06d}"
+        value = json.dumps({"hash": _hash(f"{user.pk}:{code}"), "tries": 0})
+        await redis.set(keys.console_code(user.pk), value, ex=CODE_TTL)
+        try:
+            await request.app[wechat_api_key].send_text(
+                user.openid,
+                f"您的邻里工作台登录码：{code}，{CODE_TTL // 60}分钟内有效。不是您本人操作请忽略。",
+            )
+        except WeChatAPIError as exc:
+            log.warning("console code not sent", extra={"errcode": exc.errcode})
+            await redis.delete(keys.console_code(user.pk), keys.console_code_sent(user.pk))
+            error = "登录码没发出去。请先在公众号里给我们发一条消息，再点发送。"
+            return _render(request, "login.html", {"csrf": csrf, "error": error}, 503)
+    # The same answer whether or not the account exists: the page reveals nobody's role.
+    return _render(request, "code.html", {"csrf": csrf, "account": account, "error": None})
+
+
+async def login(request: web.Request) -> web.Response:
+    """Step 3: check the code; on success start a session (the code is used up)."""
+    csrf = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    form = await _form(request, csrf)
+    account = str(form.get("account", "")).strip()[:64]
+    code = str(form.get("code", "")).strip()[:12]
+    user = await _find_staff(account)
+    redis = request.app[redis_key]
+    ok = False
+    if user is not None:
+        raw = await redis.get(keys.console_code(user.pk))
+        if raw:
+            stored = json.loads(raw)
+            ok = hmac.compare_digest(stored["hash"], _hash(f"{user.pk}:{code}"))
+            if ok or stored["tries"] + 1 >= CODE_MAX_TRIES:
+                await redis.delete(keys.console_code(user.pk))
+            else:
+                stored["tries"] += 1
+                await redis.set(keys.console_code(user.pk), json.dumps(stored), keepttl=True)
+    if not ok or user is None:
+        error = "登录码不对或已过期，请重新获取。"
+        ctx = {"csrf": csrf, "account": account, "error": error}
+        return _render(request, "code.html", ctx, 400)
+    token = secrets.token_urlsafe(32)
+    ttl = request.app[settings_key].console_session_ttl
+    session = {"user_id": user.pk, "openid": user.openid, "csrf": secrets.token_urlsafe(24)}
+    await redis.set(keys.console_session(_hash(token)), json.dumps(session), ex=ttl)
+    log.info("console login", extra={"user_id": user.pk})
+    resp = web.HTTPFound("/console/")
+    _cookie(resp, request, COOKIE, token, ttl)
+    resp.del_cookie(LOGIN_CSRF_COOKIE, path="/console")
+    raise resp
+
+
+async def logout(request: web.Request) -> web.Response:
+    session, _ = await _staff_session(request)
+    await request.app[redis_key].delete(session["_key"])
+    resp = web.HTTPFound("/console/login")
+    resp.del_cookie(COOKIE, path="/console")
+    raise resp
+
+
+# ---- the dashboard ---------------------------------------------------------------------------
+
+
+def todays_signups_available() -> bool:
+    """Meal-delivery sign-ups live in the `delivery` package, built separately."""
+    return importlib.util.find_spec("delivery") is not None
+
+
+async def _todays_signups(canteen: Any, today: Any) -> list[dict[str, Any]] | None:
+    """Each delivered meal's booked sign-ups today, as the roster shows them (None: no module)."""
+    if not todays_signups_available():
+        return None
+    from delivery.roster import roster_line
+    from delivery.service import delivered_meals
+    from models.delivery import MealSlot, Signup, SignupStatus
+
+    out = []
+    for meal in await delivered_meals(canteen):
+        slot = await MealSlot.get_or_none(canteen_id=canteen.pk, date=today, meal=meal.meal)
+        signups = (
+            await Signup.filter(slot=slot, status=SignupStatus.BOOKED)
+            .order_by("line_no", "id")
+            .prefetch_related("recipient")
+            if slot
+            else []
+        )
+        lines = [
+            # Line numbers are given when the roster is built at the cutoff.
+            roster_line(s) if s.line_no is not None else roster_line(s).partition(". ")[2]
+            for s in signups
+        ]
+        out.append(
+            {
+                "meal": MEAL_NAMES[meal.meal],
+                "booked": slot.booked if slot else 0,
+                "capacity": slot.capacity if slot else meal.delivery_capacity,
+                "cutoff": meal.signup_cutoff,
+                "lines": lines,
+            }
+        )
+    return out
+
+
+async def _menus_of_day(canteen: Any, day: Any) -> list[dict[str, Any]]:
+    out = []
+    for menu in await Menu.filter(canteen=canteen, date=day).order_by("meal"):
+        names = {k.value: v for k, v in KIND_NAMES.items()}
+        out.append(
+            {
+                "meal": MEAL_NAMES[menu.meal],
+                "version": menu.version,
+                "price": f"{menu.price_cents / 100:g}元" if menu.price_cents is not None else "",
+                "dishes": [f"{names.get(d['kind'], '')}：{d['name']}" for d in menu.dishes],
+            }
+        )
+    return out
+
+
+async def dashboard(request: web.Request) -> web.Response:
+    """The staff member's page: their canteen's menus, or the admin's queues, or both."""
+    session = await _session(request)
+    if session is None:
+        raise web.HTTPFound("/console/login")
+    openid = session["openid"]
+    if not await _is_staff(openid):  # the role was taken away since logging in
+        await request.app[redis_key].delete(session["_key"])
+        raise web.HTTPFound("/console/login")
+    flash = session.pop("flash", None)
+    if flash:
+        await _save_session(request, session)
+    today = _now(request).date()
+    canteen = await canteen_service.staff_canteen(openid)
+    admin = await directory_service.is_admin(openid)
+    ctx: dict[str, Any] = {
+        "csrf": session["csrf"],
+        "user_id": session["user_id"],
+        "flash": flash,
+        "today": f"{today.month}月{today.day}日",
+        "canteen": canteen,
+        "admin": admin,
+    }
+    if canteen is not None:
+        ctx["menus"] = await _menus_of_day(canteen, today)
+        ctx["signups"] = await _todays_signups(canteen, today)
+        ctx["tomorrow_menus"] = await _menus_of_day(
+            canteen, today.fromordinal(today.toordinal() + 1)
+        )
+    if admin:
+        ctx["pending"] = await Craftsman.filter(status=Status.PENDING).order_by("id").limit(50)
+        ctx["suspended"] = await Craftsman.filter(status=Status.SUSPENDED).order_by("id").limit(50)
+        ctx["complaints"] = (
+            await Complaint.filter(upheld=None)
+            .order_by("id")
+            .limit(50)
+            .prefetch_related("craftsman")
+        )
+        ctx["category_name"] = directory_service.category_name
+    return _render(request, "dashboard.html", ctx)
+
+
+# ---- menus -----------------------------------------------------------------------------------
+
+MENU_EXAMPLE = (
+    "发布菜单 明天午餐\n凉菜：拍黄瓜\n热菜：红烧肉、西红柿炒鸡蛋\n汤：紫菜蛋花汤\n主食：米饭\n10元"
+)
+
+
+async def _menu_draft(request: web.Request, form: Any, session: dict[str, Any]) -> Any:
+    canteen = await canteen_service.staff_canteen(session["openid"])
+    if canteen is None or not await canteen_service.may_publish(session["openid"], canteen):
+        raise web.HTTPForbidden(text="只有食堂工作人员可以发布菜单。")
+    text = str(form.get("text", "")).strip()[:2000]
+    if not text.startswith(("发布", "更新", "更正", "修改")):
+        text = "发布菜单 " + text  # the parser reads the day and meal from the first line
+    try:
+        draft = parse_menu(text, _now(request).date())
+    except MenuParseError as exc:
+        return canteen, text, None, str(exc)
+    return canteen, text, draft, None
+
+
+async def menu_preview(request: web.Request) -> web.Response:
+    """What the parser understood, to confirm before anything is published."""
+    session, form = await _staff_session(request)
+    canteen, text, draft, error = await _menu_draft(request, form, session)
+    ctx = {
+        "csrf": session["csrf"],
+        "text": text,
+        "error": error,
+        "example": MENU_EXAMPLE,
+        "preview": render_menu(canteen.name, draft) if draft else None,
+        "correction": bool(
+            draft and await canteen_service.find_menu(canteen, draft.date, draft.meal)
+        ),
+    }
+    return _render(request, "preview.html", ctx, 400 if error else 200)
+
+
+async def menu_publish(request: web.Request) -> web.Response:
+    """Publish (or correct) the confirmed menu; pushes are queued with it."""
+    session, form = await _staff_session(request)
+    canteen, _text, draft, error = await _menu_draft(request, form, session)
+    if draft is None:
+        raise await _flash(request, session, f"没有发布：{error}")
+    template = request.app[settings_key].mini_menu_template_id
+    menu, people, groups = await canteen_service.publish_menu(
+        canteen, draft, session["openid"], template
+    )
+    what = "已更正" if menu.version > 1 else "已发布"
+    day = f"{draft.date.month}月{draft.date.day}日{MEAL_NAMES[draft.meal]}"
+    raise await _flash(
+        request, session, f"{day}菜单{what}，将推送给{people}位订阅居民和{groups}个群。"
+    )
+
+
+# ---- admins ----------------------------------------------------------------------------------
+
+ACTIONS = {
+    "approve": (directory_service.approve, "已通过"),
+    "reject": (directory_service.reject, "已拒绝"),
+    "reinstate": (directory_service.reinstate, "已恢复"),
+}
+
+
+async def _admin_session(request: web.Request) -> tuple[dict[str, Any], Any]:
+    session, form = await _staff_session(request)
+    if not await directory_service.is_admin(session["openid"]):
+        raise web.HTTPForbidden(text="只有社区管理员可以做这件事。")
+    return session, form
+
+
+async def craftsman_action(request: web.Request) -> web.Response:
+    """Approve, reject or reinstate a craftsman."""
+    session, _ = await _admin_session(request)
+    action = ACTIONS.get(request.match_info["action"])
+    cid = request.match_info["craftsman_id"]
+    if action is None or not cid.isdigit():
+        raise web.HTTPNotFound()
+    fn, done = action
+    notify = request.app[bot_key].services.notify
+    try:
+        craftsman = await fn(request.app[redis_key], notify, int(cid))
+    except directory_service.DirectoryError as exc:
+        raise await _flash(request, session, str(exc)) from None
+    raise await _flash(request, session, f"{done}：#{craftsman.pk} {craftsman.name}")
+
+
+async def complaint_decision(request: web.Request) -> web.Response:
+    """Uphold or dismiss a complaint."""
+    session, form = await _admin_session(request)
+    cid = request.match_info["complaint_id"]
+    if not cid.isdigit():
+        raise web.HTTPNotFound()
+    upheld = form.get("upheld") == "1"
+    notify = request.app[bot_key].services.notify
+    try:
+        complaint, suspended = await directory_service.decide_complaint(
+            request.app[redis_key], notify, int(cid), upheld
+        )
+    except directory_service.DirectoryError as exc:
+        raise await _flash(request, session, str(exc)) from None
+    text = f"投诉#{complaint.pk}已记为{'成立' if upheld else '不成立'}。"
+    if suspended:
+        text += "该师傅投诉成立次数已到上限，已停用。"
+    raise await _flash(request, session, text)
+
+
+async def _to_dashboard(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/console/")
+
+
+def setup(app: web.Application) -> None:
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+    )
+    r = app.router
+    r.add_get("/console/", dashboard)
+    r.add_get("/console", _to_dashboard)
+    r.add_get("/console/login", login_page)
+    r.add_post("/console/login/code", send_code)
+    r.add_post("/console/login", login)
+    r.add_post("/console/logout", logout)
+    r.add_post("/console/menus/preview", menu_preview)
+    r.add_post("/console/menus/publish", menu_publish)
+    r.add_post("/console/craftsmen/{craftsman_id}/{action}", craftsman_action)
+    r.add_post("/console/complaints/{complaint_id}/decision", complaint_decision)
