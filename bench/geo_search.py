@@ -56,7 +56,8 @@ async def scan(category: str, lat: float, lng: float, radius: float) -> list[tup
     return out
 
 
-async def main(n: int, queries: int, scan_queries: int) -> None:
+async def main(n: int, queries: int, scan_queries: int) -> dict[str, float]:
+    """Run the bench and print it; returns the figures (for `bench/run_all.py`)."""
     rng = random.Random(42)
     with tempfile.TemporaryDirectory() as tmp:
         await Tortoise.init(config=tortoise_config(f"sqlite://{tmp}/bench.sqlite3"))
@@ -81,6 +82,7 @@ async def main(n: int, queries: int, scan_queries: int) -> None:
             indexed = await index.rebuild(redis)
             t2 = time.perf_counter()
             print(f"{n} craftsmen: insert {t1 - t0:.1f}s, index rebuild {t2 - t1:.2f}s ({indexed})")
+            redis_bytes = (await redis.info("memory"))["used_memory"]
 
             now = datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)
             points = [
@@ -113,6 +115,17 @@ async def main(n: int, queries: int, scan_queries: int) -> None:
     print(f"database scan    ({scan_queries} queries): p50 {s50:.1f} ms  p99 {s99:.1f} ms")
     print(f"ratio (scan / GEO): p50 {s50 / g50:.0f}x  p99 {s99 / g99:.0f}x")
     print("p99 under 2 ms:", "yes" if g99 < 2 else "NO")
+    return {
+        "n": n,
+        "rebuild_s": t2 - t1,
+        "geo_p50_ms": g50,
+        "geo_p99_ms": g99,
+        "geo_qps": queries / (sum(geo_ms) / 1000),
+        "scan_p50_ms": s50,
+        "scan_p99_ms": s99,
+        "redis_mib": redis_bytes / 2**20,
+        "found_avg": found / queries,
+    }
 
 
 if __name__ == "__main__":

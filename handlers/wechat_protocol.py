@@ -18,6 +18,7 @@ from defusedxml.common import DefusedXmlException
 from wechatpy import parse_message
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException
+from wechatpy.fields import DateTimeField, FloatField, IntegerField, StringField
 from wechatpy.messages import BaseMessage
 from wechatpy.replies import TextReply
 
@@ -42,7 +43,8 @@ def _same(expected: str, given: str | None) -> bool:
 
 
 def check_timestamp(timestamp: str | None, skew: int, now: float | None = None) -> None:
-    if timestamp is None or not timestamp.isdigit():
+    # isdigit() alone accepts "²" and other digits int() refuses: that was a 500.
+    if timestamp is None or not (timestamp.isascii() and timestamp.isdigit()):
         raise Forbidden("missing timestamp")
     if skew and abs((now or time.time()) - int(timestamp)) > skew:
         raise Forbidden("stale timestamp")
@@ -59,7 +61,8 @@ def screen_xml(body: bytes) -> None:
         root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise BadRequest(f"forbidden XML construct: {type(exc).__name__}") from None
-    except SafeET.ParseError:
+    except (SafeET.ParseError, ValueError, LookupError):
+        # ValueError: expat refuses multi-byte declared encodings (encoding="GBK"): was a 500.
         raise BadRequest("malformed XML") from None
     if root.tag != "xml":
         raise BadRequest("root element must be <xml>")
@@ -114,16 +117,42 @@ def open_envelope(
     return Envelope(plaintext, encrypted=True)
 
 
+_FLAT = (StringField, IntegerField, FloatField, DateTimeField)
+
+
 def parse(plaintext: bytes) -> BaseMessage:
     try:
         message = parse_message(plaintext.decode("utf-8"))
-        # wechatpy converts fields when read: read them now so bad values fail here, as a 400.
+        # wechatpy converts fields when read: read them all now so bad values (a MsgId "x", a
+        # Location_X "north") fail here, as a 400, not later in the handler as a 500.
+        for name, field in getattr(type(message), "_fields", {}).items():
+            value = getattr(message, name)
+            # A repeated or nested element (xmltodict: list, dict) where WeChat sends one value.
+            if isinstance(value, list) or (isinstance(value, dict) and type(field) in _FLAT):
+                raise ValueError(name)
         ok = message is not None and bool(message.source) and message.create_time is not None
     except Exception:
         raise BadRequest("not a WeChat message") from None
     if not ok:
         raise BadRequest("message without FromUserName or CreateTime")
+    _check_coordinates(message)
     return message
+
+
+def _check_coordinates(message: BaseMessage) -> None:
+    """A location message or LOCATION event without usable coordinates was a 500 downstream."""
+    if message.type == "location":
+        lat, lng = message.location
+    elif message.type == "event" and (message.event or "").lower() == "location":
+        lat, lng = message.latitude, message.longitude
+    else:
+        return
+    try:
+        lat, lng = float(lat), float(lng)  # wechatpy keeps Location_X/Y as strings
+    except (TypeError, ValueError):
+        raise BadRequest("location without valid coordinates") from None
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):  # also refuses nan
+        raise BadRequest("location without valid coordinates")
 
 
 _MEDIA = {"image", "video", "shortvideo", "link", "file", "music", "miniprogrampage"}

@@ -1,0 +1,241 @@
+"""`make bench`: every benchmark in one run, printed as one table (about 5 minutes).
+
+    .venv/bin/python bench/run_all.py [--full] [--seconds 8]
+
+Figures on a shared 2-core machine are noisy, so each comparison has its baseline measured in
+the same session: the pipeline against a bare aiohttp + wechatpy handler, the GEO search against
+a database scan, the outbox drain against direct sends. Each sub-bench runs in a fresh process,
+so its memory figure is its own.
+
+Sizes: the pipeline and GEO search run at 1k, 10k and 100k craftsmen; the broadcast at 1k and
+10k subscribers (100k takes ~8 more minutes: `--full`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+DEV_SET = ROOT.parent / "shared" / "eval" / "dev_queries.jsonl"
+HOLDOUT = ROOT / "tests" / "data" / "nlu_holdout.jsonl"
+
+
+# ---- sub-benches, each run in a child process ------------------------------------------------
+
+
+def _child(part: str, n: int) -> dict[str, Any]:
+    if part == "geo":
+        import geo_search
+
+        out = asyncio.run(geo_search.main(n, 2000, 20 if n >= 100_000 else 50))
+    elif part == "broadcast":
+        import broadcast
+
+        out = asyncio.run(broadcast.main(n))
+    elif part == "nlu":
+        import nlu_eval
+
+        path = DEV_SET if DEV_SET.exists() else HOLDOUT
+        stats = nlu_eval.evaluate(nlu_eval.load_rows(path))
+        out = {k: v for k, v in stats.items() if k != "misses"}
+        out["file"] = str(path.relative_to(ROOT.parent) if DEV_SET.exists() else path.name)
+        out["startup_ms"] = nlu_eval.measure_startup(runs=1) * 1000
+    else:
+        raise SystemExit(f"unknown part {part}")
+    out["process_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def child(part: str, n: int = 0) -> dict[str, Any]:
+    """Run one sub-bench in a fresh interpreter; its own output goes to bench-output.log."""
+    proc = subprocess.run(
+        [sys.executable, __file__, "--part", part, "--n", str(n)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    with (ROOT / "data" / "bench-output.log").open("a", encoding="utf-8") as log:
+        log.write(f"==== {part} {n}\n{proc.stdout}{proc.stderr}\n")
+    if proc.returncode != 0:
+        raise RuntimeError(f"{part} {n} failed:\n{proc.stderr[-3000:]}")
+    line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")][-1]
+    return json.loads(line.removeprefix("RESULT "))
+
+
+# ---- the table -------------------------------------------------------------------------------
+
+ROWS: list[tuple[str, str, str, str, str]] = []
+
+
+def row(section: str, what: str, result: str, baseline: str = "", memory: str = "") -> None:
+    ROWS.append((section, what, result, baseline, memory))
+    print(f"  [{section}] {what}: {result}  {baseline}  {memory}", flush=True)
+
+
+def print_table(elapsed: float) -> None:
+    head = ("bench", "measured", "result", "baseline (same session) / ratio", "memory")
+    widths = [max(_w(r[i]) for r in [head, *ROWS]) for i in range(5)]
+    line = "+".join("-" * (w + 2) for w in widths)
+    print()
+    print(f"linli benchmarks ({_machine()}), {elapsed / 60:.1f} min")
+    print(line)
+    for r in [head, None, *ROWS]:
+        if r is None:
+            print(line)
+            continue
+        print("|".join(f" {_pad(c, w)} " for c, w in zip(r, widths, strict=True)))
+    print(line)
+
+
+def _w(text: str) -> int:
+    # CJK characters take two columns in a terminal.
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _w(text))
+
+
+def _machine() -> str:
+    import os
+
+    load = os.getloadavg()[0]
+    return f"{os.cpu_count()} cores, load {load:.1f} at the end"
+
+
+def k(n: int) -> str:
+    return f"{n // 1000}k" if n >= 1000 else str(n)
+
+
+# ---- sections --------------------------------------------------------------------------------
+
+
+def pipeline_section(seconds: float) -> None:
+    import pipeline
+
+    tool = "wrk" if shutil.which("wrk") else "python loadgen (wrk not installed)"
+    r = pipeline.main(10_000, seconds=seconds, rounds=2, compare=True)
+    linli, bare, paced = r["linli"], r["bare"], r["paced"]
+    row(
+        "pipeline",
+        f"text→NLU→search→reply, 10k craftsmen, {tool}, 32 conns",
+        f"{linli.rate:,.0f} msg/s, p50 {linli.p50_ms:.1f} ms, p99 {linli.p99_ms:.1f} ms",
+        f"bare aiohttp+wechatpy {bare.rate:,.0f} msg/s → {r['ratio']:.2f}x (target ≥0.5x)",
+        f"server+redis {r['rss_mib']:.0f} MiB",
+    )
+    _check(linli, "pipeline")
+    reached = "reached" if paced.rate >= 950 else "saturated at"
+    row(
+        "pipeline",
+        "offered 1,000 msg/s (paced)",
+        f"{reached} {paced.rate:,.0f} msg/s, p50 {paced.p50_ms:.1f} ms, p99 {paced.p99_ms:.1f} ms",
+        "target p99 < 25 ms at 1,000 msg/s",
+    )
+    half = r["half"]
+    row(
+        "pipeline",
+        "offered half of max (paced)",
+        f"{half.rate:,.0f} msg/s, p50 {half.p50_ms:.1f} ms, p99 {half.p99_ms:.1f} ms",
+    )
+    for n in (1_000, 100_000):
+        g = pipeline.main(n, seconds=seconds, rounds=1, compare=False)
+        row(
+            "pipeline growth",
+            f"{k(n)} craftsmen, 1 process",
+            f"{g['linli'].rate:,.0f} msg/s, p99 {g['linli'].p99_ms:.1f} ms",
+            f"vs 10k: {g['linli'].rate / linli.rate:.2f}x",
+            f"server+redis {g['rss_mib']:.0f} MiB",
+        )
+        _check(g["linli"], f"pipeline {n}")
+    w = pipeline.main(10_000, seconds=seconds, rounds=1, compare=False, workers=2)
+    row(
+        "scale-out",
+        "serve --workers 2 + redis-server, 10k craftsmen",
+        f"{w['linli'].rate:,.0f} msg/s, p99 {w['linli'].p99_ms:.1f} ms",
+        f"vs 1 process: {w['linli'].rate / linli.rate:.2f}x (2 cores, load generator included)",
+        f"all processes {w['rss_mib']:.0f} MiB",
+    )
+    _check(w["linli"], "pipeline workers=2")
+
+
+def _check(result: Any, label: str) -> None:
+    """A fast wrong answer is no result: every reply must be a real search answer."""
+    if result.errors or result.unexpected or not result.ok:
+        raise SystemExit(f"{label}: {result.errors} errors, {result.unexpected} odd replies")
+
+
+def nlu_section() -> None:
+    r = child("nlu")
+    row(
+        "NLU",
+        f"{r['file']} ({r['n']} lines)",
+        f"intent {r['intent_acc']:.1%}, category {r['category_acc']:.1%}",
+        f"p50 {r['median_ms']:.3f} ms, p99 {r['p99_ms']:.3f} ms, start-up {r['startup_ms']:.0f} ms",
+        f"process {r['process_rss_mib']:.0f} MiB",
+    )
+
+
+def geo_section() -> None:
+    for n in (1_000, 10_000, 100_000):
+        r = child("geo", n)
+        row(
+            "geo search",
+            f"{k(n)} craftsmen, Redis GEO (avg {r['found_avg']:.1f} hits)",
+            f"{r['geo_qps']:,.0f} q/s, p50 {r['geo_p50_ms']:.2f} ms, p99 {r['geo_p99_ms']:.2f} ms",
+            f"DB scan p99 {r['scan_p99_ms']:.1f} ms → {r['scan_p99_ms'] / r['geo_p99_ms']:.0f}x",
+            f"redis {r['redis_mib']:.1f} MiB, process {r['process_rss_mib']:.0f} MiB",
+        )
+
+
+def broadcast_section(full: bool) -> None:
+    sizes = (1_000, 10_000, 100_000) if full else (1_000, 10_000)
+    for n in sizes:
+        r = child("broadcast", n)
+        row(
+            "broadcast",
+            f"menu to {k(n)} subscribers, outbox + worker",
+            f"drain {r['drain']:,.0f} msg/s, publish {r['enqueue']:,.0f} rows/s",
+            f"direct send_text {r['direct']:,.0f} msg/s → {r['drain'] / r['direct']:.2f}x",
+            f"process {r['rss_mib']:.0f} MiB (tracemalloc on)",
+        )
+    if not full:
+        row("broadcast", "menu to 100k subscribers", "skipped (~8 min): bench/run_all.py --full")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--full", action="store_true", help="also broadcast to 100k subscribers")
+    ap.add_argument("--seconds", type=float, default=8, help="length of each load run")
+    ap.add_argument("--part", help=argparse.SUPPRESS)
+    ap.add_argument("--n", type=int, default=0, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.part:
+        print("RESULT " + json.dumps(_child(a.part, a.n)))
+        return 0
+    started = time.monotonic()
+    (ROOT / "data").mkdir(exist_ok=True)
+    (ROOT / "data" / "bench-output.log").write_text("", encoding="utf-8")
+    print("each sub-bench's own output: data/bench-output.log", flush=True)
+    pipeline_section(a.seconds)
+    nlu_section()
+    geo_section()
+    broadcast_section(a.full)
+    print_table(time.monotonic() - started)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
