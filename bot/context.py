@@ -40,14 +40,69 @@ class Services:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
+# The per-user keys most messages read (form state, a pending action, the last location, ...):
+# read with one MGET when a message arrives instead of one GET each. Features add theirs.
+PREFETCH: list[Callable[[str], str]] = [keys.form, keys.pending, keys.location]
+
+
+class StateView:
+    """Redis as one message sees it: the prefetched keys answer `get` from memory until this
+    message writes them; everything else goes straight to Redis."""
+
+    def __init__(self, redis: Redis, values: dict[str, Any]) -> None:
+        self._redis = redis
+        self._values = values
+
+    async def get(self, key: str) -> Any:
+        if key in self._values:
+            return self._values[key]
+        return await self._redis.get(key)
+
+    async def exists(self, *names: str) -> int:
+        if names and all(n in self._values for n in names):
+            return sum(self._values[n] is not None for n in names)
+        return await self._redis.exists(*names)
+
+    async def set(self, key: str, *args: Any, **kwargs: Any) -> Any:
+        self._values.pop(key, None)
+        return await self._redis.set(key, *args, **kwargs)
+
+    async def getdel(self, key: str) -> Any:
+        self._values.pop(key, None)
+        value = await self._redis.getdel(key)
+        self._values[key] = None
+        return value
+
+    async def delete(self, *names: str) -> int:
+        for n in names:
+            self._values.pop(n, None)
+        count = await self._redis.delete(*names)
+        self._values.update(dict.fromkeys(names))
+        return count
+
+    def pipeline(self, *args: Any, **kwargs: Any) -> Any:
+        self._values.clear()  # a pipeline may write anything: stop answering from memory
+        return self._redis.pipeline(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._redis, name)
+
+
 @dataclass
 class Context:
     msg: Incoming
     services: Services
+    _view: StateView | None = field(default=None, repr=False)
 
     @property
     def redis(self) -> Redis:
-        return self.services.redis
+        return self._view if self._view is not None else self.services.redis  # type: ignore[return-value]
+
+    async def prefetch(self) -> None:
+        """Read the user's usual keys in one round trip (see PREFETCH)."""
+        names = [key(self.user) for key in PREFETCH]
+        values = await self.services.redis.mget(names)
+        self._view = StateView(self.services.redis, dict(zip(names, values, strict=True)))
 
     @property
     def user(self) -> str:

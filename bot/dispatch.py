@@ -52,6 +52,7 @@ class Bot:
         started = time.perf_counter()
         ctx = Context(msg, self.services)
         try:
+            await ctx.prefetch()
             replies = await self.router.dispatch(ctx) or []
         except Exception:
             log.exception("handler failed", extra={"kind": msg.kind.value, "event": msg.event})

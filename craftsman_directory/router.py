@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from bot import forms
-from bot.context import Context
+from bot.context import PREFETCH, Context
 from bot.forms import NO, YES, Form, Invalid, Step
 from bot.messages import Kind
 from bot.router import HandlerResult, Router, command_text, intent, words
@@ -22,6 +22,8 @@ from craftsman_directory.service import DirectoryError, Registration, category_n
 from infra import keys
 from models.directory import Craftsman, Status
 from models.users import User
+
+PREFETCH.extend([keys.elderly, lambda user: keys.scratch(user, "dir_clarify")])
 
 router = Router("directory")
 
@@ -55,9 +57,20 @@ async def _admin(ctx: Context) -> bool:
 # ---- searching -------------------------------------------------------------------------------
 
 
+ELDERLY_TTL = 3600  # seconds a user's walking speed is cached (it changes very rarely)
+
+
 async def _elderly(ctx: Context) -> bool:
+    """User.elderly, through a short Redis cache: a database query per search cost more than
+    the whole GEO search."""
+    key = keys.elderly(ctx.user)
+    cached = await ctx.redis.get(key)
+    if cached is not None:
+        return cached in (b"1", "1")
     user = await User.get_or_none(openid=ctx.user)
-    return bool(user and user.elderly)
+    value = bool(user and user.elderly)
+    await ctx.redis.set(key, int(value), ex=ELDERLY_TTL)
+    return value
 
 
 async def _answer(ctx: Context, category: str, lat: float, lng: float) -> str:
@@ -67,8 +80,7 @@ async def _answer(ctx: Context, category: str, lat: float, lng: float) -> str:
     if not outcome.found:
         await ctx.redis.delete(keys.scratch(ctx.user, "dir_results"))
         return head + "换个行当试试，或回复“帮助”。"
-    await search.remember(ctx.redis, ctx.user, outcome, head)
-    return await search.page(ctx.redis, ctx.user, advance=False) or head
+    return await search.remember(ctx.redis, ctx.user, outcome, head)
 
 
 async def find(ctx: Context, category: str) -> str:

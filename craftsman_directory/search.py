@@ -10,11 +10,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 from redis.asyncio import Redis
 
 from craftsman_directory import geo, hours
-from craftsman_directory.index import Card, nearby
+from craftsman_directory.index import Card, Hit, nearby
 from craftsman_directory.service import category_name
 from infra import keys
 
@@ -52,16 +53,29 @@ class Outcome:
     widened: bool
 
 
-def _assess(card: Card, distance_m: float, now: datetime, elderly: bool) -> Found:
-    oh = _hours(card.hours)
-    minutes = geo.walk_minutes(distance_m, elderly)
+@lru_cache(maxsize=8192)
+def _state(text: str, minute: datetime) -> tuple[int, str]:
+    """Open now or not, and what to say, for opening hours at a given minute. Most craftsmen
+    share a few common schedules, so a search mostly reads this cache."""
+    oh = _hours(text)
     if oh is None:
-        return Found(card, distance_m, minutes, UNKNOWN, "营业时间未登记")
-    if oh.is_open(now):
-        return Found(card, distance_m, minutes, OPEN, "营业中")
-    nxt = oh.next_opening(now)
-    note = hours.describe_opening(nxt, now) if nxt else "暂不营业"
-    return Found(card, distance_m, minutes, CLOSED, note)
+        return UNKNOWN, "营业时间未登记"
+    if oh.is_open(minute):
+        return OPEN, "营业中"
+    nxt = oh.next_opening(minute)
+    return CLOSED, hours.describe_opening(nxt, minute) if nxt else "暂不营业"
+
+
+def _assess(hits: list[Hit], now: datetime, elderly: bool) -> list[Found]:
+    minute = now.replace(second=0, microsecond=0)
+    states: dict[str, tuple[int, str]] = {}
+    found = []
+    for h in hits:
+        text = h.card.hours
+        if (state := states.get(text)) is None:
+            state = states[text] = _state(text, minute)
+        found.append(Found(h.card, h.distance_m, geo.walk_minutes(h.distance_m, elderly), *state))
+    return found
 
 
 async def search(
@@ -75,7 +89,7 @@ async def search(
         hits = await nearby(redis, category, lat, lng, radius, limit=MAX_RESULTS)
         if hits:
             break
-    found = [_assess(h.card, h.distance_m, now, elderly) for h in hits]
+    found = _assess(hits, now, elderly)
     # Open now first, then unknown hours, then closed; nearest first within each (stable sort).
     found.sort(key=lambda f: f.state)
     return Outcome(category, found, radius, widened=radius != radii[0])
@@ -118,7 +132,8 @@ def fit(lines: list[str], limit: int = MAX_REPLY_BYTES) -> str:
     return text
 
 
-async def remember(redis: Redis, user: str, outcome: Outcome, head: str) -> None:
+async def remember(redis: Redis, user: str, outcome: Outcome, head: str) -> str:
+    """Keep the whole ordered list for "更多" and 评价/投诉 N; returns its first page."""
     state = {
         "head": head,
         "lines": [line(i + 1, f) for i, f in enumerate(outcome.found)],
@@ -128,6 +143,18 @@ async def remember(redis: Redis, user: str, outcome: Outcome, head: str) -> None
     await redis.set(
         keys.scratch(user, "dir_results"), json.dumps(state, ensure_ascii=False), ex=RESULTS_TTL
     )
+    return _render(state) or head
+
+
+def _render(state: dict[str, Any]) -> str | None:
+    """The page `state` points at; None past the end."""
+    start = state["page"] * PAGE_SIZE
+    shown = state["lines"][start : start + PAGE_SIZE]
+    if not shown:
+        return None
+    more = start + PAGE_SIZE < len(state["lines"])
+    head = state["head"] if state["page"] == 0 else f"第{state['page'] + 1}页："
+    return fit([head, *shown, (FOOTER_MORE if more else "") + FOOTER_ACTIONS])
 
 
 async def page(redis: Redis, user: str, advance: bool) -> str | None:
@@ -138,16 +165,14 @@ async def page(redis: Redis, user: str, advance: bool) -> str | None:
     state = json.loads(raw)
     if advance:
         state["page"] += 1
-    start = state["page"] * PAGE_SIZE
-    shown = state["lines"][start : start + PAGE_SIZE]
-    if not shown:
+    text = _render(state)
+    if text is None:
         return "没有更多了。换个行当试试，比如“找修鞋的”。"
-    await redis.set(
-        keys.scratch(user, "dir_results"), json.dumps(state, ensure_ascii=False), keepttl=True
-    )
-    more = start + PAGE_SIZE < len(state["lines"])
-    head = state["head"] if state["page"] == 0 else f"第{state['page'] + 1}页："
-    return fit([head, *shown, (FOOTER_MORE if more else "") + FOOTER_ACTIONS])
+    if advance:
+        await redis.set(
+            keys.scratch(user, "dir_results"), json.dumps(state, ensure_ascii=False), keepttl=True
+        )
+    return text
 
 
 async def result_id(redis: Redis, user: str, n: int) -> int | None:

@@ -39,6 +39,14 @@ def pending(user: str) -> str:
     return PENDING + user
 
 
+ELDERLY = PREFIX + "elderly:"
+
+
+def elderly(user: str) -> str:
+    """Whether a user walks slowly (models.users.User.elderly), cached for directory searches."""
+    return ELDERLY + user
+
+
 def scratch(user: str, name: str) -> str:
     return f"{SCRATCH}{name}:{user}"
 
