@@ -9,12 +9,13 @@ key per user, with a TTL, so a form survives interruptions. "取消" and "上一
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.context import Context
 from bot.messages import Kind, Reply, as_replies
+from bot.router import command_text
 from infra import keys
 
 FORM_TTL = 24 * 3600
@@ -167,6 +168,24 @@ def text_step(
         if len(value) > max_len:
             raise Invalid(f"{what}太长了，请不超过{max_len}个字。")
         return value
+
+    return parse
+
+
+def phone_step(
+    normalise: Callable[[str], str], skip: Collection[str] = (), hint: str = ""
+) -> Callable[[Context, Data], Awaitable[str]]:
+    """A phone number, checked by `normalise` (which raises ValueError with the reason); an
+    answer in `skip` leaves it empty, and `hint` says so when the number is wrong."""
+
+    async def parse(ctx: Context, data: Data) -> str:
+        text = command_text(ctx.msg.text) if ctx.msg.kind is Kind.TEXT else ""
+        if text in skip:
+            return ""
+        try:
+            return normalise(text)
+        except ValueError as exc:
+            raise Invalid(f"{exc}。{hint}" if hint else str(exc)) from None
 
     return parse
 

@@ -13,7 +13,7 @@ from bot.messages import Kind
 from bot.nlu.slots import extract_for_whom, extract_meal
 from bot.router import HandlerResult, Router, command_text, intent
 from canteen import service as canteen_service
-from craftsman_directory.service import DirectoryError, normalise_phone
+from craftsman_directory.service import normalise_phone
 from delivery import roster, service
 from delivery.days import day_name, days_summary, means_all, parse_days
 from delivery.places import AddressError, parse_address
@@ -214,21 +214,8 @@ async def _diet(ctx: Context, data: forms.Data) -> str:
     return text
 
 
-async def _phone(ctx: Context, data: forms.Data) -> str:
-    try:
-        return normalise_phone(_text(ctx))
-    except DirectoryError as exc:
-        raise Invalid(str(exc)) from None
-
-
-async def _emergency(ctx: Context, data: forms.Data) -> str:
-    text = _text(ctx)
-    if text in SKIP_WORDS:
-        return ""
-    try:
-        return normalise_phone(text)
-    except DirectoryError as exc:
-        raise Invalid(f"{exc}。没有紧急联系人就回复“没有”。") from None
+_phone = forms.phone_step(normalise_phone)
+_emergency = forms.phone_step(normalise_phone, SKIP_WORDS, "没有紧急联系人就回复“没有”。")
 
 
 async def _confirm(ctx: Context, data: forms.Data) -> bool:

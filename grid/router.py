@@ -11,7 +11,7 @@ from bot.context import Context
 from bot.forms import Form, Invalid, Step
 from bot.messages import Kind
 from bot.router import HandlerResult, Router, command_text, intent
-from craftsman_directory.service import DirectoryError, normalise_phone
+from craftsman_directory.service import normalise_phone
 from delivery.places import AddressError, covers, parse_building
 from delivery.service import SELF, known_recipient
 from models.grid import GridReport
@@ -46,14 +46,7 @@ async def _where(ctx: Context, data: forms.Data) -> str:
     return place
 
 
-async def _phone(ctx: Context, data: forms.Data) -> str:
-    text = _text(ctx)
-    if text in NO_PHONE:
-        return ""
-    try:
-        return normalise_phone(text)
-    except DirectoryError as exc:
-        raise Invalid(f"{exc}。不想留电话就回复“不留”。") from None
+_phone = forms.phone_step(normalise_phone, NO_PHONE, "不想留电话就回复“不留”。")
 
 
 async def grid_workers_for(building: str, place: str) -> list[str]:
