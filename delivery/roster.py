@@ -150,38 +150,62 @@ class ReportResult:
     alerted: int
 
 
-async def _lines_for(volunteer: str, numbers: list[int], today: dt.date) -> list[Signup]:
-    """The volunteer's lines with these numbers on the most recent roster of today."""
-    grants = await RoleGrant.filter(user__openid=volunteer, role=Role.VOLUNTEER)
-    slots = await MealSlot.filter(date=today, roster_built_at__isnull=False).order_by(
-        "-roster_built_at"
+def _reaches(grants: list[RoleGrant], signup: Signup) -> bool:
+    """Whether one of these volunteer grants covers this roster line (its canteen and area)."""
+    r = signup.recipient
+    return any(
+        g.canteen_id in (None, signup.slot.canteen_id)
+        and (not g.area or g.area == signup.area or covers(g.area, r.building, r.address))
+        for g in grants
     )
-    for slot in slots:
-        allowed = [g for g in grants if g.canteen_id in (None, slot.canteen_id)]
-        if not allowed:
+
+
+async def _lines_for(
+    volunteer: str, numbers: list[int], today: dt.date, slot_id: int | None = None
+) -> list[Signup]:
+    """The volunteer's lines with these numbers on the most recent roster of today (or on the
+    roster of `slot_id`, when the caller knows which one, as the mini-program does)."""
+    grants = await RoleGrant.filter(user__openid=volunteer, role=Role.VOLUNTEER)
+    slots = MealSlot.filter(date=today, roster_built_at__isnull=False)
+    if slot_id is not None:
+        slots = slots.filter(pk=slot_id)
+    for slot in await slots.order_by("-roster_built_at"):
+        if not any(g.canteen_id in (None, slot.canteen_id) for g in grants):
             continue
         lines = await Signup.filter(
             slot=slot, line_no__in=numbers, status=SignupStatus.BOOKED
         ).prefetch_related("recipient", "slot")
-        mine = [
-            s
-            for s in lines
-            if any(
-                not g.area
-                or g.area == s.area
-                or covers(g.area, s.recipient.building, s.recipient.address)
-                for g in allowed
-            )
-        ]
+        mine = [s for s in lines if _reaches(grants, s)]
         if mine:
             return mine
     return []
 
 
+async def volunteer_lines(volunteer: str, day: dt.date) -> list[Signup]:
+    """Every line of the day's built rosters that this volunteer's areas cover, by meal and
+    line number: what they may report on."""
+    grants = await RoleGrant.filter(user__openid=volunteer, role=Role.VOLUNTEER)
+    if not grants:
+        return []
+    lines = await Signup.filter(
+        slot__date=day,
+        slot__roster_built_at__isnull=False,
+        status=SignupStatus.BOOKED,
+        line_no__isnull=False,
+    ).prefetch_related("recipient", "slot")
+    order = {"breakfast": 0, "lunch": 1, "dinner": 2}
+    mine = [s for s in lines if _reaches(grants, s)]
+    return sorted(mine, key=lambda s: (order[s.slot.meal], s.slot.canteen_id, s.line_no))
+
+
 async def report(
-    volunteer: str, numbers: list[int], outcome: Outcome, now: dt.datetime
+    volunteer: str,
+    numbers: list[int],
+    outcome: Outcome,
+    now: dt.datetime,
+    slot_id: int | None = None,
 ) -> ReportResult:
-    lines = await _lines_for(volunteer, numbers, now.date())
+    lines = await _lines_for(volunteer, numbers, now.date(), slot_id)
     found = {s.line_no for s in lines}
     alerted = 0
     for signup in lines:

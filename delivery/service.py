@@ -196,3 +196,25 @@ async def recipients_of(openid: str) -> list[Recipient]:
 
 async def known_recipient(openid: str, label: str) -> Recipient | None:
     return await Recipient.get_or_none(openid=openid, label=label)
+
+
+async def own_recipient(openid: str, recipient_id: int) -> Recipient | None:
+    """One of this account's recipients; None for anyone else's (nobody orders for others)."""
+    return await Recipient.get_or_none(pk=recipient_id, openid=openid)
+
+
+async def update_recipient(recipient: Recipient, **fields: object) -> Recipient:
+    """Change what is known of a recipient (a relative moved, a new phone); a label already used
+    by the same account raises IntegrityError."""
+    recipient.update_from_dict(fields)
+    await recipient.save()
+    return recipient
+
+
+async def own_signup(openid: str, signup_id: int) -> Signup | None:
+    """A sign-up made by this account (the only one who may cancel it), with slot and recipient."""
+    return (
+        await Signup.filter(pk=signup_id, recipient__openid=openid)
+        .prefetch_related("slot", "recipient")
+        .first()
+    )

@@ -6,16 +6,18 @@ handler whose answer drifts from its documented schema or status fails the test 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from multidict import CIMultiDict, MultiDict
-from openapi_core import OpenAPI
+from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 
 from models.canteen import Canteen
+from models.delivery import Signup
 from models.users import Role, RoleGrant, User
 
 
@@ -47,11 +49,17 @@ class Answer:
 _READERS: dict[str, OpenAPI] = {}
 
 
+def _text(data: bytes | str, **_: Any) -> str:
+    return data.decode("utf-8") if isinstance(data, bytes) else data
+
+
 def reader(document: dict[str, Any]) -> OpenAPI:
     """Reading (and checking) the document takes most of a second: once per session."""
     key = json.dumps(document, sort_keys=True)
     if key not in _READERS:
-        _READERS[key] = OpenAPI.from_dict(document)
+        # A CSV export is text: read it as text, so its documented string schema is checked.
+        config = Config(extra_media_type_deserializers={"text/csv": _text})
+        _READERS[key] = OpenAPI.from_dict(document, config=config)
     return _READERS[key]
 
 
@@ -112,3 +120,41 @@ async def grant(code: str, role: Role, canteen: Canteen | None = None) -> User:
     user, _ = await User.get_or_create(openid=openid_of(code))
     await RoleGrant.create(user=user, role=role, canteen_id=canteen.pk if canteen else None)
     return user
+
+
+async def seed_delivery(canteen: Canteen, code: str, today: dt.date) -> dict[str, int]:
+    """Someone `code` orders lunch for their mother, today (roster built at the cutoff, so
+    volunteers have a line) and tomorrow (still cancellable). Through the service, as the
+    chat does. Returns the ids the role matrix needs."""
+    from delivery import roster, service
+    from models.canteen import CanteenMeal, Meal
+    from models.delivery import MealSlot
+
+    lunch = await CanteenMeal.get(canteen=canteen, meal=Meal.LUNCH)
+    mother = await service.save_recipient(
+        openid_of(code),
+        label="我妈",
+        address="3号楼2单元401",
+        building="3",
+        phone="13800000001",
+        emergency_phone="13900000000",
+        diet="少盐",
+    )
+    early = service.cutoff_at(lunch, today) - dt.timedelta(hours=2)
+    for day in (today, today + dt.timedelta(days=1)):
+        await service.book(mother, lunch, day, 1, early)
+    slot = await MealSlot.get(canteen_id=canteen.pk, date=today, meal=Meal.LUNCH)
+    await roster.build_roster(slot, service.cutoff_at(lunch, today))
+    line = await Signup.get(recipient=mother, slot=slot)
+    later = await Signup.get(recipient=mother, slot__date=today + dt.timedelta(days=1))
+    return {"rcp": mother.pk, "line": line.pk, "g": later.pk}
+
+
+async def clear_delivery() -> None:
+    """Remove the delivery rows a test made. The next test's app ticks its delivery scheduler
+    on start-up with the real clock, before its tables are emptied; slots left near today
+    (the tests' dates) would make that tick build rosters or alert while TRUNCATE runs."""
+    from models.delivery import MealSlot
+
+    await Signup.all().delete()
+    await MealSlot.all().delete()

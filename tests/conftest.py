@@ -89,6 +89,9 @@ def make_settings(
             "wechat_aes_key": AES_KEY,
             "wechat_api_base": fake_wechat.base,  # type: ignore[attr-defined]
             "wechat_timestamp_skew": 300,
+            # No background push worker or delivery scheduler (they would run on the real
+            # clock against rows a test is emptying); tests drive both, or opt in.
+            "push_worker_inprocess": False,
             "log_json": False,
         }
         values.update(overrides)
@@ -122,12 +125,9 @@ async def client(aiohttp_client: Any, make_settings: Any) -> TestClient:
 async def driven_client(
     aiohttp_client: Any, make_settings: Any, fake_wechat: FakeWeChat
 ) -> TestClient:
-    """The app without its in-process push worker and delivery scheduler: the test drives the
-    outbox (`app[push_worker_key].drain()`) and the clock itself. WeCom robots go to the fake."""
-    settings = make_settings(
-        push_worker_inprocess=False,
-        wecom_api_base=fake_wechat.base,  # type: ignore[attr-defined]
-    )
+    """The app with WeCom robots at the fake: the test drives the outbox
+    (`app[push_worker_key].drain()`) and the clock itself."""
+    settings = make_settings(wecom_api_base=fake_wechat.base)  # type: ignore[attr-defined]
     c = await aiohttp_client(create_app(settings))
     await reset_state(c)
     return c

@@ -4,6 +4,7 @@ moderation, pagination, and the OpenAPI document (every answer is checked agains
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,14 +12,14 @@ import pytest
 from openapi_spec_validator import validate as validate_spec
 
 from bot.context import SHANGHAI
-from canteen.cli import add_canteen
+from canteen.cli import add_canteen, grant_role
 from handlers.api_v1 import document_key
 from infra import keys
 from main import create_app
 from models.canteen import Menu, MenuSubscription
 from models.directory import Complaint, Craftsman, Review, Status
 from models.users import Role, User
-from tests.api_support import Api, grant, openid_of
+from tests.api_support import Api, clear_delivery, grant, openid_of, seed_delivery
 from tests.directory_support import HOME, make_craftsman
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)  # a Wednesday morning
@@ -88,9 +89,10 @@ def keys_redis() -> Any:
 
 # ---- the endpoints × roles matrix ------------------------------------------------------------
 
-ROLES = ["anon", "resident", "craftsman_b", "staff2", "staff1", "craftsman_a", "admin"]
+ROLES = ["anon", "resident", "volunteer", "craftsman_b", "staff2", "staff1", "craftsman_a", "admin"]
 CODES = {
     "resident": "r",
+    "volunteer": "v",
     "craftsman_b": "cb",
     "staff2": "s2",
     "staff1": "s1",
@@ -117,6 +119,10 @@ class Case:
 
 ONLY_ADMIN = {r: 403 for r in ROLES if r not in {"anon", "admin"}}
 ONLY_OWNER = {r: 403 for r in ROLES if r not in {"anon", "craftsman_a"}}
+# The resident's own recipient and sign-ups: invisible (404) to everybody else.
+ONLY_RESIDENT = {r: 404 for r in ROLES if r not in {"anon", "resident"}}
+ONLY_VOLUNTEER = {r: 403 for r in ROLES if r not in {"anon", "volunteer"}}
+ONLY_STAFF1 = {r: 403 for r in ROLES if r not in {"anon", "staff1", "admin"}}
 
 CASES = [
     Case("POST", "/api/login", {}, json={"code": "matrix"}, public=True),
@@ -158,6 +164,32 @@ CASES = [
         {**{r: 403 for r in ROLES if r != "anon"}, "staff1": 201, "admin": 200},
         json={"dishes": [{"name": "红烧肉", "kind": "hot"}], "price_cents": 1000},
     ),
+    Case("GET", "/api/me/recipients", {}),
+    Case(
+        "POST",
+        "/api/me/recipients",
+        {},
+        default=201,
+        json={"label": "本人", "address": "5号楼301", "phone": "13812345678"},
+    ),
+    Case("PATCH", "/api/me/recipients/{rcp}", ONLY_RESIDENT, json={"diet": "不吃辣"}),
+    Case("GET", "/api/me/signups", {}),
+    Case(
+        "POST",
+        "/api/me/signups",
+        {**ONLY_RESIDENT, "resident": 201},
+        json={"recipient_id": "{rcp}", "meal": "lunch", "dates": ["2026-11-27"], "count": 1},
+    ),
+    Case("DELETE", "/api/me/signups/{g}", ONLY_RESIDENT),
+    Case("GET", "/api/volunteer/roster", ONLY_VOLUNTEER),
+    Case(
+        "POST",
+        "/api/volunteer/roster/{line}/report",
+        ONLY_VOLUNTEER,
+        json={"outcome": "delivered"},
+    ),
+    Case("GET", "/api/canteens/{c1}/deliveries", ONLY_STAFF1),
+    Case("GET", "/api/canteens/{c1}/deliveries.csv", ONLY_STAFF1, params={"date": "2026-11-25"}),
     Case("GET", "/api/openapi.json", {}, public=True),
     Case("POST", "/api/nlu/parse", {}, json={"text": "找裁缝"}, public=True),
 ]
@@ -171,18 +203,24 @@ def _template(path: str) -> str:
         .replace("{s}", "{craftsman_id}")
         .replace("{c}", "{complaint_id}")
         .replace("{c1}", "{canteen_id}")
+        .replace("{rcp}", "{recipient_id}")
+        .replace("{g}", "{signup_id}")
+        .replace("{line}", "{signup_id}")
         .replace("2026-11-26/lunch", "{date}/{meal}")
     )
 
 
 @pytest.fixture
-async def world(api: Api, bot: Any) -> dict[str, Any]:
-    """Two canteens, two craftsmen with their own entries, staff of each canteen, an admin."""
+async def world(api: Api, bot: Any) -> AsyncIterator[dict[str, Any]]:
+    """Two canteens, two craftsmen with their own entries, staff of each canteen, an admin, a
+    volunteer for buildings 1-5, and the resident's lunch orders for their mother (today's on
+    the roster, tomorrow's still cancellable)."""
     c1 = await add_canteen("幸福里爱心食堂", "3号楼底商", 31.23, 121.47, [], ["lunch="])
     c2 = await add_canteen("和平里食堂", "1号楼", None, None, [], [])
     await grant("s1", Role.CANTEEN_STAFF, c1)
     await grant("s2", Role.CANTEEN_STAFF, c2)
     await grant("ad", Role.ADMIN)
+    await grant_role(openid_of("v"), Role.VOLUNTEER, None, "1-5号楼")
     a = await make_craftsman(bot, "王师傅", ["tailor"], 100, openid=openid_of("ca"))
     await make_craftsman(bot, "赵师傅", ["shoe_repair"], 200, openid=openid_of("cb"))
     p = await make_craftsman(bot, "新师傅", ["tailor"], 300, status=Status.PENDING)
@@ -190,7 +228,9 @@ async def world(api: Api, bot: Any) -> dict[str, Any]:
     c = await Complaint.create(craftsman=a, reason="迟到", complainant="o-x")
     tokens = {role: await api.login(code) for role, code in CODES.items()}
     ids = {"a": a.pk, "p": p.pk, "s": s.pk, "c": c.pk, "c1": c1.pk}
-    return {"tokens": tokens, "ids": ids}
+    ids.update(await seed_delivery(c1, "r", NOW.date()))
+    yield {"tokens": tokens, "ids": ids}
+    await clear_delivery()
 
 
 def test_the_matrix_covers_every_documented_operation(client: Any) -> None:
@@ -203,13 +243,23 @@ def test_the_matrix_covers_every_documented_operation(client: Any) -> None:
     assert covered == documented
 
 
+def _fill(body: Any, ids: dict[str, int]) -> Any:
+    """A case's body names world ids as "{rcp}"; put the ids in."""
+    if isinstance(body, dict):
+        return {k: _fill(v, ids) for k, v in body.items()}
+    if isinstance(body, str) and body.startswith("{") and body.endswith("}"):
+        return ids[body[1:-1]]
+    return body
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.method} {c.template}")
 async def test_role_matrix(api: Api, world: dict[str, Any], case: Case) -> None:
     path = case.template.format(**world["ids"])
+    body = _fill(case.json, world["ids"])
     got = {}
     for role in ROLES:
         token = world["tokens"].get(role)
-        answer = await api.call(case.method, path, token, json=case.json, params=case.params)
+        answer = await api.call(case.method, path, token, json=body, params=case.params)
         got[role] = answer.status
     assert got == {role: case.status_for(role) for role in ROLES}
 

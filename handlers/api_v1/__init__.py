@@ -15,7 +15,12 @@ from aiohttp import web
 from handlers.api_v1 import openapi
 from handlers.api_v1.core import Access, Call, Endpoint, ok
 
-DOMAINS = ["handlers.api_v1.accounts", "handlers.api_v1.directory", "handlers.api_v1.canteen"]
+DOMAINS = [
+    "handlers.api_v1.accounts",
+    "handlers.api_v1.directory",
+    "handlers.api_v1.canteen",
+    "handlers.api_v1.delivery",
+]
 
 document_key = web.AppKey("openapi_document", dict)
 

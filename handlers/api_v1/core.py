@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 PER_PAGE_DEFAULT = 20
 PER_PAGE_MAX = 50
+# A row id in a path: the id columns are int4, so a larger number names nothing (404) rather
+# than reaching the database (which refuses it: a 500).
+ID: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 
 
 class Access(StrEnum):
@@ -129,6 +132,7 @@ class Endpoint:
     body: dict[str, Any] | None = None
     ok_status: int = 200
     ok_schema: dict[str, Any] | None = None  # None: no body (204)
+    ok_media: str = "application/json"  # e.g. text/csv for an export
     extra_statuses: tuple[int, ...] = ()  # e.g. 201 and 200 both possible, 403, 409
 
     @property

@@ -113,7 +113,7 @@ def _responses(ep: Endpoint) -> dict[str, Any]:
         entry: dict[str, Any] = {"description": STATUS_TEXT[status]}
         if status < 300:
             if ep.ok_schema is not None and status != 204:
-                entry["content"] = {"application/json": {"schema": ep.ok_schema}}
+                entry["content"] = {ep.ok_media: {"schema": ep.ok_schema}}
         else:
             entry["content"] = _ERROR_REF
             if status == 429:

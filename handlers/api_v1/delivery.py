@@ -1,0 +1,689 @@
+"""Meal delivery over JSON: residents keep the people they order for and sign them up or cancel;
+volunteers see and report their roster lines; canteen staff see and export the day.
+
+Every rule (cutoffs, places, who covers which building, what a phone or an address must look
+like) is the delivery service's or the chat form's; this module only checks who may ask.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from aiohttp import web
+
+from bot.context import SHANGHAI
+from canteen import service as canteen_service
+from craftsman_directory.service import DirectoryError, normalise_phone
+from delivery import roster, service
+from delivery.places import AddressError, parse_address
+from delivery.router import SELF_WORDS
+from delivery.service import MAX_COUNT, SELF, Result, meal_label
+from handlers.api_v1.core import (
+    PAGE_QUERY,
+    ApiError,
+    Call,
+    Endpoint,
+    forbidden,
+    invalid,
+    not_found,
+    ok,
+    page_body,
+    page_schema,
+)
+from models.canteen import Canteen, Meal
+from models.delivery import MealSlot, Outcome, Recipient, Signup, SignupStatus
+from models.users import Role, RoleGrant
+from push import outbox
+
+RESULT_NAMES = {
+    Result.BOOKED: "报名成功",
+    Result.UPDATED: "已改份数",
+    Result.ALREADY: "已报过",
+    Result.FULL: "名额已满",
+    Result.CLOSED: "已过报名截止时间",
+}
+MAX_DAYS = 31  # as the chat form: one month at a time
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.astimezone(SHANGHAI).isoformat() if value else None
+
+
+def recipient_out(r: Recipient) -> dict[str, Any]:
+    return {
+        "id": r.pk,
+        "label": r.label,
+        "address": r.address,
+        "building": r.building,
+        "phone": r.phone,
+        "emergency_phone": r.emergency_phone,
+        "diet": r.diet,
+    }
+
+
+async def signup_out(s: Signup, now: dt.datetime) -> dict[str, Any]:
+    """A resident's own sign-up, with when it stops being cancellable."""
+    meal = await service.meal_of(s.slot)
+    cutoff = service.cutoff_at(meal, s.slot.date) if meal else None
+    return {
+        "id": s.pk,
+        "recipient_id": s.recipient_id,
+        "label": s.recipient.label,
+        "address": s.recipient.address,
+        "canteen_id": s.slot.canteen_id,
+        "date": s.slot.date.isoformat(),
+        "meal": s.slot.meal,
+        "meal_name": meal_label(s.slot.meal),
+        "count": s.count,
+        "status": s.status.value,
+        "outcome": s.outcome.value if s.outcome else None,
+        "cutoff_at": _iso(cutoff),
+        "can_cancel": s.status == SignupStatus.BOOKED and cutoff is not None and now < cutoff,
+    }
+
+
+def line_out(s: Signup, staff: bool = True) -> dict[str, Any]:
+    """A roster line as staff see it; volunteers get what their pushed roster shows (`text`),
+    without the emergency contact (the alerts carry it to the grid worker)."""
+    r = s.recipient
+    return {
+        "id": s.pk,
+        "canteen_id": s.slot.canteen_id,
+        "date": s.slot.date.isoformat(),
+        "meal": s.slot.meal,
+        "meal_name": meal_label(s.slot.meal),
+        "line_no": s.line_no,
+        "area": s.area,
+        "address": r.address,
+        "count": s.count,
+        "diet": r.diet,
+        "phone": r.phone,
+        "emergency_phone": r.emergency_phone if staff else None,
+        "ordered_for": r.label,
+        "status": s.status.value,
+        "outcome": s.outcome.value if s.outcome else None,
+        "outcome_name": roster.OUTCOME_NAMES[s.outcome] if s.outcome else None,
+        "reported_at": _iso(s.reported_at),
+        "text": roster.roster_line(s) if s.line_no else None,
+    }
+
+
+# ---- residents: who I order for --------------------------------------------------------------
+
+
+def _recipient_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """The chat form's checks (parse_address, normalise_phone); every bad field at once."""
+    out: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    if "label" in body:
+        label = body["label"].strip()
+        if label:
+            out["label"] = SELF if label in SELF_WORDS else label  # "自己" is 本人, as in the chat
+        else:
+            errors["label"] = "不能为空"
+    if "address" in body:
+        try:
+            out["address"], out["building"] = parse_address(body["address"])
+        except AddressError as exc:
+            errors["address"] = str(exc)
+    if "phone" in body:
+        try:
+            out["phone"] = normalise_phone(body["phone"])
+        except DirectoryError as exc:
+            errors["phone"] = str(exc)
+    if "emergency_phone" in body:
+        raw = (body["emergency_phone"] or "").strip()
+        try:
+            out["emergency_phone"] = normalise_phone(raw) if raw else None
+        except DirectoryError as exc:
+            errors["emergency_phone"] = str(exc)
+    if "diet" in body:
+        out["diet"] = body["diet"].strip()
+    if errors:
+        raise invalid(errors)
+    return out
+
+
+async def list_recipients(call: Call) -> web.Response:
+    """The people I order meals for (myself as 本人, relatives by what I call them)."""
+    rows = await service.recipients_of(call.me.openid)
+    return ok({"items": [recipient_out(r) for r in rows]})
+
+
+async def save_recipient(call: Call) -> web.Response:
+    """Add someone I order for (201), or update them by the same label (200), like the chat."""
+    fields = _recipient_fields(call.body)
+    known = await service.known_recipient(call.me.openid, fields["label"])
+    fields.setdefault("diet", "")
+    fields.setdefault("emergency_phone", None)
+    recipient = await service.save_recipient(call.me.openid, **fields)
+    return ok(recipient_out(recipient), status=200 if known else 201)
+
+
+async def update_recipient(call: Call) -> web.Response:
+    """Change one of my recipients (only the fields sent)."""
+    recipient = await service.own_recipient(call.me.openid, call.path["recipient_id"])
+    if recipient is None:
+        raise not_found("送餐对象")
+    fields = _recipient_fields(call.body)
+    if "label" in fields and fields["label"] != recipient.label:
+        if await service.known_recipient(call.me.openid, fields["label"]):
+            raise invalid({"label": f"已经有“{fields['label']}”了"})
+    recipient = await service.update_recipient(recipient, **fields)
+    return ok(recipient_out(recipient))
+
+
+# ---- residents: sign up, list, cancel --------------------------------------------------------
+
+
+async def create_signups(call: Call) -> web.Response:
+    """Sign one of my recipients up for a meal on some days. Each day is booked, full or closed
+    (past the cutoff); when one is missed, the next day with places is offered."""
+    body, now = call.body, call.services.clock()
+    today = now.date()
+    recipient = await service.own_recipient(call.me.openid, body["recipient_id"])
+    if recipient is None:
+        raise not_found("送餐对象")
+    if "canteen_id" in body:
+        canteen = await Canteen.get_or_none(pk=body["canteen_id"])
+        if canteen is None:
+            raise invalid({"canteen_id": "没有这个食堂"})
+    else:
+        canteen = await canteen_service.default_canteen()
+        if canteen is None:
+            raise invalid({"canteen_id": "本社区还没有开通食堂送餐。"})
+    offered = {m.meal.value: m for m in await service.delivered_meals(canteen)}
+    errors: dict[str, str] = {}
+    meal = offered.get(body["meal"])
+    if meal is None:
+        names = "、".join(meal_label(m) for m in offered)
+        errors["meal"] = f"食堂只送{names}。" if names else "这个食堂不送餐。"
+    days = [dt.date.fromisoformat(d) for d in body["dates"]]
+    for i, day in enumerate(days):
+        if day < today:
+            errors[f"dates.{i}"] = "不能报过去的日子。"
+    if errors:
+        raise invalid(errors)
+    assert meal is not None
+    count = body.get("count", 1)
+    results = [await service.book(recipient, meal, day, count, now) for day in sorted(set(days))]
+    offer = None
+    if any(b.result in (Result.FULL, Result.CLOSED) for b in results):
+        offer = await service.next_open_day(meal, max(days), count, now)
+    created = any(b.result in (Result.BOOKED, Result.UPDATED) for b in results)
+    return ok(
+        {
+            "recipient": recipient_out(recipient),
+            "canteen_id": canteen.pk,
+            "meal": meal.meal.value,
+            "meal_name": meal_label(meal.meal),
+            "count": count,
+            "results": [
+                {
+                    "date": b.day.isoformat(),
+                    "result": b.result.value,
+                    "result_name": RESULT_NAMES[b.result],
+                }
+                for b in results
+            ],
+            "next_open_day": offer.isoformat() if offer else None,
+        },
+        status=201 if created else 200,
+    )
+
+
+async def list_signups(call: Call) -> web.Response:
+    """My booked sign-ups from today on (for everyone I order for), by day and meal."""
+    now = call.services.clock()
+    rows = await service.upcoming(call.me.openid, now.date())
+    page, per_page = call.query["page"], call.query["per_page"]
+    shown = rows[(page - 1) * per_page : page * per_page]
+    items = [await signup_out(s, now) for s in shown]
+    return ok(page_body(items, page, per_page, len(rows)))
+
+
+async def cancel_signup(call: Call) -> web.Response:
+    """Cancel one of my sign-ups before its cutoff (409 after it: the meal will still come)."""
+    now = call.services.clock()
+    signup = await service.own_signup(call.me.openid, call.path["signup_id"])
+    if signup is None:
+        raise not_found("送餐报名")
+    if signup.status == SignupStatus.CANCELLED:
+        raise ApiError(409, "already_cancelled", "这份报名已经取消了。")
+    meal = await service.meal_of(signup.slot)
+    if meal is None or not await service.cancel(signup, meal, now):
+        await signup.refresh_from_db(fields=["status"])
+        if signup.status == SignupStatus.CANCELLED:  # cancelled at the same moment elsewhere
+            raise ApiError(409, "already_cancelled", "这份报名已经取消了。")
+        raise ApiError(
+            409, "past_cutoff", "已过截止时间，取消不了了，饭还会按时送到。有急事请联系食堂。"
+        )
+    await signup.refresh_from_db(fields=["status"])
+    return ok(await signup_out(signup, now))
+
+
+# ---- volunteers ------------------------------------------------------------------------------
+
+
+async def _volunteer(call: Call) -> None:
+    if not await RoleGrant.exists(user__openid=call.me.openid, role=Role.VOLUNTEER):
+        raise forbidden("只有送餐志愿者可以看送餐名单。")
+
+
+async def volunteer_roster(call: Call) -> web.Response:
+    """Today's roster lines in my areas (built at each meal's sign-up cutoff)."""
+    await _volunteer(call)
+    today = call.services.clock().date()
+    lines = await roster.volunteer_lines(call.me.openid, today)
+    return ok({"date": today.isoformat(), "lines": [line_out(s, staff=False) for s in lines]})
+
+
+async def report_line(call: Call) -> web.Response:
+    """Report one of my lines: delivered, no answer (the grid worker and family are alerted at
+    once) or not at home, as "1 送到" in the chat."""
+    await _volunteer(call)
+    now = call.services.clock()
+    mine = {s.pk: s for s in await roster.volunteer_lines(call.me.openid, now.date())}
+    signup = mine.get(call.path["signup_id"])
+    if signup is None:
+        raise not_found("您今天名单上的这一户")
+    outcome = Outcome(call.body["outcome"])
+    result = await roster.report(
+        call.me.openid, [signup.line_no], outcome, now, slot_id=signup.slot_id
+    )
+    if signup.line_no not in result.done:  # the roster changed under us (cancelled just now)
+        raise not_found("您今天名单上的这一户")
+    if result.alerted:
+        await outbox.wake(call.redis)  # the grid worker hears of a closed door at once
+    fresh = await Signup.get(pk=signup.pk).prefetch_related("recipient", "slot")
+    return ok({"line": line_out(fresh, staff=False), "alerted": result.alerted})
+
+
+# ---- canteen staff ---------------------------------------------------------------------------
+
+
+async def _staff_day(call: Call) -> tuple[Canteen, dt.date]:
+    canteen = await Canteen.get_or_none(pk=call.path["canteen_id"])
+    if canteen is None:
+        raise not_found("食堂")
+    if not await canteen_service.may_publish(call.me.openid, canteen):
+        raise forbidden("只有本食堂的工作人员可以查看送餐名单。")
+    day = call.query.get("date")
+    return canteen, dt.date.fromisoformat(day) if day else call.services.clock().date()
+
+
+async def day_deliveries(call: Call) -> web.Response:
+    """A day's sign-ups (booked and cancelled) with delivery results, and places per meal."""
+    canteen, day = await _staff_day(call)
+    rows = await roster.day_signups(canteen.pk, day)
+    slots = await MealSlot.filter(canteen_id=canteen.pk, date=day)
+    if meal := call.query.get("meal"):
+        rows = [s for s in rows if s.slot.meal == meal]
+        slots = [x for x in slots if x.meal == meal]
+    meals = []
+    for slot in sorted(slots, key=lambda x: _MEALS.index(x.meal)):
+        booked = [s for s in rows if s.slot_id == slot.pk and s.status == SignupStatus.BOOKED]
+        meals.append(
+            {
+                "meal": slot.meal.value,
+                "meal_name": meal_label(slot.meal),
+                "capacity": slot.capacity,
+                "booked": slot.booked,
+                "roster_built": slot.roster_built_at is not None,
+                "households": len(booked),
+                **{o.value: sum(1 for s in booked if s.outcome == o) for o in Outcome},
+                "unreported": sum(1 for s in booked if s.outcome is None),
+            }
+        )
+    page, per_page = call.query["page"], call.query["per_page"]
+    body = page_body(
+        [line_out(s) for s in rows[(page - 1) * per_page : page * per_page]],
+        page,
+        per_page,
+        len(rows),
+    )
+    body.update(canteen_id=canteen.pk, date=day.isoformat(), meals=meals)
+    return ok(body)
+
+
+async def export_deliveries(call: Call) -> web.Response:
+    """The day's sign-ups and delivery results as CSV (UTF-8 with BOM, so Excel reads it)."""
+    canteen, day = await _staff_day(call)
+    text = await roster.export_csv(canteen.pk, day)
+    name = f"deliveries-{canteen.pk}-{day.isoformat()}.csv"
+    return web.Response(
+        text=text,
+        content_type="text/csv",
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# ---- declarations ----------------------------------------------------------------------------
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _obj(required: list[str], props: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": required,
+        "properties": props,
+    }
+
+
+_INT = {"type": "integer"}
+_STR = {"type": "string"}
+_NULL_STR = {"type": ["string", "null"]}
+_DATE = {"type": "string", "format": "date"}
+_MEALS = [m.value for m in Meal]
+_OUTCOMES = [o.value for o in Outcome]
+_NULL_OUTCOME = {"type": ["string", "null"], "enum": [*_OUTCOMES, None]}
+_ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}  # the id columns are int4
+_DAY_QUERY = {
+    "date": {"type": "string", "format": "date", "description": "默认今天"},
+}
+
+_RECIPIENT_PROPS: dict[str, Any] = {
+    "label": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 16,
+        "description": f"给谁：自己写“{SELF}”，家人写称呼，如“我妈”",
+    },
+    "address": {"type": "string", "minLength": 1, "maxLength": 64, "description": "3号楼2单元401"},
+    "phone": {"type": "string", "minLength": 1, "maxLength": 30},
+    "emergency_phone": {"type": ["string", "null"], "maxLength": 30, "description": "可不填"},
+    "diet": {"type": "string", "maxLength": 100, "description": "忌口，如少盐、要软烂"},
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Recipient": _obj(
+        ["id", "label", "address", "building", "phone", "emergency_phone", "diet"],
+        {
+            "id": _INT,
+            "label": _STR,
+            "address": _STR,
+            "building": _STR,
+            "phone": _STR,
+            "emergency_phone": _NULL_STR,
+            "diet": _STR,
+        },
+    ),
+    "RecipientList": _obj(["items"], {"items": {"type": "array", "items": _ref("Recipient")}}),
+    "SignupResults": _obj(
+        ["recipient", "canteen_id", "meal", "meal_name", "count", "results", "next_open_day"],
+        {
+            "recipient": _ref("Recipient"),
+            "canteen_id": _INT,
+            "meal": {"type": "string", "enum": _MEALS},
+            "meal_name": _STR,
+            "count": _INT,
+            "results": {
+                "type": "array",
+                "items": _obj(
+                    ["date", "result", "result_name"],
+                    {
+                        "date": _DATE,
+                        "result": {"type": "string", "enum": [r.value for r in Result]},
+                        "result_name": _STR,
+                    },
+                ),
+            },
+            "next_open_day": {
+                "type": ["string", "null"],
+                "format": "date",
+                "description": "有没报上的日子时，之后第一个还有名额的日子",
+            },
+        },
+    ),
+    "Signup": _obj(
+        [
+            "id",
+            "recipient_id",
+            "label",
+            "address",
+            "canteen_id",
+            "date",
+            "meal",
+            "meal_name",
+            "count",
+            "status",
+            "outcome",
+            "cutoff_at",
+            "can_cancel",
+        ],
+        {
+            "id": _INT,
+            "recipient_id": _INT,
+            "label": _STR,
+            "address": _STR,
+            "canteen_id": _INT,
+            "date": _DATE,
+            "meal": {"type": "string", "enum": _MEALS},
+            "meal_name": _STR,
+            "count": _INT,
+            "status": {"type": "string", "enum": [s.value for s in SignupStatus]},
+            "outcome": _NULL_OUTCOME,
+            "cutoff_at": {"type": ["string", "null"], "format": "date-time"},
+            "can_cancel": {"type": "boolean"},
+        },
+    ),
+    "SignupPage": page_schema("Signup"),
+    "RosterLine": _obj(
+        [
+            "id",
+            "canteen_id",
+            "date",
+            "meal",
+            "meal_name",
+            "line_no",
+            "area",
+            "address",
+            "count",
+            "diet",
+            "phone",
+            "emergency_phone",
+            "ordered_for",
+            "status",
+            "outcome",
+            "outcome_name",
+            "reported_at",
+            "text",
+        ],
+        {
+            "id": _INT,
+            "canteen_id": _INT,
+            "date": _DATE,
+            "meal": {"type": "string", "enum": _MEALS},
+            "meal_name": _STR,
+            "line_no": {"type": ["integer", "null"], "description": "名单上的序号（截止后才有）"},
+            "area": _NULL_STR,
+            "address": _STR,
+            "count": _INT,
+            "diet": _STR,
+            "phone": _STR,
+            "emergency_phone": _NULL_STR,
+            "ordered_for": {"type": "string", "description": "本人，或代订家属的称呼"},
+            "status": {"type": "string", "enum": [s.value for s in SignupStatus]},
+            "outcome": _NULL_OUTCOME,
+            "outcome_name": _NULL_STR,
+            "reported_at": {"type": ["string", "null"], "format": "date-time"},
+            "text": {"type": ["string", "null"], "description": "推送给志愿者的那一行"},
+        },
+    ),
+    "Roster": _obj(
+        ["date", "lines"],
+        {"date": _DATE, "lines": {"type": "array", "items": _ref("RosterLine")}},
+    ),
+    "Report": _obj(
+        ["line", "alerted"],
+        {"line": _ref("RosterLine"), "alerted": {"type": "integer", "description": "发出的提醒"}},
+    ),
+    "DeliveryDay": {
+        **page_schema("RosterLine"),
+        "required": [
+            *page_schema("RosterLine")["required"],
+            "canteen_id",
+            "date",
+            "meals",
+        ],
+        "properties": {
+            **page_schema("RosterLine")["properties"],
+            "canteen_id": _INT,
+            "date": _DATE,
+            "meals": {
+                "type": "array",
+                "items": _obj(
+                    [
+                        "meal",
+                        "meal_name",
+                        "capacity",
+                        "booked",
+                        "roster_built",
+                        "households",
+                        *_OUTCOMES,
+                        "unreported",
+                    ],
+                    {
+                        "meal": {"type": "string", "enum": _MEALS},
+                        "meal_name": _STR,
+                        "capacity": _INT,
+                        "booked": {"type": "integer", "description": "已订份数"},
+                        "roster_built": {"type": "boolean"},
+                        "households": _INT,
+                        **{o: _INT for o in _OUTCOMES},
+                        "unreported": _INT,
+                    },
+                ),
+            },
+        },
+    },
+}
+
+ENDPOINTS = [
+    Endpoint(
+        "GET",
+        "/api/me/recipients",
+        list_recipients,
+        "我给谁订餐（本人和家人）",
+        "delivery",
+        ok_schema=_ref("RecipientList"),
+    ),
+    Endpoint(
+        "POST",
+        "/api/me/recipients",
+        save_recipient,
+        "添加或按称呼更新送餐对象",
+        "delivery",
+        body=_obj(["label", "address", "phone"], _RECIPIENT_PROPS),
+        ok_status=201,
+        ok_schema=_ref("Recipient"),
+        extra_statuses=(200, 409),
+    ),
+    Endpoint(
+        "PATCH",
+        "/api/me/recipients/{recipient_id}",
+        update_recipient,
+        "修改我的送餐对象",
+        "delivery",
+        path_params={"recipient_id": _ID},
+        body={**_obj([], _RECIPIENT_PROPS), "minProperties": 1},
+        ok_schema=_ref("Recipient"),
+        extra_statuses=(409,),
+    ),
+    Endpoint(
+        "GET",
+        "/api/me/signups",
+        list_signups,
+        "我今天起的送餐报名",
+        "delivery",
+        query=PAGE_QUERY,
+        ok_schema=_ref("SignupPage"),
+    ),
+    Endpoint(
+        "POST",
+        "/api/me/signups",
+        create_signups,
+        "报名送餐（某一餐的若干天）",
+        "delivery",
+        body=_obj(
+            ["recipient_id", "meal", "dates"],
+            {
+                "recipient_id": _ID,
+                "canteen_id": {**_ID, "description": "默认本社区的食堂"},
+                "meal": {"type": "string", "enum": _MEALS},
+                "dates": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": MAX_DAYS,
+                    "items": _DATE,
+                },
+                "count": {"type": "integer", "minimum": 1, "maximum": MAX_COUNT, "default": 1},
+            },
+        ),
+        ok_status=201,
+        ok_schema=_ref("SignupResults"),
+        extra_statuses=(200, 404),
+    ),
+    Endpoint(
+        "DELETE",
+        "/api/me/signups/{signup_id}",
+        cancel_signup,
+        "取消我的一次送餐报名（截止前）",
+        "delivery",
+        path_params={"signup_id": _ID},
+        ok_schema=_ref("Signup"),
+        extra_statuses=(409,),
+    ),
+    Endpoint(
+        "GET",
+        "/api/volunteer/roster",
+        volunteer_roster,
+        "今天我负责片区的送餐名单（志愿者）",
+        "delivery",
+        ok_schema=_ref("Roster"),
+        extra_statuses=(403,),
+    ),
+    Endpoint(
+        "POST",
+        "/api/volunteer/roster/{signup_id}/report",
+        report_line,
+        "报告一户的送餐结果（志愿者）",
+        "delivery",
+        path_params={"signup_id": _ID},
+        body=_obj(["outcome"], {"outcome": {"type": "string", "enum": _OUTCOMES}}),
+        ok_schema=_ref("Report"),
+        extra_statuses=(403,),
+    ),
+    Endpoint(
+        "GET",
+        "/api/canteens/{canteen_id}/deliveries",
+        day_deliveries,
+        "某天的送餐报名和送达结果（本食堂工作人员、管理员）",
+        "delivery",
+        path_params={"canteen_id": _ID},
+        query={**_DAY_QUERY, "meal": {"type": "string", "enum": _MEALS}, **PAGE_QUERY},
+        ok_schema=_ref("DeliveryDay"),
+        extra_statuses=(403,),
+    ),
+    Endpoint(
+        "GET",
+        "/api/canteens/{canteen_id}/deliveries.csv",
+        export_deliveries,
+        "导出某天的送餐报名和送达结果 CSV（本食堂工作人员、管理员）",
+        "delivery",
+        path_params={"canteen_id": _ID},
+        query=_DAY_QUERY,
+        ok_schema={
+            "type": "string",
+            "description": "UTF-8（带 BOM）的 CSV",
+        },
+        ok_media="text/csv",
+        extra_statuses=(403,),
+    ),
+]
