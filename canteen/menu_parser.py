@@ -55,6 +55,11 @@ _PRICE = re.compile(r"(?:[￥¥]\s*(\d+(?:\.\d{1,2})?))|(\d+(?:\.\d{1,2})?)\s*(?
 _NUMBERING = re.compile(r"^(?:\d+[.、)）]|[①-⑳]|[-*•·])\s*")
 _NOISE = re.compile(r"[…。.！!~～\u2600-\u27bf\U0001F000-\U0001FAFF\ufe0f]+")
 MAX_DISHES = 40
+# "发布菜单 明天午餐 热菜：红烧肉、青菜 汤：紫菜蛋花汤 10元": a break before each "label："
+# and before a trailing price.
+_ONE_LINE_BREAKS = re.compile(
+    r"\s+(?=[\u4e00-\u9fa5]{1,4}\s*[:：])|\s+(?=[￥¥]?\s*\d+(?:\.\d{1,2})?\s*(?:元|块)?\s*$)"
+)
 _LABELLED = re.compile(r"^(.{1,6}?)\s*[:：]\s*(.*)$")
 
 
@@ -114,7 +119,10 @@ def _price(text: str) -> int | None:
 
 
 def parse_menu(text: str, today: dt.date) -> MenuDraft:
-    lines = [ln.strip() for ln in text.replace("\r", "").split("\n") if ln.strip()]
+    text = text.replace("\r", "")
+    if "\n" not in text.strip():  # all on one line (a terminal, a short post): split at labels
+        text = _ONE_LINE_BREAKS.sub("\n", text)
+    lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
     if not lines:
         raise MenuParseError("菜单是空的。")
     header = _COMMAND.sub("", lines[0]) if _COMMAND.match(lines[0]) else ""

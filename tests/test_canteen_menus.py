@@ -59,6 +59,13 @@ def test_parses_the_usual_format() -> None:
             {"红烧肉": "hot", "青菜": "hot"},
             1000,
         ),
+        (  # all on one line, as typed in a terminal or a quick post
+            "发布菜单 明天午餐 凉菜：拍黄瓜 热菜：红烧肉、青菜 汤：紫菜蛋花汤 ¥10",
+            "2026-11-26",
+            "lunch",
+            {"拍黄瓜": "cold", "红烧肉": "hot", "青菜": "hot", "紫菜蛋花汤": "soup"},
+            1000,
+        ),
         (
             "更新菜单 后天早餐\n1. 豆浆\n2. 油条\n主食：包子；馒头",
             "2026-11-27",
