@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # Mini-program subscribe-message template for menu pushes (fields thing1, thing2, date3);
     # unset: residents who subscribed in the mini-program get no push.
     mini_menu_template_id: str | None = None
+    # Official Account template for menu pushes to residents silent for 48 hours, whom WeChat
+    # refuses customer-service messages (45015); fields first, keyword1-3, remark.
+    wechat_menu_template_id: str | None = None
     wechat_timestamp_skew: int = Field(300, ge=0)
     # WeChat gives up on a passive reply after 5 s; answer well before that.
     wechat_reply_deadline: float = Field(3.5, gt=0, le=4.5)
@@ -74,6 +77,7 @@ class Settings(BaseSettings):
         "wechat_token",
         "wechat_aes_key",
         "mini_menu_template_id",
+        "wechat_menu_template_id",
         mode="before",
     )
     @classmethod

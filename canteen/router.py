@@ -43,9 +43,8 @@ async def _publish(ctx: Context, data: forms.Data) -> str:
     if canteen is None:
         return NO_CANTEEN
     draft = MenuDraft.from_json(data["draft"])
-    settings = ctx.services.extras.get("settings")
-    template = settings.mini_menu_template_id if settings is not None else None
-    menu, people, groups = await service.publish_menu(canteen, draft, ctx.user, template)
+    templates = service.MenuTemplates.of(ctx.services.extras.get("settings"))
+    menu, people, groups = await service.publish_menu(canteen, draft, ctx.user, templates)
     what = "已更正" if menu.version > 1 else "已发布"
     return f"{what}。将推送给{people}位订阅居民和{groups}个群。"
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -31,17 +33,36 @@ async def default_canteen() -> Canteen | None:
     return await Canteen.all().order_by("id").first()
 
 
+@dataclass(frozen=True)
+class MenuTemplates:
+    """WeChat templates for menu pushes, from settings (both optional)."""
+
+    mini: str | None = None  # mini-program subscribe message (thing1, thing2, date3)
+    official: str | None = None  # Official Account template (first, keyword1-3, remark)
+
+    @classmethod
+    def of(cls, settings: Any) -> MenuTemplates:
+        if settings is None:
+            return cls()
+        return cls(settings.mini_menu_template_id, settings.wechat_menu_template_id)
+
+
 async def publish_menu(
-    canteen: Canteen, draft: MenuDraft, staff_openid: str, mini_template: str | None = None
+    canteen: Canteen, draft: MenuDraft, staff_openid: str, templates: MenuTemplates | None = None
 ) -> tuple[Menu, int, int]:
     """Save the menu and queue its push, in one transaction. Returns (menu, residents, groups).
 
     Publishing the same day and meal again is a correction: it replaces the menu and the
     correction is pushed (new dedupe keys per version, so nobody gets one version twice).
-    Residents who subscribed in the mini-program get its subscribe message (`mini_template`,
+    Residents who subscribed in the mini-program get its subscribe message (templates.mini,
     fields thing1 canteen and meal, thing2 dishes, date3 day); without a template configured
     they are skipped, since a mini-program openid cannot receive Official Account messages.
+    Official Account subscribers get a customer-service message; WeChat refuses those (45015)
+    to users silent for 48 hours, so with templates.official each carries a template message
+    the worker sends instead.
     """
+    templates = templates or MenuTemplates()
+    mini_template = templates.mini
     async with in_transaction() as conn:
         menu = (
             await Menu.filter(canteen=canteen, date=draft.date, meal=draft.meal)
@@ -76,11 +97,17 @@ async def publish_menu(
         now = dt.datetime.now(dt.UTC)
         tag = f"menu:{menu.pk}:v{menu.version}"
         mini = _mini_payload(canteen, draft, menu, mini_template) if mini_template else {}
+        cs: dict[str, Any] = {"text": text}
+        if templates.official:
+            cs["fallback"] = {
+                "channel": PushChannel.WECHAT_TEMPLATE.value,
+                "payload": _official_payload(canteen, draft, menu, templates.official),
+            }
         rows = [
             OutboxMessage(
                 channel=PushChannel.MINI_SUBSCRIBE if channel == MINI else PushChannel.WECHAT_CS,
                 target=o,
-                payload=mini if channel == MINI else {"text": text},
+                payload=mini if channel == MINI else cs,
                 dedupe_key=f"{tag}:{o}",
                 next_attempt_at=now,
             )
@@ -116,6 +143,23 @@ def _mini_payload(
             "thing1": _clip(f"{correction}{canteen.name}{MEAL_NAMES[draft.meal]}"),
             "thing2": _clip("、".join(d.name for d in draft.dishes)),
             "date3": draft.date.isoformat(),
+        },
+    }
+
+
+def _official_payload(
+    canteen: Canteen, draft: MenuDraft, menu: Menu, template_id: str
+) -> dict[str, object]:
+    correction = "（更正）" if menu.version > 1 else ""
+    meal = MEAL_NAMES[draft.meal]
+    return {
+        "template_id": template_id,
+        "data": {
+            "first": f"{canteen.name}{draft.date.month}月{draft.date.day}日{meal}菜单{correction}",
+            "keyword1": f"{canteen.name}{meal}",
+            "keyword2": "、".join(d.name for d in draft.dishes)[:100],
+            "keyword3": draft.date.isoformat(),
+            "remark": SIGNUP_HINT,
         },
     }
 

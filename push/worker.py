@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 
 # 43004: the user unfollowed; remember it so later pushes are skipped without a call.
 UNFOLLOWED_ERRCODE = 43004
+# 45015: customer-service messages only reach users who wrote in the last 48 hours. A message
+# that carries a `fallback` (e.g. the same menu as a template message) is switched to it.
+OUT_OF_WINDOW_ERRCODE = 45015
 
 
 @dataclass(frozen=True)
@@ -245,6 +248,10 @@ class PushWorker:
 
     async def _failed(self, msg: OutboxMessage, exc: WeChatAPIError) -> None:
         reason = f"{exc.errcode} {exc.errmsg}".strip()
+        fallback = msg.payload.get("fallback") if isinstance(msg.payload, dict) else None
+        if exc.errcode == OUT_OF_WINDOW_ERRCODE and isinstance(fallback, dict):
+            await self._switch(msg, fallback, reason)
+            return
         if exc.errcode == UNFOLLOWED_ERRCODE and msg.channel in USER_CHANNELS:
             await User.filter(openid=msg.target).update(followed=False)
         # A token error that survived the renewal inside `call` is WeChat being flaky: retry.
@@ -252,6 +259,25 @@ class PushWorker:
             await self._retry(msg, reason)
         else:
             await self._give_up(msg, reason)
+
+    async def _switch(self, msg: OutboxMessage, fallback: dict, reason: str) -> None:
+        """Queue the message's fallback in its place, due now, without spending an attempt."""
+        try:
+            channel = PushChannel(fallback["channel"])
+            payload = fallback["payload"]
+        except (KeyError, ValueError):
+            await self._give_up(msg, f"{reason}; unusable fallback")
+            return
+        log.info("push switched to fallback", extra={"push_id": msg.pk, "channel": channel})
+        await self._owned(msg).update(
+            channel=channel,
+            payload=payload,
+            status=PushStatus.PENDING,
+            next_attempt_at=_now(),
+            lease_until=None,
+            attempts=F("attempts") - 1,
+            last_error=reason[:255],
+        )
 
     async def _retry(self, msg: OutboxMessage, reason: str) -> None:
         if msg.attempts >= self.config.max_attempts:

@@ -15,7 +15,7 @@ from canteen.menu_parser import MenuParseError, parse_menu
 from canteen.service import set_subscription
 from handlers.keys import bot_key
 from models.canteen import DishKind, Meal, Menu, MenuSubscription
-from models.push import OutboxMessage, PushChannel
+from models.push import OutboxMessage, PushChannel, PushStatus
 from models.users import Role, User
 from push.app import push_worker_key
 
@@ -238,7 +238,7 @@ async def test_publish_reaches_subscribers_and_groups_through_the_worker(
     bot.services.clock = lambda: dt.datetime(2026, 11, 25, 15, 0, tzinfo=SHANGHAI)
     settings = bot.services.extras["settings"]
     bot.services.extras["settings"] = settings.model_copy(
-        update={"mini_menu_template_id": "tmpl-menu"}
+        update={"mini_menu_template_id": "tmpl-menu", "wechat_menu_template_id": "tmpl-oa"}
     )
 
     async def say(user: str, text: str) -> str:
@@ -247,14 +247,24 @@ async def test_publish_reaches_subscribers_and_groups_through_the_worker(
     await say("o-a", "订阅菜单")
     await say("o-b", "订阅菜单")
     await say("o-b", "退订菜单")
+    await say("o-silent", "订阅菜单")
     await set_subscription("o-mini", True, channel="mini")
     await say(STAFF, MENU)
-    assert "2位订阅居民和1个群" in await say(STAFF, "确认")
+    assert "3位订阅居民和1个群" in await say(STAFF, "确认")
+    # o-silent has not written for 48 hours: WeChat refuses customer-service messages (45015).
+    silent = await OutboxMessage.get(target="o-silent")
+    fake_wechat.silent_users.add("o-silent")
     await driven_client.app[push_worker_key].drain()
 
     [text] = fake_wechat.texts_to("o-a")
     assert "红烧肉" in text and "回复“送餐”报名" in text
     assert fake_wechat.texts_to("o-b") == [] and fake_wechat.texts_to("o-mini") == []
+    assert fake_wechat.texts_to("o-silent") == []  # ... so it got the template message instead
+    [template] = fake_wechat.sent("/cgi-bin/message/template/send")
+    assert template["touser"] == "o-silent" and template["template_id"] == "tmpl-oa"
+    assert "红烧肉" in template["data"]["keyword2"]["value"]
+    silent = await OutboxMessage.get(pk=silent.pk)
+    assert silent.channel == PushChannel.WECHAT_TEMPLATE and silent.status == PushStatus.SENT
     [robot] = [c for c in fake_wechat.calls if c.path == "/cgi-bin/webhook/send"]
     assert robot.params["key"] == "robot-key-1" and "红烧肉" in robot.body["text"]["content"]
     [sub] = fake_wechat.sent("/cgi-bin/message/subscribe/send")

@@ -55,6 +55,9 @@ class FakeWeChat:
     tokens: dict[str, float] = field(default_factory=dict)
     # Users who may receive messages; empty means everyone (openids are not checked).
     known_users: set[str] = field(default_factory=set)
+    # Users who have not written to the account for 48 hours: customer-service messages to
+    # them are refused with 45015, as WeChat does (template messages still reach them).
+    silent_users: set[str] = field(default_factory=set)
     _faults: dict[str, list[_Fault]] = field(default_factory=dict)
     _robot_sends: dict[str, list[float]] = field(default_factory=dict)
 
@@ -198,6 +201,9 @@ class FakeWeChat:
         if self.known_users and body["touser"] not in self.known_users:
             self._record(request, body, failed=True)
             return _err(40003, "invalid openid")
+        if body["touser"] in self.silent_users:
+            self._record(request, body, failed=True)
+            return _err(45015, "response out of time limit or subscription is canceled")
         if body["msgtype"] == "text" and len(body["text"]["content"].encode()) > TEXT_MAX_BYTES:
             self._record(request, body, failed=True)
             return _err(45002, "content size out of limit")

@@ -146,8 +146,8 @@ async def publish_menu(call: Call) -> web.Response:
         dishes=dishes,
         price_cents=call.body.get("price_cents"),
     )
-    template = call.app[settings_key].mini_menu_template_id
-    menu, people, groups = await service.publish_menu(canteen, draft, call.me.openid, template)
+    templates = service.MenuTemplates.of(call.app[settings_key])
+    menu, people, groups = await service.publish_menu(canteen, draft, call.me.openid, templates)
     body = {**menu_out(canteen, menu), "pushed_to": {"residents": people, "groups": groups}}
     return ok(body, status=201 if menu.version == 1 else 200)
 

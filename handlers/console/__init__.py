@@ -359,9 +359,9 @@ async def menu_publish(request: web.Request) -> web.Response:
     canteen, _text, draft, error = await _menu_draft(request, form, session)
     if draft is None:
         raise await _flash(request, session, f"没有发布：{error}")
-    template = request.app[settings_key].mini_menu_template_id
+    templates = canteen_service.MenuTemplates.of(request.app[settings_key])
     menu, people, groups = await canteen_service.publish_menu(
-        canteen, draft, session["openid"], template
+        canteen, draft, session["openid"], templates
     )
     what = "已更正" if menu.version > 1 else "已发布"
     day = f"{draft.date.month}月{draft.date.day}日{MEAL_NAMES[draft.meal]}"
