@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # Official Account template for menu pushes to residents silent for 48 hours, whom WeChat
     # refuses customer-service messages (45015); fields first, keyword1-3, remark.
     wechat_menu_template_id: str | None = None
+    # Template (first, keyword1, remark) for any other customer-service push refused with
+    # 45015: rosters and alerts still reach volunteers and grid workers who have been silent.
+    wechat_notice_template_id: str | None = None
     wechat_timestamp_skew: int = Field(300, ge=0)
     # WeChat gives up on a passive reply after 5 s; answer well before that.
     wechat_reply_deadline: float = Field(3.5, gt=0, le=4.5)
@@ -78,6 +81,7 @@ class Settings(BaseSettings):
         "wechat_aes_key",
         "mini_menu_template_id",
         "wechat_menu_template_id",
+        "wechat_notice_template_id",
         mode="before",
     )
     @classmethod

@@ -10,6 +10,7 @@ from bot import forms, texts
 from bot.context import Context
 from bot.messages import Kind
 from bot.router import HandlerResult, Router, event, kind, words
+from infra import keys
 from models.users import User
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,7 @@ router = Router("system")
 CANCEL_WORDS = ("取消", "算了", "不要了", "退出", "不办了", "不填了", "quit", "cancel")
 BACK_WORDS = ("上一步", "返回", "返回上一步", "退回", "back")
 CONTINUE_WORDS = ("继续", "接着填")
+INBOX_WORDS = ("消息", "查看消息", "完整消息", "看消息")
 
 # Custom-menu (自定义菜单) CLICK keys, answered as if the resident had typed the text.
 MENU_KEYS: dict[str, str] = {
@@ -43,6 +45,18 @@ async def media(ctx: Context) -> HandlerResult:
 async def voice_unrecognised(ctx: Context) -> HandlerResult:
     """A voice message WeChat could not turn into text."""
     return texts.VOICE_UNCLEAR
+
+
+@router.message(words(*INBOX_WORDS))
+async def inbox(ctx: Context) -> HandlerResult:
+    """Messages WeChat only let through shortened (as a template): here in full."""
+    async with ctx.redis.pipeline(transaction=True) as pipe:
+        pipe.lrange(keys.inbox(ctx.user), 0, -1)
+        pipe.delete(keys.inbox(ctx.user))
+        kept, _ = await pipe.execute()
+    if not kept:
+        return texts.INBOX_EMPTY
+    return [t.decode() if isinstance(t, bytes) else t for t in kept]
 
 
 @router.message(words(*CANCEL_WORDS))

@@ -18,3 +18,5 @@ LOCATION_SAVED = "已记住您的位置。需要找师傅时直接告诉我，�
 CANCELLED = "好的，已取消。"
 NOTHING_TO_CANCEL = "现在没有要取消的事情。"
 COMING_SOON = "“{name}”功能正在准备中，很快就能用。需要帮助请回复“帮助”。"
+
+INBOX_EMPTY = "没有待看的消息。"

@@ -39,6 +39,14 @@ def pending(user: str) -> str:
     return PENDING + user
 
 
+INBOX = PREFIX + "inbox:"
+
+
+def inbox(user: str) -> str:
+    """Full texts of pushes that reached the user shortened, as a template message."""
+    return INBOX + user
+
+
 ELDERLY = PREFIX + "elderly:"
 
 

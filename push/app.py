@@ -38,6 +38,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         retry_base=settings.push_retry_base,
         wechat_rate=Rate(settings.push_wechat_per_second, 1.0),
         robot_rate=Rate(settings.push_robot_per_minute, 60.0),
+        notice_template=settings.wechat_notice_template_id,
     )
 
 

@@ -43,6 +43,10 @@ UNFOLLOWED_ERRCODE = 43004
 # 45015: customer-service messages only reach users who wrote in the last 48 hours. A message
 # that carries a `fallback` (e.g. the same menu as a template message) is switched to it.
 OUT_OF_WINDOW_ERRCODE = 45015
+NOTICE_MAX_CHARS = 180
+NOTICE_REMARK = "回复“消息”查看完整内容。"
+INBOX_TTL = 7 * 24 * 3600  # a shortened message's full text waits this long for "消息"
+INBOX_MAX = 20
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,9 @@ class WorkerConfig:
     robot_rate: Rate = field(default_factory=lambda: Rate(20, 60.0))
     # A slot this close is waited for in place; a later one puts the message back in the outbox.
     max_rate_wait: float = 1.0
+    # Official Account template (first, keyword1, remark) for customer-service texts refused
+    # with 45015 that carry no fallback of their own (rosters, alerts, login codes, ...).
+    notice_template: str | None = None
 
 
 def _now() -> datetime:
@@ -249,7 +256,11 @@ class PushWorker:
     async def _failed(self, msg: OutboxMessage, exc: WeChatAPIError) -> None:
         reason = f"{exc.errcode} {exc.errmsg}".strip()
         fallback = msg.payload.get("fallback") if isinstance(msg.payload, dict) else None
+        if fallback is None and msg.channel == PushChannel.WECHAT_CS:
+            fallback = self._notice(msg.payload)
         if exc.errcode == OUT_OF_WINDOW_ERRCODE and isinstance(fallback, dict):
+            if fallback["payload"].get("data", {}).get("remark") == NOTICE_REMARK:
+                await self._keep_for_later(msg.target, msg.payload["text"])
             await self._switch(msg, fallback, reason)
             return
         if exc.errcode == UNFOLLOWED_ERRCODE and msg.channel in USER_CHANNELS:
@@ -259,6 +270,38 @@ class PushWorker:
             await self._retry(msg, reason)
         else:
             await self._give_up(msg, reason)
+
+    def _notice(self, payload: object) -> dict | None:
+        """A customer-service text as the configured notice template: its first line as the
+        title, the rest shortened, and how to read it all."""
+        text = payload.get("text") if isinstance(payload, dict) else None
+        if not self.config.notice_template or not isinstance(text, str):
+            return None
+        first, _, rest = text.partition("\n")
+        rest = rest.replace("\n", " ")
+        if len(rest) > NOTICE_MAX_CHARS:
+            rest = rest[: NOTICE_MAX_CHARS - 1] + "…"
+        data = {
+            "first": first[:NOTICE_MAX_CHARS],
+            "keyword1": rest or first,
+            "remark": NOTICE_REMARK,
+        }
+        return {
+            "channel": PushChannel.WECHAT_TEMPLATE.value,
+            "payload": {"template_id": self.config.notice_template, "data": data},
+        }
+
+    async def _keep_for_later(self, openid: str, text: str) -> None:
+        """The full text the notice shortened, for when the user answers "消息"."""
+        key = keys.inbox(openid)
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.rpush(key, text)
+                pipe.ltrim(key, -INBOX_MAX, -1)
+                pipe.expire(key, INBOX_TTL)
+                await pipe.execute()
+        except RedisError:
+            log.warning("could not keep a shortened message", extra={"channel": "wechat_cs"})
 
     async def _switch(self, msg: OutboxMessage, fallback: dict, reason: str) -> None:
         """Queue the message's fallback in its place, due now, without spending an attempt."""

@@ -4,6 +4,7 @@ to each area's volunteers at the cutoff, their reports, and the alerts that foll
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import csv
 import datetime as dt
 import io
@@ -380,3 +381,29 @@ async def test_delivery_status_today(say: Chat, canteen: Any) -> None:
     assert "11:00到12:30之间送到，志愿者正在送" in await say("o-old", "饭怎么还没到")
     await say(VOL_B, "2 送到")
     assert "已在11:45送到" in await say("o-old", "饭怎么还没到")
+
+
+async def test_a_silent_volunteer_gets_the_roster_as_a_notice_and_reads_it_in_full(
+    driven_client: TestClient, say: Chat, canteen: Any, fake_wechat: FakeWeChat
+) -> None:
+    """WeChat refuses customer-service messages to users silent for 48 hours (45015): the
+    roster goes out as the notice template, and "消息" brings the whole text."""
+    worker = driven_client.app[push_worker_key]
+    worker.config = dataclasses.replace(worker.config, notice_template="tmpl-notice")
+    fake_wechat.silent_users.add(VOL_B)
+    await _three_sign_ups(say)
+    await scheduler.tick(at(THU, "09:30"))
+    await worker.drain()
+    assert fake_wechat.texts_to(VOL_B) == []
+    [notice] = [
+        b for b in fake_wechat.sent("/cgi-bin/message/template/send") if b["touser"] == VOL_B
+    ]
+    assert notice["template_id"] == "tmpl-notice"
+    assert notice["data"]["first"]["value"].startswith("【送餐名单】")
+    assert "7号楼101" in notice["data"]["keyword1"]["value"]
+    assert "回复“消息”" in notice["data"]["remark"]["value"]
+    assert len(fake_wechat.texts_to(VOL_A)) == 1  # the others got it as usual
+
+    full = await say(VOL_B, "消息")
+    assert "2. 7号楼101｜1份｜忌口：少盐｜电话 13800000002" in full and "1 送到" in full
+    assert "没有待看的消息" in await say(VOL_B, "消息")
