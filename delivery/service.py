@@ -91,6 +91,15 @@ def _sql(conn: BaseDBAsyncClient, template: str) -> str:
     return template.replace("{}", "?")
 
 
+async def _lock(conn: BaseDBAsyncClient, slot_id: int) -> None:
+    """Start the booking transaction with a write to the slot: PostgreSQL locks its row, and
+    SQLite takes its write lock now, waiting its busy timeout (a transaction that reads first
+    and writes later fails at once with "database is locked" when another process wrote)."""
+    await conn.execute_query(
+        _sql(conn, "UPDATE delivery_slots SET booked = booked WHERE id = {}"), [slot_id]
+    )
+
+
 async def _take(conn: BaseDBAsyncClient, slot_id: int, places: int) -> bool:
     """Take `places` (may be negative to give back) if they are free; atomic in the database."""
     sql = _sql(
@@ -114,12 +123,8 @@ async def book(
     slot = await slot_for(meal, day)
     try:
         async with in_transaction() as conn:
-            existing = (
-                await Signup.filter(recipient=recipient, slot=slot)
-                .using_db(conn)
-                .select_for_update()
-                .first()
-            )
+            await _lock(conn, slot.pk)
+            existing = await Signup.filter(recipient=recipient, slot=slot).using_db(conn).first()
             held = existing.count if existing and existing.status == SignupStatus.BOOKED else 0
             if held == count:
                 return Booking(day, meal.meal, Result.ALREADY, count)
