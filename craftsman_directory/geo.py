@@ -19,6 +19,15 @@ ELDERLY_WALK_M_PER_MIN = 45.0
 WALK_MINUTES = 15
 
 
+# Redis GEO (the search index) holds latitudes within the Web Mercator band only.
+GEO_LAT_MAX = 85.05112878
+
+
+def on_map(lat: float, lng: float) -> bool:
+    """Whether the index can hold the point (also False for NaN)."""
+    return -GEO_LAT_MAX <= lat <= GEO_LAT_MAX and -180 <= lng <= 180
+
+
 def out_of_china(lat: float, lng: float) -> bool:
     """GCJ-02 applies only inside (roughly) mainland China; elsewhere it equals WGS-84."""
     return not (72.004 <= lng <= 137.8347 and 0.8293 <= lat <= 55.8271)

@@ -106,7 +106,7 @@ def clean_row(row: dict[str, str]) -> dict[str, Any]:
         lat, lng = float(row.get("lat", "")), float(row.get("lng", ""))
     except ValueError:
         raise DirectoryError("经纬度不是数字") from None
-    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+    if not geo.on_map(lat, lng):
         raise DirectoryError("经纬度超出范围（是不是把 lat 和 lng 写反了？）")
     coord = (row.get("coord") or "gcj02").lower().replace("-", "")
     if coord == "wgs84":

@@ -17,7 +17,7 @@ from bot.context import PREFETCH, Context
 from bot.forms import NO, YES, Form, Invalid, Step
 from bot.messages import Kind
 from bot.router import HandlerResult, Router, command_text, intent, words
-from craftsman_directory import hours, search, service
+from craftsman_directory import geo, hours, search, service
 from craftsman_directory.service import DirectoryError, Registration, category_name
 from infra import keys
 from models.directory import Craftsman, Status
@@ -74,6 +74,8 @@ async def _elderly(ctx: Context) -> bool:
 
 
 async def _answer(ctx: Context, category: str, lat: float, lng: float) -> str:
+    if not geo.on_map(lat, lng):  # the GEO index cannot search there (near the poles)
+        return "这个位置不在地图范围内，请重新发送您的位置。"
     elderly = await _elderly(ctx)
     outcome = await search.search(ctx.redis, category, lat, lng, ctx.now(), elderly)
     head = search.header(outcome, elderly)

@@ -27,6 +27,40 @@ def error(
     return web.json_response(body, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
+def unstorable(body: Any) -> dict[str, str]:
+    """Fields of a JSON body (dotted paths, "" for the body itself) whose text cannot be kept or
+    answered: a NUL (PostgreSQL text refuses it) or a lone UTF-16 surrogate (a valid JSON
+    escape such as "\\ud800" that no UTF-8 encoder takes). Checked before anything else reads
+    the body, so neither a database write nor an answer that echoes the text meets one.
+    A loop, not recursion: a body may nest as deep as the JSON parser allows."""
+    fields: dict[str, str] = {}
+    todo: list[tuple[Any, str]] = [(body, "")]
+    while todo:
+        value, path = todo.pop()
+        if isinstance(value, str):
+            if _bad_text(value):
+                fields[path] = "含有无法识别的字符"
+        elif isinstance(value, list):
+            todo.extend((item, f"{path}.{i}".lstrip(".")) for i, item in enumerate(value))
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if _bad_text(key):
+                    fields[path] = "含有无法识别的字段名"
+                else:
+                    todo.append((item, f"{path}.{key}".lstrip(".")))
+    return fields
+
+
+def _bad_text(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 async def healthz(request: web.Request) -> web.Response:
     """Liveness and readiness: the database and Redis both answer."""
     checks: dict[str, str] = {}
@@ -50,10 +84,17 @@ async def nlu_parse(request: web.Request) -> web.Response:
     """POST {"text": "..."} → intent, category, confidence, slots."""
     try:
         payload = await request.json()
+    except web.HTTPRequestEntityTooLarge:
+        return error(413, "too_large", "请求体太大了。")
     except (ValueError, UnicodeDecodeError):
         return error(400, "invalid_json", "请求体必须是 JSON。")
+    except RecursionError:
+        return error(400, "invalid_json", "请求体嵌套太深了。")
     if not isinstance(payload, dict):
         return error(400, "invalid", "请求体必须是 JSON 对象。", {"text": "required"})
+    bad = unstorable(payload)
+    if bad:
+        return error(400, "invalid", "请求有误，请检查标出的字段。", bad)
     text = payload.get("text")
     if not isinstance(text, str) or not text.strip():
         return error(400, "invalid", "text 不能为空。", {"text": "must be a non-empty string"})

@@ -4,8 +4,8 @@ to each area's volunteers at the cutoff, their reports, and the alerts that foll
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import csv
+import dataclasses
 import datetime as dt
 import io
 from typing import Any

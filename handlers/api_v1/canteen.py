@@ -10,6 +10,7 @@ from aiohttp import web
 from canteen import service
 from canteen.menu_parser import KIND_NAMES, MAX_DISHES, Dish, MenuDraft, render_menu
 from handlers.api_v1.core import (
+    ID,
     PAGE_QUERY,
     Call,
     Endpoint,
@@ -169,7 +170,7 @@ _INT = {"type": "integer"}
 _STR = {"type": "string"}
 _NULL_NUM = {"type": ["number", "null"]}
 _MEALS = [m.value for m in Meal]
-_CANTEEN_ID = {"canteen_id": {"type": "integer", "minimum": 1}}
+_CANTEEN_ID = {"canteen_id": ID}
 
 SCHEMAS: dict[str, Any] = {
     "Canteen": _obj(

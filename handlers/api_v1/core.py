@@ -21,7 +21,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from tortoise.exceptions import IntegrityError
 
-from handlers.api import error
+from handlers.api import error, unstorable
 from handlers.keys import bot_key, redis_key, settings_key, wechat_api_key
 from infra import keys
 from wechat_api.client import WeChatAPIError
@@ -339,6 +339,11 @@ async def _body(request: web.Request, ep: Endpoint, validator: Draft202012Valida
         raise ApiError(413, "too_large", "请求体太大了。") from None
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "invalid_json", "请求体必须是 JSON。") from None
+    except RecursionError:  # [[[[… a few hundred deep: the parser gives up (was a 500)
+        raise ApiError(400, "invalid_json", "请求体嵌套太深了。") from None
+    bad = unstorable(payload)
+    if bad:
+        raise invalid(bad)
     fields = schema_errors(validator, payload)
     if fields:
         raise invalid(fields if "" not in fields else {"": "请求体必须是 JSON 对象"})

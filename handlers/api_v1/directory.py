@@ -8,9 +8,10 @@ from typing import Any
 from aiohttp import web
 
 from bot.nlu.labels import CATEGORIES
-from craftsman_directory import hours, search, service
+from craftsman_directory import geo, hours, search, service
 from craftsman_directory.service import DirectoryError, Registration
 from handlers.api_v1.core import (
+    ID,
     PAGE_QUERY,
     Access,
     Call,
@@ -76,6 +77,8 @@ async def search_craftsmen(call: Call) -> web.Response:
         category = service.parse_categories(call.query["category"])[0]
     except DirectoryError as exc:
         raise invalid({"category": str(exc)}) from None
+    if abs(call.query["lat"]) > GEO_LAT_MAX:
+        raise invalid({"lat": OFF_MAP})
     user = await User.get_or_none(pk=call.me.user_id)
     elderly = bool(user and user.elderly)
     outcome = await search.search(
@@ -117,6 +120,19 @@ async def get_craftsman(call: Call) -> web.Response:
 # ---- register, update, pause -----------------------------------------------------------------
 
 
+# The search index (Redis GEO) holds latitudes within ±85.05112878° only and refuses a command
+# with one beyond: a search from there, or an entry placed there, was a 503 (the entry already
+# written). The schema keeps ±90, the plain range; this is the index's own limit.
+GEO_LAT_MAX = geo.GEO_LAT_MAX
+OFF_MAP = "超出地图范围，纬度须在南北纬85°以内"
+
+
+def _indexable_lat(lat: float) -> float:
+    if abs(lat) > GEO_LAT_MAX:
+        raise DirectoryError(OFF_MAP)
+    return lat
+
+
 def _registration(body: dict[str, Any], base: Craftsman | None) -> Registration:
     """Validate with the directory's own rules; every bad field is reported at once."""
     fields: dict[str, str] = {}
@@ -138,6 +154,7 @@ def _registration(body: dict[str, Any], base: Craftsman | None) -> Registration:
     )
     phone = check("phone", service.normalise_phone, default=base.phone if base else "")
     hours_text = check("hours", lambda v: hours.parse(v).text, default=base.hours if base else "")
+    lat = check("lat", _indexable_lat, default=base.lat if base else 0.0)
     if fields:
         raise invalid(fields)
     address = body.get("address", base.address if base else "").strip()
@@ -145,7 +162,7 @@ def _registration(body: dict[str, Any], base: Craftsman | None) -> Registration:
         name=name,
         categories=cats,
         description=body.get("description", base.description if base else "").strip(),
-        lat=body.get("lat", base.lat if base else 0.0),
+        lat=lat,
         lng=body.get("lng", base.lng if base else 0.0),
         address=address,
         compound=service.guess_compound(address),
@@ -328,8 +345,8 @@ def _obj(required: list[str], props: dict[str, Any], **extra: Any) -> dict[str, 
 _INT = {"type": "integer"}
 _NUM = {"type": "number"}
 _STR = {"type": "string"}
-_CID = {"craftsman_id": {"type": "integer", "minimum": 1}}
-_LAT = {"type": "number", "minimum": -90, "maximum": 90}
+_CID = {"craftsman_id": ID}
+_LAT = {"type": "number", "minimum": -90, "maximum": 90, "description": "南北纬85°以内"}
 _LNG = {"type": "number", "minimum": -180, "maximum": 180}
 
 CRAFTSMAN_FIELDS: dict[str, Any] = {
@@ -634,7 +651,7 @@ ENDPOINTS = [
         "投诉成立或不成立（管理员）",
         "admin",
         access=Access.ADMIN,
-        path_params={"complaint_id": {"type": "integer", "minimum": 1}},
+        path_params={"complaint_id": ID},
         body=_obj(["upheld"], {"upheld": {"type": "boolean"}}),
         ok_schema=_ref("Complaint"),
     ),

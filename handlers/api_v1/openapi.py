@@ -84,6 +84,7 @@ NLU_PARSE: dict[str, Any] = {
                 },
             },
             "400": {"description": STATUS_TEXT[400], "content": _ERROR_REF},
+            "413": {"description": STATUS_TEXT[413], "content": _ERROR_REF},
             "503": {"description": STATUS_TEXT[503], "content": _ERROR_REF},
         },
     }
