@@ -8,7 +8,18 @@ from typing import Any
 from aiohttp import web
 
 from canteen import service as canteen_service
-from handlers.api_v1.core import Access, ApiError, Call, Caller, Endpoint, invalid, new_session, ok
+from handlers.api_v1.core import (
+    Access,
+    ApiError,
+    Call,
+    Caller,
+    Endpoint,
+    invalid,
+    new_session,
+    obj,
+    ok,
+    ref,
+)
 from handlers.api_v1.core import end_session as _end_session
 from handlers.keys import wechat_api_key
 from models.canteen import MenuSubscription
@@ -76,17 +87,8 @@ async def put_menu_subscription(call: Call) -> web.Response:
     return ok({"active": active, "changed": changed})
 
 
-def _obj(required: list[str], props: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": required,
-        "properties": props,
-    }
-
-
 SCHEMAS: dict[str, Any] = {
-    "Session": _obj(
+    "Session": obj(
         ["token", "token_type", "expires_in", "user_id"],
         {
             "token": {"type": "string"},
@@ -95,13 +97,13 @@ SCHEMAS: dict[str, Any] = {
             "user_id": {"type": "integer"},
         },
     ),
-    "Me": _obj(
+    "Me": obj(
         ["user_id", "roles", "craftsman_id", "menu_subscribed"],
         {
             "user_id": {"type": "integer"},
             "roles": {
                 "type": "array",
-                "items": _obj(
+                "items": obj(
                     ["role", "canteen_id", "area"],
                     {
                         "role": {
@@ -123,14 +125,10 @@ SCHEMAS: dict[str, Any] = {
             "menu_subscribed": {"type": "boolean"},
         },
     ),
-    "Subscription": _obj(
+    "Subscription": obj(
         ["active"], {"active": {"type": "boolean"}, "changed": {"type": "boolean"}}
     ),
 }
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 ENDPOINTS = [
@@ -141,18 +139,18 @@ ENDPOINTS = [
         "用小程序 wx.login() 的 code 登录",
         "accounts",
         access=Access.PUBLIC,
-        body=_obj(["code"], {"code": {"type": "string", "minLength": 1, "maxLength": 128}}),
-        ok_schema=_ref("Session"),
+        body=obj(["code"], {"code": {"type": "string", "minLength": 1, "maxLength": 128}}),
+        ok_schema=ref("Session"),
     ),
     Endpoint("POST", "/api/logout", logout, "退出登录", "accounts", ok_status=204),
-    Endpoint("GET", "/api/me", me, "我的身份和角色", "accounts", ok_schema=_ref("Me")),
+    Endpoint("GET", "/api/me", me, "我的身份和角色", "accounts", ok_schema=ref("Me")),
     Endpoint(
         "GET",
         "/api/me/menu-subscription",
         get_menu_subscription,
         "是否订阅了菜单推送",
         "canteen",
-        ok_schema=_ref("Subscription"),
+        ok_schema=ref("Subscription"),
     ),
     Endpoint(
         "PUT",
@@ -160,7 +158,7 @@ ENDPOINTS = [
         put_menu_subscription,
         "订阅或退订菜单推送",
         "canteen",
-        body=_obj(["active"], {"active": {"type": "boolean"}}),
-        ok_schema=_ref("Subscription"),
+        body=obj(["active"], {"active": {"type": "boolean"}}),
+        ok_schema=ref("Subscription"),
     ),
 ]

@@ -11,14 +11,18 @@ from canteen import service
 from canteen.menu_parser import KIND_NAMES, MAX_DISHES, Dish, MenuDraft, render_menu
 from handlers.api_v1.core import (
     ID,
+    INT,
     PAGE_QUERY,
+    STR,
     Call,
     Endpoint,
     forbidden,
     invalid,
     not_found,
+    obj,
     ok,
     page_schema,
+    ref,
 )
 from handlers.keys import settings_key
 from models.canteen import MEAL_NAMES, Canteen, DishKind, Meal, Menu
@@ -153,37 +157,22 @@ async def publish_menu(call: Call) -> web.Response:
     return ok(body, status=201 if menu.version == 1 else 200)
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _obj(required: list[str], props: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": required,
-        "properties": props,
-    }
-
-
-_INT = {"type": "integer"}
-_STR = {"type": "string"}
 _NULL_NUM = {"type": ["number", "null"]}
 _MEALS = [m.value for m in Meal]
 _CANTEEN_ID = {"canteen_id": ID}
 
 SCHEMAS: dict[str, Any] = {
-    "Canteen": _obj(
+    "Canteen": obj(
         ["id", "name", "address", "lat", "lng", "meals"],
         {
-            "id": _INT,
-            "name": _STR,
-            "address": _STR,
+            "id": INT,
+            "name": STR,
+            "address": STR,
             "lat": _NULL_NUM,
             "lng": _NULL_NUM,
             "meals": {
                 "type": "array",
-                "items": _obj(
+                "items": obj(
                     [
                         "meal",
                         "meal_name",
@@ -194,17 +183,17 @@ SCHEMAS: dict[str, Any] = {
                     ],
                     {
                         "meal": {"type": "string", "enum": _MEALS},
-                        "meal_name": _STR,
-                        "serve_from": _STR,
-                        "serve_until": _STR,
-                        "price_cents": _INT,
-                        "signup_cutoff": _STR,
+                        "meal_name": STR,
+                        "serve_from": STR,
+                        "serve_until": STR,
+                        "price_cents": INT,
+                        "signup_cutoff": STR,
                     },
                 ),
             },
         },
     ),
-    "Menu": _obj(
+    "Menu": obj(
         [
             "id",
             "canteen_id",
@@ -218,36 +207,36 @@ SCHEMAS: dict[str, Any] = {
             "text",
         ],
         {
-            "id": _INT,
-            "canteen_id": _INT,
+            "id": INT,
+            "canteen_id": INT,
             "date": {"type": "string", "format": "date"},
             "meal": {"type": "string", "enum": _MEALS},
-            "meal_name": _STR,
+            "meal_name": STR,
             "dishes": {
                 "type": "array",
-                "items": _obj(
+                "items": obj(
                     ["name", "kind", "kind_name"],
                     {
-                        "name": _STR,
+                        "name": STR,
                         "kind": {"type": "string", "enum": [k.value for k in DishKind]},
-                        "kind_name": _STR,
+                        "kind_name": STR,
                     },
                 ),
             },
             "price_cents": {"type": ["integer", "null"]},
-            "version": _INT,
+            "version": INT,
             "published_at": {"type": "string", "format": "date-time"},
             "text": {"type": "string", "description": "居民看到的菜单文字"},
-            "pushed_to": _obj(["residents", "groups"], {"residents": _INT, "groups": _INT}),
+            "pushed_to": obj(["residents", "groups"], {"residents": INT, "groups": INT}),
         },
     ),
-    "MenuDays": _obj(
+    "MenuDays": obj(
         ["canteen_id", "from", "days", "menus"],
         {
-            "canteen_id": _INT,
+            "canteen_id": INT,
             "from": {"type": "string", "format": "date"},
-            "days": _INT,
-            "menus": {"type": "array", "items": _ref("Menu")},
+            "days": INT,
+            "menus": {"type": "array", "items": ref("Menu")},
         },
     ),
     "CanteenPage": page_schema("Canteen"),
@@ -261,7 +250,7 @@ ENDPOINTS = [
         "食堂列表",
         "canteen",
         query=PAGE_QUERY,
-        ok_schema=_ref("CanteenPage"),
+        ok_schema=ref("CanteenPage"),
     ),
     Endpoint(
         "GET",
@@ -270,7 +259,7 @@ ENDPOINTS = [
         "食堂详情（餐次、时间、价格）",
         "canteen",
         path_params=_CANTEEN_ID,
-        ok_schema=_ref("Canteen"),
+        ok_schema=ref("Canteen"),
     ),
     Endpoint(
         "GET",
@@ -283,7 +272,7 @@ ENDPOINTS = [
             "date": {"type": "string", "format": "date", "description": "默认今天"},
             "days": {"type": "integer", "minimum": 1, "maximum": 7, "default": 1},
         },
-        ok_schema=_ref("MenuDays"),
+        ok_schema=ref("MenuDays"),
     ),
     Endpoint(
         "PUT",
@@ -296,14 +285,14 @@ ENDPOINTS = [
             "date": {"type": "string", "format": "date"},
             "meal": {"type": "string", "enum": _MEALS},
         },
-        body=_obj(
+        body=obj(
             ["dishes"],
             {
                 "dishes": {
                     "type": "array",
                     "minItems": 1,
                     "maxItems": MAX_DISHES,
-                    "items": _obj(
+                    "items": obj(
                         ["name"],
                         {
                             "name": {"type": "string", "minLength": 1, "maxLength": 20},
@@ -314,7 +303,7 @@ ENDPOINTS = [
                 "price_cents": {"type": ["integer", "null"], "minimum": 0, "maximum": 100000},
             },
         ),
-        ok_schema=_ref("Menu"),
+        ok_schema=ref("Menu"),
         extra_statuses=(201, 403),
     ),
 ]

@@ -414,6 +414,27 @@ PAGE_QUERY: dict[str, dict[str, Any]] = {
 }
 
 
+# ---- schema helpers shared by the endpoint modules ---------------------------------------------
+
+INT: dict[str, Any] = {"type": "integer"}
+STR: dict[str, Any] = {"type": "string"}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(required: list[str], props: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A closed object schema: these properties, these required, nothing else."""
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": required,
+        "properties": props,
+        **extra,
+    }
+
+
 def page_schema(item_ref: str) -> dict[str, Any]:
     return {
         "type": "object",

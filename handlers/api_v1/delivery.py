@@ -20,16 +20,20 @@ from delivery.places import AddressError, parse_address
 from delivery.router import SELF_WORDS
 from delivery.service import MAX_COUNT, SELF, Result, meal_label
 from handlers.api_v1.core import (
+    INT,
     PAGE_QUERY,
+    STR,
     ApiError,
     Call,
     Endpoint,
     forbidden,
     invalid,
     not_found,
+    obj,
     ok,
     page_body,
     page_schema,
+    ref,
 )
 from models.canteen import Canteen, Meal
 from models.delivery import MealSlot, Outcome, Recipient, Signup, SignupStatus
@@ -363,21 +367,6 @@ async def export_deliveries(call: Call) -> web.Response:
 # ---- declarations ----------------------------------------------------------------------------
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _obj(required: list[str], props: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": required,
-        "properties": props,
-    }
-
-
-_INT = {"type": "integer"}
-_STR = {"type": "string"}
 _NULL_STR = {"type": ["string", "null"]}
 _DATE = {"type": "string", "format": "date"}
 _MEALS = [m.value for m in Meal]
@@ -402,35 +391,35 @@ _RECIPIENT_PROPS: dict[str, Any] = {
 }
 
 SCHEMAS: dict[str, Any] = {
-    "Recipient": _obj(
+    "Recipient": obj(
         ["id", "label", "address", "building", "phone", "emergency_phone", "diet"],
         {
-            "id": _INT,
-            "label": _STR,
-            "address": _STR,
-            "building": _STR,
-            "phone": _STR,
+            "id": INT,
+            "label": STR,
+            "address": STR,
+            "building": STR,
+            "phone": STR,
             "emergency_phone": _NULL_STR,
-            "diet": _STR,
+            "diet": STR,
         },
     ),
-    "RecipientList": _obj(["items"], {"items": {"type": "array", "items": _ref("Recipient")}}),
-    "SignupResults": _obj(
+    "RecipientList": obj(["items"], {"items": {"type": "array", "items": ref("Recipient")}}),
+    "SignupResults": obj(
         ["recipient", "canteen_id", "meal", "meal_name", "count", "results", "next_open_day"],
         {
-            "recipient": _ref("Recipient"),
-            "canteen_id": _INT,
+            "recipient": ref("Recipient"),
+            "canteen_id": INT,
             "meal": {"type": "string", "enum": _MEALS},
-            "meal_name": _STR,
-            "count": _INT,
+            "meal_name": STR,
+            "count": INT,
             "results": {
                 "type": "array",
-                "items": _obj(
+                "items": obj(
                     ["date", "result", "result_name"],
                     {
                         "date": _DATE,
                         "result": {"type": "string", "enum": [r.value for r in Result]},
-                        "result_name": _STR,
+                        "result_name": STR,
                     },
                 ),
             },
@@ -441,7 +430,7 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     ),
-    "Signup": _obj(
+    "Signup": obj(
         [
             "id",
             "recipient_id",
@@ -458,15 +447,15 @@ SCHEMAS: dict[str, Any] = {
             "can_cancel",
         ],
         {
-            "id": _INT,
-            "recipient_id": _INT,
-            "label": _STR,
-            "address": _STR,
-            "canteen_id": _INT,
+            "id": INT,
+            "recipient_id": INT,
+            "label": STR,
+            "address": STR,
+            "canteen_id": INT,
             "date": _DATE,
             "meal": {"type": "string", "enum": _MEALS},
-            "meal_name": _STR,
-            "count": _INT,
+            "meal_name": STR,
+            "count": INT,
             "status": {"type": "string", "enum": [s.value for s in SignupStatus]},
             "outcome": _NULL_OUTCOME,
             "cutoff_at": {"type": ["string", "null"], "format": "date-time"},
@@ -474,7 +463,7 @@ SCHEMAS: dict[str, Any] = {
         },
     ),
     "SignupPage": page_schema("Signup"),
-    "RosterLine": _obj(
+    "RosterLine": obj(
         [
             "id",
             "canteen_id",
@@ -496,17 +485,17 @@ SCHEMAS: dict[str, Any] = {
             "text",
         ],
         {
-            "id": _INT,
-            "canteen_id": _INT,
+            "id": INT,
+            "canteen_id": INT,
             "date": _DATE,
             "meal": {"type": "string", "enum": _MEALS},
-            "meal_name": _STR,
+            "meal_name": STR,
             "line_no": {"type": ["integer", "null"], "description": "名单上的序号（截止后才有）"},
             "area": _NULL_STR,
-            "address": _STR,
-            "count": _INT,
-            "diet": _STR,
-            "phone": _STR,
+            "address": STR,
+            "count": INT,
+            "diet": STR,
+            "phone": STR,
             "emergency_phone": _NULL_STR,
             "ordered_for": {"type": "string", "description": "本人，或代订家属的称呼"},
             "status": {"type": "string", "enum": [s.value for s in SignupStatus]},
@@ -516,13 +505,13 @@ SCHEMAS: dict[str, Any] = {
             "text": {"type": ["string", "null"], "description": "推送给志愿者的那一行"},
         },
     ),
-    "Roster": _obj(
+    "Roster": obj(
         ["date", "lines"],
-        {"date": _DATE, "lines": {"type": "array", "items": _ref("RosterLine")}},
+        {"date": _DATE, "lines": {"type": "array", "items": ref("RosterLine")}},
     ),
-    "Report": _obj(
+    "Report": obj(
         ["line", "alerted"],
-        {"line": _ref("RosterLine"), "alerted": {"type": "integer", "description": "发出的提醒"}},
+        {"line": ref("RosterLine"), "alerted": {"type": "integer", "description": "发出的提醒"}},
     ),
     "DeliveryDay": {
         **page_schema("RosterLine"),
@@ -534,11 +523,11 @@ SCHEMAS: dict[str, Any] = {
         ],
         "properties": {
             **page_schema("RosterLine")["properties"],
-            "canteen_id": _INT,
+            "canteen_id": INT,
             "date": _DATE,
             "meals": {
                 "type": "array",
-                "items": _obj(
+                "items": obj(
                     [
                         "meal",
                         "meal_name",
@@ -551,13 +540,13 @@ SCHEMAS: dict[str, Any] = {
                     ],
                     {
                         "meal": {"type": "string", "enum": _MEALS},
-                        "meal_name": _STR,
-                        "capacity": _INT,
+                        "meal_name": STR,
+                        "capacity": INT,
                         "booked": {"type": "integer", "description": "已订份数"},
                         "roster_built": {"type": "boolean"},
-                        "households": _INT,
-                        **{o: _INT for o in _OUTCOMES},
-                        "unreported": _INT,
+                        "households": INT,
+                        **{o: INT for o in _OUTCOMES},
+                        "unreported": INT,
                     },
                 ),
             },
@@ -572,7 +561,7 @@ ENDPOINTS = [
         list_recipients,
         "我给谁订餐（本人和家人）",
         "delivery",
-        ok_schema=_ref("RecipientList"),
+        ok_schema=ref("RecipientList"),
     ),
     Endpoint(
         "POST",
@@ -580,9 +569,9 @@ ENDPOINTS = [
         save_recipient,
         "添加或按称呼更新送餐对象",
         "delivery",
-        body=_obj(["label", "address", "phone"], _RECIPIENT_PROPS),
+        body=obj(["label", "address", "phone"], _RECIPIENT_PROPS),
         ok_status=201,
-        ok_schema=_ref("Recipient"),
+        ok_schema=ref("Recipient"),
         extra_statuses=(200, 409),
     ),
     Endpoint(
@@ -592,8 +581,8 @@ ENDPOINTS = [
         "修改我的送餐对象",
         "delivery",
         path_params={"recipient_id": _ID},
-        body={**_obj([], _RECIPIENT_PROPS), "minProperties": 1},
-        ok_schema=_ref("Recipient"),
+        body={**obj([], _RECIPIENT_PROPS), "minProperties": 1},
+        ok_schema=ref("Recipient"),
         extra_statuses=(409,),
     ),
     Endpoint(
@@ -603,7 +592,7 @@ ENDPOINTS = [
         "我今天起的送餐报名",
         "delivery",
         query=PAGE_QUERY,
-        ok_schema=_ref("SignupPage"),
+        ok_schema=ref("SignupPage"),
     ),
     Endpoint(
         "POST",
@@ -611,7 +600,7 @@ ENDPOINTS = [
         create_signups,
         "报名送餐（某一餐的若干天）",
         "delivery",
-        body=_obj(
+        body=obj(
             ["recipient_id", "meal", "dates"],
             {
                 "recipient_id": _ID,
@@ -627,7 +616,7 @@ ENDPOINTS = [
             },
         ),
         ok_status=201,
-        ok_schema=_ref("SignupResults"),
+        ok_schema=ref("SignupResults"),
         extra_statuses=(200, 404),
     ),
     Endpoint(
@@ -637,7 +626,7 @@ ENDPOINTS = [
         "取消我的一次送餐报名（截止前）",
         "delivery",
         path_params={"signup_id": _ID},
-        ok_schema=_ref("Signup"),
+        ok_schema=ref("Signup"),
         extra_statuses=(409,),
     ),
     Endpoint(
@@ -646,7 +635,7 @@ ENDPOINTS = [
         volunteer_roster,
         "今天我负责片区的送餐名单（志愿者）",
         "delivery",
-        ok_schema=_ref("Roster"),
+        ok_schema=ref("Roster"),
         extra_statuses=(403,),
     ),
     Endpoint(
@@ -656,8 +645,8 @@ ENDPOINTS = [
         "报告一户的送餐结果（志愿者）",
         "delivery",
         path_params={"signup_id": _ID},
-        body=_obj(["outcome"], {"outcome": {"type": "string", "enum": _OUTCOMES}}),
-        ok_schema=_ref("Report"),
+        body=obj(["outcome"], {"outcome": {"type": "string", "enum": _OUTCOMES}}),
+        ok_schema=ref("Report"),
         extra_statuses=(403,),
     ),
     Endpoint(
@@ -668,7 +657,7 @@ ENDPOINTS = [
         "delivery",
         path_params={"canteen_id": _ID},
         query={**_DAY_QUERY, "meal": {"type": "string", "enum": _MEALS}, **PAGE_QUERY},
-        ok_schema=_ref("DeliveryDay"),
+        ok_schema=ref("DeliveryDay"),
         extra_statuses=(403,),
     ),
     Endpoint(

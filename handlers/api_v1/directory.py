@@ -12,7 +12,9 @@ from craftsman_directory import geo, hours, search, service
 from craftsman_directory.service import DirectoryError, Registration
 from handlers.api_v1.core import (
     ID,
+    INT,
     PAGE_QUERY,
+    STR,
     Access,
     Call,
     Endpoint,
@@ -21,10 +23,12 @@ from handlers.api_v1.core import (
     invalid,
     moderate,
     not_found,
+    obj,
     ok,
     page_body,
     page_schema,
     paged,
+    ref,
 )
 from models.directory import Complaint, Craftsman, Review, Status
 from models.users import User
@@ -328,23 +332,7 @@ async def decide_complaint(call: Call) -> web.Response:
 # ---- declarations ----------------------------------------------------------------------------
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _obj(required: list[str], props: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": required,
-        "properties": props,
-        **extra,
-    }
-
-
-_INT = {"type": "integer"}
 _NUM = {"type": "number"}
-_STR = {"type": "string"}
 _CID = {"craftsman_id": ID}
 _LAT = {"type": "number", "minimum": -90, "maximum": 90, "description": "南北纬85°以内"}
 _LNG = {"type": "number", "minimum": -180, "maximum": 180}
@@ -367,7 +355,7 @@ CRAFTSMAN_FIELDS: dict[str, Any] = {
 }
 
 SCHEMAS: dict[str, Any] = {
-    "Craftsman": _obj(
+    "Craftsman": obj(
         [
             "id",
             "name",
@@ -387,25 +375,25 @@ SCHEMAS: dict[str, Any] = {
             "rating_count",
         ],
         {
-            "id": _INT,
-            "name": _STR,
+            "id": INT,
+            "name": STR,
             "categories": {"type": "array", "items": {"type": "string", "enum": list(CATEGORIES)}},
-            "category_names": {"type": "array", "items": _STR},
-            "description": _STR,
-            "phone": _STR,
-            "address": _STR,
+            "category_names": {"type": "array", "items": STR},
+            "description": STR,
+            "phone": STR,
+            "address": STR,
             "compound": {"type": ["string", "null"]},
             "lat": _NUM,
             "lng": _NUM,
             "home_visits": {"type": "boolean"},
-            "hours": _STR,
+            "hours": STR,
             "status": {"type": "string", "enum": [s.value for s in Status]},
-            "status_name": _STR,
+            "status_name": STR,
             "rating_avg": _NUM,
-            "rating_count": _INT,
+            "rating_count": INT,
         },
     ),
-    "SearchHit": _obj(
+    "SearchHit": obj(
         [
             "id",
             "name",
@@ -420,44 +408,44 @@ SCHEMAS: dict[str, Any] = {
             "note",
         ],
         {
-            "id": _INT,
-            "name": _STR,
-            "categories": {"type": "array", "items": _STR},
-            "phone": _STR,
+            "id": INT,
+            "name": STR,
+            "categories": {"type": "array", "items": STR},
+            "phone": STR,
             "home_visits": {"type": "boolean"},
             "rating_avg": _NUM,
-            "rating_count": _INT,
-            "distance_m": _INT,
-            "walk_minutes": _INT,
+            "rating_count": INT,
+            "distance_m": INT,
+            "walk_minutes": INT,
             "open_state": {"type": "string", "enum": ["open", "unknown", "closed"]},
-            "note": _STR,
+            "note": STR,
         },
     ),
-    "Review": _obj(
+    "Review": obj(
         ["id", "stars", "text", "created_at"],
         {
-            "id": _INT,
+            "id": INT,
             "stars": {"type": "integer", "minimum": 1, "maximum": 5},
-            "text": _STR,
+            "text": STR,
             "created_at": {"type": "string", "format": "date-time"},
         },
     ),
-    "ReviewResult": _obj(
+    "ReviewResult": obj(
         ["craftsman_id", "stars", "text", "rating_avg", "rating_count"],
         {
-            "craftsman_id": _INT,
-            "stars": _INT,
-            "text": _STR,
+            "craftsman_id": INT,
+            "stars": INT,
+            "text": STR,
             "rating_avg": _NUM,
-            "rating_count": _INT,
+            "rating_count": INT,
         },
     ),
-    "Complaint": _obj(
+    "Complaint": obj(
         ["id", "craftsman_id", "reason", "state", "created_at"],
         {
-            "id": _INT,
-            "craftsman_id": _INT,
-            "reason": _STR,
+            "id": INT,
+            "craftsman_id": INT,
+            "reason": STR,
             "state": {"type": "string", "enum": ["open", "upheld", "dismissed"]},
             "created_at": {"type": "string", "format": "date-time"},
             "craftsman_suspended": {"type": "boolean"},
@@ -474,7 +462,7 @@ _search_page["required"] = [
     "widened",
 ]
 _search_page["properties"].update(
-    category=_STR, category_name=_STR, radius_m=_INT, widened={"type": "boolean"}
+    category=STR, category_name=STR, radius_m=INT, widened={"type": "boolean"}
 )
 SCHEMAS["SearchPage"] = _search_page
 SCHEMAS["CraftsmanPage"] = page_schema("Craftsman")
@@ -495,7 +483,7 @@ ENDPOINTS = [
             **PAGE_QUERY,
         },
         required_query=("category", "lat", "lng"),
-        ok_schema=_ref("SearchPage"),
+        ok_schema=ref("SearchPage"),
     ),
     Endpoint(
         "POST",
@@ -503,9 +491,9 @@ ENDPOINTS = [
         register_craftsman,
         "登记为师傅（待管理员审核）",
         "directory",
-        body=_obj(list(CRAFTSMAN_FIELDS), CRAFTSMAN_FIELDS),
+        body=obj(list(CRAFTSMAN_FIELDS), CRAFTSMAN_FIELDS),
         ok_status=201,
-        ok_schema=_ref("Craftsman"),
+        ok_schema=ref("Craftsman"),
         extra_statuses=(409,),
     ),
     Endpoint(
@@ -515,7 +503,7 @@ ENDPOINTS = [
         "师傅详情",
         "directory",
         path_params=_CID,
-        ok_schema=_ref("Craftsman"),
+        ok_schema=ref("Craftsman"),
     ),
     Endpoint(
         "PATCH",
@@ -524,8 +512,8 @@ ENDPOINTS = [
         "修改自己的登记（只改传来的字段）",
         "directory",
         path_params=_CID,
-        body=_obj([], CRAFTSMAN_FIELDS, minProperties=1),
-        ok_schema=_ref("Craftsman"),
+        body=obj([], CRAFTSMAN_FIELDS, minProperties=1),
+        ok_schema=ref("Craftsman"),
         extra_statuses=(403,),
     ),
     Endpoint(
@@ -535,8 +523,8 @@ ENDPOINTS = [
         "暂停接单或恢复接单（自己的登记）",
         "directory",
         path_params=_CID,
-        body=_obj(["paused"], {"paused": {"type": "boolean"}}),
-        ok_schema=_ref("Craftsman"),
+        body=obj(["paused"], {"paused": {"type": "boolean"}}),
+        ok_schema=ref("Craftsman"),
         extra_statuses=(403, 409),
     ),
     Endpoint(
@@ -547,7 +535,7 @@ ENDPOINTS = [
         "directory",
         path_params=_CID,
         query=PAGE_QUERY,
-        ok_schema=_ref("ReviewPage"),
+        ok_schema=ref("ReviewPage"),
     ),
     Endpoint(
         "POST",
@@ -556,7 +544,7 @@ ENDPOINTS = [
         "评价师傅（同一人再次评价会替换）",
         "directory",
         path_params=_CID,
-        body=_obj(
+        body=obj(
             ["stars"],
             {
                 "stars": {"type": "integer", "minimum": 1, "maximum": 5},
@@ -564,7 +552,7 @@ ENDPOINTS = [
             },
         ),
         ok_status=201,
-        ok_schema=_ref("ReviewResult"),
+        ok_schema=ref("ReviewResult"),
     ),
     Endpoint(
         "POST",
@@ -573,9 +561,9 @@ ENDPOINTS = [
         "投诉师傅",
         "directory",
         path_params=_CID,
-        body=_obj(["reason"], {"reason": {"type": "string", "minLength": 2, "maxLength": 200}}),
+        body=obj(["reason"], {"reason": {"type": "string", "minLength": 2, "maxLength": 200}}),
         ok_status=201,
-        ok_schema=_ref("Complaint"),
+        ok_schema=ref("Complaint"),
     ),
     Endpoint(
         "GET",
@@ -592,7 +580,7 @@ ENDPOINTS = [
             },
             **PAGE_QUERY,
         },
-        ok_schema=_ref("CraftsmanPage"),
+        ok_schema=ref("CraftsmanPage"),
     ),
     Endpoint(
         "POST",
@@ -602,7 +590,7 @@ ENDPOINTS = [
         "admin",
         access=Access.ADMIN,
         path_params=_CID,
-        ok_schema=_ref("Craftsman"),
+        ok_schema=ref("Craftsman"),
         extra_statuses=(409,),
     ),
     Endpoint(
@@ -624,7 +612,7 @@ ENDPOINTS = [
         "admin",
         access=Access.ADMIN,
         path_params=_CID,
-        ok_schema=_ref("Craftsman"),
+        ok_schema=ref("Craftsman"),
         extra_statuses=(409,),
     ),
     Endpoint(
@@ -642,7 +630,7 @@ ENDPOINTS = [
             },
             **PAGE_QUERY,
         },
-        ok_schema=_ref("ComplaintPage"),
+        ok_schema=ref("ComplaintPage"),
     ),
     Endpoint(
         "POST",
@@ -652,7 +640,7 @@ ENDPOINTS = [
         "admin",
         access=Access.ADMIN,
         path_params={"complaint_id": ID},
-        body=_obj(["upheld"], {"upheld": {"type": "boolean"}}),
-        ok_schema=_ref("Complaint"),
+        body=obj(["upheld"], {"upheld": {"type": "boolean"}}),
+        ok_schema=ref("Complaint"),
     ),
 ]
