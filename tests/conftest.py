@@ -92,6 +92,7 @@ def make_settings(
             # No background push worker or delivery scheduler (they would run on the real
             # clock against rows a test is emptying); tests drive both, or opt in.
             "push_worker_inprocess": False,
+            "push_retry_base": 0.05,  # retries with backoff, in tens of milliseconds
             "log_json": False,
         }
         values.update(overrides)

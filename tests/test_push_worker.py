@@ -34,17 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-async def push_client(
-    aiohttp_client: Any, make_settings: Any, fake_wechat: FakeWeChat
-) -> TestClient:
-    settings = make_settings(
-        push_worker_inprocess=False,
-        push_retry_base=0.05,
-        wecom_api_base=fake_wechat.base,  # type: ignore[attr-defined]
-    )
-    c = await aiohttp_client(create_app(settings))
-    await reset_state(c)
-    return c
+def push_client(driven_client: TestClient) -> TestClient:
+    return driven_client
 
 
 @pytest.fixture
