@@ -16,10 +16,12 @@ from aiohttp.test_utils import TestClient
 from bot.context import SHANGHAI
 from bot.messages import Incoming
 from canteen.cli import add_canteen, grant_role
+from delivery import app as delivery_app
 from delivery import roster, scheduler, service
 from delivery.days import parse_days
 from delivery.places import AddressError, area_for, buildings_of, parse_address
-from handlers.keys import bot_key
+from handlers.keys import bot_key, redis_key
+from infra import keys
 from models.canteen import CanteenMeal, Meal
 from models.delivery import MealSlot, Outcome, Recipient, Signup, SignupStatus
 from models.push import OutboxMessage
@@ -407,3 +409,23 @@ async def test_a_silent_volunteer_gets_the_roster_as_a_notice_and_reads_it_in_fu
     full = await say(VOL_B, "消息")
     assert "2. 7号楼101｜1份｜忌口：少盐｜电话 13800000002" in full and "1 送到" in full
     assert "没有待看的消息" in await say(VOL_B, "消息")
+
+
+async def test_the_scheduler_loop_builds_the_roster_and_wakes_the_worker(
+    driven_client: TestClient, say: Chat, canteen: Any
+) -> None:
+    """delivery.app.run, as `serve` and `main.py worker` run it: ticks on its clock, queues the
+    roster, signals the push worker, and stops when told."""
+    await _three_sign_ups(say)
+    redis = driven_client.app[redis_key]
+    await redis.delete(keys.PUSH_WAKE)
+    stop = asyncio.Event()
+    task = asyncio.create_task(delivery_app.run(stop, redis, lambda: at(THU, "09:31")))
+    for _ in range(200):
+        if await OutboxMessage.filter(target=VOL_A).exists():
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert await OutboxMessage.filter(target=VOL_A).count() == 1
+    assert await redis.llen(keys.PUSH_WAKE) >= 1  # the idle worker was told at once
