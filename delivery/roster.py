@@ -18,7 +18,7 @@ from tortoise.transactions import in_transaction
 
 from delivery.days import day_name
 from delivery.places import UNASSIGNED, area_for, covers
-from delivery.service import SELF, meal_label, serve_until
+from delivery.service import SELF, meal_label, serve_until, sql_for
 from models.canteen import Canteen, CanteenMeal
 from models.delivery import MealSlot, Outcome, Signup, SignupStatus
 from models.push import PushChannel
@@ -76,17 +76,13 @@ def roster_line(signup: Signup) -> str:
     return "｜".join(parts)
 
 
-def _claim_sql(conn: BaseDBAsyncClient, column: str) -> str:
-    mark = "$1" if conn.capabilities.dialect == "postgres" else "?"
-    other = "$2" if conn.capabilities.dialect == "postgres" else "?"
-    return (
-        f"UPDATE delivery_slots SET {column} = {mark} "
-        f"WHERE id = {other} AND {column} IS NULL RETURNING id"
-    )
-
-
 async def _claim(conn: BaseDBAsyncClient, slot: MealSlot, column: str, now: dt.datetime) -> bool:
-    rows = await conn.execute_query_dict(_claim_sql(conn, column), [now, slot.pk])
+    sql = sql_for(
+        conn,
+        f"UPDATE delivery_slots SET {column} = {{}} "
+        f"WHERE id = {{}} AND {column} IS NULL RETURNING id",
+    )
+    rows = await conn.execute_query_dict(sql, [now, slot.pk])
     return bool(rows)
 
 

@@ -83,7 +83,7 @@ async def slot_for(meal: CanteenMeal, day: dt.date) -> MealSlot:
         return await MealSlot.get(canteen_id=meal.canteen_id, date=day, meal=meal.meal)  # type: ignore[attr-defined]
 
 
-def _sql(conn: BaseDBAsyncClient, template: str) -> str:
+def sql_for(conn: BaseDBAsyncClient, template: str) -> str:
     """`{}` placeholders in the connection's own style ($1 on PostgreSQL, ? on SQLite)."""
     if conn.capabilities.dialect == "postgres":
         count = template.count("{}")
@@ -96,13 +96,13 @@ async def _lock(conn: BaseDBAsyncClient, slot_id: int) -> None:
     SQLite takes its write lock now, waiting its busy timeout (a transaction that reads first
     and writes later fails at once with "database is locked" when another process wrote)."""
     await conn.execute_query(
-        _sql(conn, "UPDATE delivery_slots SET booked = booked WHERE id = {}"), [slot_id]
+        sql_for(conn, "UPDATE delivery_slots SET booked = booked WHERE id = {}"), [slot_id]
     )
 
 
 async def _take(conn: BaseDBAsyncClient, slot_id: int, places: int) -> bool:
     """Take `places` (may be negative to give back) if they are free; atomic in the database."""
-    sql = _sql(
+    sql = sql_for(
         conn,
         "UPDATE delivery_slots SET booked = booked + {} "
         "WHERE id = {} AND booked + {} <= capacity AND booked + {} >= 0 RETURNING id",
