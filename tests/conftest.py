@@ -139,6 +139,27 @@ def bot(client: TestClient) -> Any:
     return client.app[bot_key]
 
 
+# ---- domain set-up ---------------------------------------------------------------------------
+
+
+async def lunch_and_dinner_canteen(robot_keys: list[str] | None = None) -> Any:
+    """The canteen most domain tests use: lunch 11:00-12:30 (cut-off 09:30, 50 places, 10 yuan)
+    and dinner 17:00-18:30 (cut-off 15:00, 30 places, 12 yuan)."""
+    from canteen.cli import add_canteen
+
+    return await add_canteen(
+        "幸福里爱心食堂",
+        "3号楼底商",
+        31.23,
+        121.47,
+        robot_keys or [],
+        [
+            "lunch=11:00-12:30,cutoff=09:30,capacity=50,price=10",
+            "dinner=17:00-18:30,cutoff=15:00,capacity=30,price=12",
+        ],
+    )
+
+
 # ---- WeChat callback helpers -----------------------------------------------------------------
 
 

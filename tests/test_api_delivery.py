@@ -25,6 +25,7 @@ from models.canteen import CanteenMeal, Meal
 from models.delivery import MealSlot, Outcome, Recipient, Signup, SignupStatus
 from models.users import Role
 from tests.api_support import Api, clear_delivery, openid_of
+from tests.conftest import lunch_and_dinner_canteen
 
 WED = dt.date(2026, 11, 25)
 THU, FRI, SAT = (WED + dt.timedelta(days=n) for n in (1, 2, 3))
@@ -67,17 +68,7 @@ class World:
 async def w(driven_client: TestClient) -> AsyncIterator[World]:
     api = Api(driven_client, driven_client.app[document_key])
     world = World(driven_client, api)
-    world.canteen = await add_canteen(
-        "幸福里爱心食堂",
-        "3号楼底商",
-        31.23,
-        121.47,
-        [],
-        [
-            "lunch=11:00-12:30,cutoff=09:30,capacity=50,price=10",
-            "dinner=17:00-18:30,cutoff=15:00,capacity=30,price=12",
-        ],
-    )
+    world.canteen = await lunch_and_dinner_canteen()
     world.other = await add_canteen("和平里食堂", "1号楼", None, None, [], [])
     await grant_role(openid_of("staff"), Role.CANTEEN_STAFF, world.canteen.pk, None)
     await grant_role(openid_of("staff2"), Role.CANTEEN_STAFF, world.other.pk, None)

@@ -18,6 +18,7 @@ from models.canteen import DishKind, Meal, Menu, MenuSubscription
 from models.push import OutboxMessage, PushChannel, PushStatus
 from models.users import Role, User
 from push.app import push_worker_key
+from tests.conftest import lunch_and_dinner_canteen
 
 TODAY = dt.date(2026, 11, 25)  # a Wednesday
 STAFF = "o-staff"
@@ -120,17 +121,7 @@ def test_meal_specs_are_validated() -> None:
 
 @pytest.fixture
 async def canteen(client: Any) -> Any:
-    c = await add_canteen(
-        "幸福里爱心食堂",
-        "3号楼底商",
-        31.23,
-        121.47,
-        ["robot-key-1"],
-        [
-            "lunch=11:00-12:30,cutoff=09:30,capacity=50,price=10",
-            "dinner=17:00-18:30,cutoff=15:00,capacity=30,price=12",
-        ],
-    )
+    c = await lunch_and_dinner_canteen(["robot-key-1"])
     await grant_role(STAFF, Role.CANTEEN_STAFF, c.pk, None)
     return c
 

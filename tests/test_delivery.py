@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.context import SHANGHAI
 from bot.messages import Incoming
-from canteen.cli import add_canteen, grant_role
+from canteen.cli import grant_role
 from delivery import app as delivery_app
 from delivery import roster, scheduler, service
 from delivery.days import parse_days
@@ -27,6 +27,7 @@ from models.delivery import MealSlot, Outcome, Recipient, Signup, SignupStatus
 from models.push import OutboxMessage
 from models.users import Role
 from push.app import push_worker_key
+from tests.conftest import lunch_and_dinner_canteen
 from wechat_api.fake import FakeWeChat
 
 WED = dt.date(2026, 11, 25)
@@ -44,17 +45,7 @@ def at(day: dt.date, hhmm: str) -> dt.datetime:
 
 @pytest.fixture
 async def canteen(driven_client: TestClient) -> Any:
-    c = await add_canteen(
-        "幸福里爱心食堂",
-        "3号楼底商",
-        31.23,
-        121.47,
-        [],
-        [
-            "lunch=11:00-12:30,cutoff=09:30,capacity=50,price=10",
-            "dinner=17:00-18:30,cutoff=15:00,capacity=30,price=12",
-        ],
-    )
+    c = await lunch_and_dinner_canteen()
     await grant_role(STAFF, Role.CANTEEN_STAFF, c.pk, None)
     await grant_role(VOL_A, Role.VOLUNTEER, None, "1-5号楼")
     await grant_role(GRID_A, Role.VOLUNTEER, None, "1-5号楼", grid=True)
