@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 from bot.messages import Incoming, Location
 from infra import keys
@@ -45,13 +46,83 @@ class Services:
 PREFETCH: list[Callable[[str], str]] = [keys.form, keys.pending, keys.location]
 
 
+# Claim a message (SET NX) and, only if it is ours, read the prefetch keys: one round trip.
+_CLAIM = AsyncScript(
+    None,  # type: ignore[arg-type]  # bound per call (client=...)
+    b"""
+if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return false end
+if #KEYS == 1 then return {} end
+return redis.call('MGET', unpack(KEYS, 2))
+""",
+)
+
+# Store the answer under the claim (unless the claim moved on, e.g. the answer went out as a
+# customer-service message) and apply the message's deferred writes: one round trip.
+_FINISH = AsyncScript(
+    None,  # type: ignore[arg-type]
+    b"""
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+end
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[2 * i], 'EX', ARGV[2 * i + 1])
+end
+return 1
+""",
+)
+
+
+@dataclass(frozen=True)
+class Once:
+    """A message that must be answered once however often it is delivered (WeChat retries):
+    `key` holds `pending` while the first delivery is being answered, then the answer."""
+
+    key: str
+    pending: str
+    ttl: int
+
+
 class StateView:
     """Redis as one message sees it: the prefetched keys answer `get` from memory until this
-    message writes them; everything else goes straight to Redis."""
+    message writes them; everything else goes straight to Redis.
+
+    `set_later` writes are kept in memory and written together when the message is answered
+    (with the answer itself under a `Once` claim): for state only later messages read."""
 
     def __init__(self, redis: Redis, values: dict[str, Any]) -> None:
         self._redis = redis
         self._values = values
+        self._later: dict[str, tuple[str, int]] = {}
+
+    def set_later(self, key: str, value: str, ex: int) -> None:
+        self._values[key] = value
+        self._later[key] = (value, ex)
+
+    def _drop_later(self, *names: str) -> None:
+        for n in names:
+            self._later.pop(n, None)
+
+    async def flush(self) -> None:
+        """Write what `set_later` kept (one round trip)."""
+        if not self._later:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key, (value, ex) in self._later.items():
+                pipe.set(key, value, ex=ex)
+            await pipe.execute()
+        self._later.clear()
+
+    async def finish(self, once: Once, answer: str) -> None:
+        """Store `answer` under the claim and write what `set_later` kept (one round trip)."""
+        names = [once.key, *self._later]
+        args: list[Any] = [once.pending, answer, once.ttl]
+        for value, ex in self._later.values():
+            args += [value, ex]
+        await _FINISH(keys=names, args=args, client=self._redis)
+        self._later.clear()
+
+    def discard_later(self) -> None:
+        self._later.clear()
 
     async def get(self, key: str) -> Any:
         if key in self._values:
@@ -65,23 +136,32 @@ class StateView:
 
     async def set(self, key: str, *args: Any, **kwargs: Any) -> Any:
         self._values.pop(key, None)
+        self._drop_later(key)
         return await self._redis.set(key, *args, **kwargs)
 
     async def getdel(self, key: str) -> Any:
-        self._values.pop(key, None)
-        value = await self._redis.getdel(key)
+        if key in self._later:
+            value = self._later.pop(key)[0]
+            await self._redis.delete(key)
+        else:
+            self._values.pop(key, None)
+            value = await self._redis.getdel(key)
         self._values[key] = None
         return value
 
     async def delete(self, *names: str) -> int:
         for n in names:
             self._values.pop(n, None)
-        count = await self._redis.delete(*names)
+        later = sum(n in self._later for n in names)
+        self._drop_later(*names)
+        count = await self._redis.delete(*names) + later
         self._values.update(dict.fromkeys(names))
         return count
 
     def pipeline(self, *args: Any, **kwargs: Any) -> Any:
-        self._values.clear()  # a pipeline may write anything: stop answering from memory
+        # A pipeline may write anything: stop answering from memory (what `set_later` kept is
+        # still written at the end: it is for keys nothing else in the message writes).
+        self._values = {k: v for k, v in self._values.items() if k in self._later}
         return self._redis.pipeline(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
@@ -95,14 +175,33 @@ class Context:
     _view: StateView | None = field(default=None, repr=False)
 
     @property
+    def state(self) -> StateView:
+        """This message's view of Redis (see StateView)."""
+        if self._view is None:
+            self._view = StateView(self.services.redis, {})
+        return self._view
+
+    @property
     def redis(self) -> Redis:
-        return self._view if self._view is not None else self.services.redis  # type: ignore[return-value]
+        """Redis for handlers: the StateView, which behaves as the client it wraps."""
+        return self.state  # type: ignore[return-value]
 
     async def prefetch(self) -> None:
         """Read the user's usual keys in one round trip (see PREFETCH)."""
         names = [key(self.user) for key in PREFETCH]
         values = await self.services.redis.mget(names)
         self._view = StateView(self.services.redis, dict(zip(names, values, strict=True)))
+
+    async def claim(self, once: Once) -> bool:
+        """Claim the message and prefetch (one round trip); False if it was claimed before."""
+        names = [key(self.user) for key in PREFETCH]
+        values = await _CLAIM(
+            keys=[once.key, *names], args=[once.pending, once.ttl], client=self.services.redis
+        )
+        if values is None:
+            return False
+        self._view = StateView(self.services.redis, dict(zip(names, values, strict=True)))
+        return True
 
     @property
     def user(self) -> str:

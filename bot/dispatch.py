@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
 from bot import fallback, system, texts
-from bot.context import Context, Services
-from bot.messages import Incoming, Reply
+from bot.context import Context, Once, Services
+from bot.messages import Incoming, Reply, join_texts
 from bot.router import Router
 
 log = logging.getLogger(__name__)
@@ -49,16 +50,45 @@ class Bot:
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Answer one message. Never raises: a failure becomes a polite apology."""
-        started = time.perf_counter()
         ctx = Context(msg, self.services)
         try:
             await ctx.prefetch()
+        except Exception:
+            log.exception("state unavailable", extra={"kind": msg.kind.value})
+            return [Reply(texts.ERROR)]
+        replies = await self._answer(ctx)
+        try:
+            await ctx.state.flush()
+        except Exception:
+            log.exception("state not saved", extra={"kind": msg.kind.value})
+            return [Reply(texts.ERROR)]
+        return replies
+
+    async def claim(self, msg: Incoming, once: Once) -> Context | None:
+        """Start answering a message that may be delivered again: None if it was claimed
+        before. Redis errors propagate (the transport answers 503 and the sender retries)."""
+        ctx = Context(msg, self.services)
+        return ctx if await ctx.claim(once) else None
+
+    async def answer_claimed(self, ctx: Context, once: Once) -> str:
+        """Answer a claimed message; its text is stored under the claim for later deliveries,
+        in the same round trip as the message's deferred writes. Redis errors propagate."""
+        text = join_texts(await self._answer(ctx))
+        await ctx.state.finish(once, json.dumps(text, ensure_ascii=False))
+        return text
+
+    async def _answer(self, ctx: Context) -> list[Reply]:
+        """Run the router. Never raises: a failure becomes a polite apology (and the failed
+        message's deferred writes are dropped, so nothing half-done is kept)."""
+        started = time.perf_counter()
+        msg = ctx.msg
+        try:
             replies = await self.router.dispatch(ctx) or []
         except Exception:
             log.exception("handler failed", extra={"kind": msg.kind.value, "event": msg.event})
+            ctx.state.discard_later()
             replies = [Reply(texts.ERROR)]
-        log.debug(
-            "handled",
-            extra={"kind": msg.kind.value, "ms": round((time.perf_counter() - started) * 1000, 2)},
-        )
+        if log.isEnabledFor(logging.DEBUG):
+            ms = round((time.perf_counter() - started) * 1000, 2)
+            log.debug("handled", extra={"kind": msg.kind.value, "ms": ms})
         return replies

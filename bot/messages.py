@@ -69,3 +69,8 @@ def as_replies(result: Reply | str | list[Reply | str] | None) -> list[Reply]:
     if isinstance(result, (str, Reply)):
         result = [result]
     return [r if isinstance(r, Reply) else Reply(r) for r in result]
+
+
+def join_texts(replies: list[Reply]) -> str:
+    """One message's replies as the single text a chat shows (blank line between them)."""
+    return "\n\n".join(r.text for r in replies if r.text)

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
@@ -88,8 +88,7 @@ def _card(raw: str | bytes) -> Card:
     return Card(**json.loads(raw))
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):  # a tuple, not a dataclass: a search builds up to 50 per message
     card: Card
     distance_m: float
 
@@ -157,3 +156,11 @@ async def nearby(
         for dist, raw in zip(found[0::2], found[1::2], strict=True)
         if raw  # a card removed while its GEO entry stayed: skip it
     ]
+
+
+async def cards(redis: Redis, ids: list[int]) -> list[Card | None]:
+    """The indexed cards of `ids`, in order; None for any no longer indexed."""
+    if not ids:
+        return []
+    raws = await redis.hmget(keys.directory_cards(), [str(i) for i in ids])
+    return [Card.loads(raw) if raw else None for raw in raws]

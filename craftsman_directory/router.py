@@ -82,7 +82,7 @@ async def _answer(ctx: Context, category: str, lat: float, lng: float) -> str:
     if not outcome.found:
         await ctx.redis.delete(keys.scratch(ctx.user, "dir_results"))
         return head + "换个行当试试，或回复“帮助”。"
-    return await search.remember(ctx.redis, ctx.user, outcome, head)
+    return search.remember(ctx.state, ctx.user, outcome, head)
 
 
 async def find(ctx: Context, category: str) -> str:

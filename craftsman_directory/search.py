@@ -10,12 +10,13 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from redis.asyncio import Redis
 
+from bot.context import StateView
 from craftsman_directory import geo, hours
-from craftsman_directory.index import Card, Hit, nearby
+from craftsman_directory.index import Card, Hit, cards, nearby
 from craftsman_directory.service import category_name
 from infra import keys
 
@@ -36,8 +37,7 @@ def _hours(text: str) -> hours.OpeningHours | None:
         return None  # stored before validation tightened: show as unknown rather than fail
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(NamedTuple):  # a tuple: a search builds up to MAX_RESULTS of them per message
     card: Card
     distance_m: float
     minutes: int
@@ -70,11 +70,11 @@ def _assess(hits: list[Hit], now: datetime, elderly: bool) -> list[Found]:
     minute = now.replace(second=0, microsecond=0)
     states: dict[str, tuple[int, str]] = {}
     found = []
-    for h in hits:
-        text = h.card.hours
+    for card, distance in hits:
+        text = card.hours
         if (state := states.get(text)) is None:
             state = states[text] = _state(text, minute)
-        found.append(Found(h.card, h.distance_m, geo.walk_minutes(h.distance_m, elderly), *state))
+        found.append(Found(card, distance, geo.walk_minutes(distance, elderly), *state))
     return found
 
 
@@ -95,17 +95,14 @@ async def search(
     return Outcome(category, found, radius, widened=radius != radii[0])
 
 
-def line(n: int, f: Found) -> str:
-    c = f.card
+def line(n: int, card: Card, minutes: int, note: str) -> str:
     extra = ""
-    if c.rating_count:
-        extra += f" {c.rating_avg:.1f}分"
-    if c.home_visits:
+    if card.rating_count:
+        extra += f" {card.rating_avg:.1f}分"
+    if card.home_visits:
         extra += " 可上门"
-    return (
-        f"{n}. {c.name}（{category_name(c.categories[0]) if c.categories else ''}）"
-        f"步行约{f.minutes}分钟 电话{c.phone} {f.note}{extra}"
-    )
+    trade = category_name(card.categories[0]) if card.categories else ""
+    return f"{n}. {card.name}（{trade}）步行约{minutes}分钟 电话{card.phone} {note}{extra}"
 
 
 def header(outcome: Outcome, elderly: bool) -> str:
@@ -132,29 +129,47 @@ def fit(lines: list[str], limit: int = MAX_REPLY_BYTES) -> str:
     return text
 
 
-async def remember(redis: Redis, user: str, outcome: Outcome, head: str) -> str:
-    """Keep the whole ordered list for "更多" and 评价/投诉 N; returns its first page."""
+def remember(state_view: StateView, user: str, outcome: Outcome, head: str) -> str:
+    """Keep the whole ordered list for "更多" and 评价/投诉 N; returns its first page.
+
+    Only the order, walking minutes and open/closed notes are kept: each page's lines are
+    written when that page is shown (most residents never ask for a second page). The list
+    is written with the answer (`set_later`): only the resident's next messages read it.
+    """
+    found = outcome.found
     state = {
         "head": head,
-        "lines": [line(i + 1, f) for i, f in enumerate(outcome.found)],
-        "ids": [f.card.id for f in outcome.found],
+        "ids": [f.card.id for f in found],
+        "minutes": [f.minutes for f in found],
+        "notes": [f.note for f in found],
         "page": 0,
     }
-    await redis.set(
-        keys.scratch(user, "dir_results"), json.dumps(state, ensure_ascii=False), ex=RESULTS_TTL
+    state_view.set_later(
+        keys.scratch(user, "dir_results"), json.dumps(state, ensure_ascii=False), RESULTS_TTL
     )
-    return _render(state) or head
+    shown = [line(i + 1, f.card, f.minutes, f.note) for i, f in enumerate(found[:PAGE_SIZE])]
+    return _render(state, shown)
 
 
-def _render(state: dict[str, Any]) -> str | None:
-    """The page `state` points at; None past the end."""
+def _render(state: dict[str, Any], shown: list[str]) -> str:
+    """The page `state` points at, given its result lines."""
     start = state["page"] * PAGE_SIZE
-    shown = state["lines"][start : start + PAGE_SIZE]
-    if not shown:
-        return None
-    more = start + PAGE_SIZE < len(state["lines"])
+    more = start + PAGE_SIZE < len(state["ids"])
     head = state["head"] if state["page"] == 0 else f"第{state['page'] + 1}页："
     return fit([head, *shown, (FOOTER_MORE if more else "") + FOOTER_ACTIONS])
+
+
+async def _page_lines(redis: Redis, state: dict[str, Any]) -> list[str]:
+    start = state["page"] * PAGE_SIZE
+    ids = state["ids"][start : start + PAGE_SIZE]
+    out = []
+    for offset, card in enumerate(await cards(redis, ids)):
+        n = start + offset
+        if card is None:  # suspended or removed since the search
+            out.append(f"{n + 1}. （这位师傅已暂停接单）")
+        else:
+            out.append(line(n + 1, card, state["minutes"][n], state["notes"][n]))
+    return out
 
 
 async def page(redis: Redis, user: str, advance: bool) -> str | None:
@@ -165,9 +180,9 @@ async def page(redis: Redis, user: str, advance: bool) -> str | None:
     state = json.loads(raw)
     if advance:
         state["page"] += 1
-    text = _render(state)
-    if text is None:
+    if state["page"] * PAGE_SIZE >= len(state["ids"]):
         return "没有更多了。换个行当试试，比如“找修鞋的”。"
+    text = _render(state, await _page_lines(redis, state))
     if advance:
         await redis.set(
             keys.scratch(user, "dir_results"), json.dumps(state, ensure_ascii=False), keepttl=True

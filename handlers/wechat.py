@@ -8,7 +8,7 @@ import logging
 
 from aiohttp import web
 
-from bot.messages import Reply
+from bot.context import Once
 from handlers import wechat_protocol as proto
 from handlers.keys import background_key, bot_key, redis_key, settings_key, wechat_api_key
 from infra import keys
@@ -28,10 +28,6 @@ REPLY_MAX_BYTES = 2000
 def split_text(text: str, limit: int = REPLY_MAX_BYTES) -> list[str]:
     """Split on line breaks into chunks of at most `limit` UTF-8 bytes (shared with pushes)."""
     return push_text.split_text(text, limit)
-
-
-def _join(replies: list[Reply]) -> str:
-    return "\n\n".join(r.text for r in replies if r.text)
 
 
 async def handshake(request: web.Request) -> web.Response:
@@ -92,30 +88,31 @@ async def callback(request: web.Request) -> web.Response:
 async def _answer_once(app: web.Application, message: object) -> str:
     """Run the bot at most once per message, whatever WeChat retries; return the passive text."""
     redis = app[redis_key]
+    bot = app[bot_key]
     deadline = app[settings_key].wechat_reply_deadline
-    key = keys.dedupe(proto.dedupe_key(message))  # type: ignore[arg-type]
-    if not await redis.set(key, _PENDING, nx=True, ex=DEDUPE_TTL):
-        return await _earlier_answer(redis, key, deadline)
-
+    once = Once(keys.dedupe(proto.dedupe_key(message)), _PENDING, DEDUPE_TTL)  # type: ignore[arg-type]
     incoming = proto.to_incoming(message)  # type: ignore[arg-type]
-    task = asyncio.create_task(app[bot_key].handle(incoming))
+    ctx = await bot.claim(incoming, once)  # the claim and the user's state: one round trip
+    if ctx is None:
+        return await _earlier_answer(redis, once.key, deadline)
+
+    task = asyncio.create_task(bot.answer_claimed(ctx, once))
     done, _ = await asyncio.wait({task}, timeout=deadline)
     if task not in done:
         # Too slow for a passive reply: say "success" now, send the answer when it is ready.
-        await redis.set(key, _ASYNC, ex=DEDUPE_TTL)
+        # (The answer is then not stored under the claim: a retry also gets "success".)
+        await redis.set(once.key, _ASYNC, ex=DEDUPE_TTL)
         _in_background(app, _deliver_later(app, incoming.user, task))
         log.info("answer deferred to a customer-service message")
         return ""
-    parts = split_text(_join(task.result()))
-    first = parts[0] if parts else ""
-    await redis.set(key, json.dumps(first, ensure_ascii=False), ex=DEDUPE_TTL)
+    parts = split_text(task.result())
     if len(parts) > 1:  # longer than one passive reply: the rest follows as messages
         _in_background(app, _send_all(app, incoming.user, parts[1:]))
-    return first
+    return parts[0] if parts else ""
 
 
 async def _earlier_answer(redis: object, key: str, deadline: float) -> str:
-    """A retry: wait (briefly) for the first attempt's answer and give the same one."""
+    """A retry: wait (briefly) for the first attempt's answer and give the same first part."""
     loop = asyncio.get_running_loop()
     until = loop.time() + deadline
     while True:
@@ -125,7 +122,8 @@ async def _earlier_answer(redis: object, key: str, deadline: float) -> str:
         await asyncio.sleep(0.05)
     if value in (_PENDING, _ASYNC, None):
         return ""
-    return str(json.loads(value))
+    parts = split_text(json.loads(value))
+    return parts[0] if parts else ""
 
 
 def _in_background(app: web.Application, coro: object) -> None:
@@ -135,9 +133,8 @@ def _in_background(app: web.Application, coro: object) -> None:
     task.add_done_callback(tasks.discard)
 
 
-async def _deliver_later(app: web.Application, user: str, task: asyncio.Task[list[Reply]]) -> None:
-    replies = await task
-    await _send_all(app, user, split_text(_join(replies)))
+async def _deliver_later(app: web.Application, user: str, task: asyncio.Task[str]) -> None:
+    await _send_all(app, user, split_text(await task))
 
 
 async def _send_all(app: web.Application, user: str, parts: list[str]) -> None:

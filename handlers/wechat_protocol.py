@@ -2,19 +2,19 @@
 
 Built on wechatpy (message parsing, AES cipher, reply rendering). Two things are done here on
 purpose rather than through wechatpy's helpers: signatures are compared in constant time
-(wechatpy uses `!=`), and XML is screened with defusedxml before wechatpy's xmltodict sees it, so
-DTDs and entity tricks never reach a parser.
+(wechatpy uses `!=`), and XML is screened for markup declarations before wechatpy's xmltodict
+sees it, so DTDs and entity tricks never reach a parser.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from dataclasses import dataclass
 
 from defusedxml import ElementTree as SafeET
-from defusedxml.common import DefusedXmlException
 from wechatpy import parse_message
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException
@@ -55,17 +55,22 @@ def check_signature(token: str, signature: str | None, timestamp: str, nonce: st
         raise Forbidden("bad signature")
 
 
+# Text the resident typed travels in CDATA sections and may contain anything, "<!" included.
+_CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.S)
+# Outside CDATA, "<!" starts a markup declaration (<!DOCTYPE, <!ENTITY, ...) or a comment.
+_DECLARATION = re.compile(rb"<!(?!--)")
+
+
 def screen_xml(body: bytes) -> None:
-    """Refuse DTDs, entities and external references before any real parsing."""
-    try:
-        root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except DefusedXmlException as exc:
-        raise BadRequest(f"forbidden XML construct: {type(exc).__name__}") from None
-    except (SafeET.ParseError, ValueError, LookupError):
-        # ValueError: expat refuses multi-byte declared encodings (encoding="GBK"): was a 500.
-        raise BadRequest("malformed XML") from None
-    if root.tag != "xml":
-        raise BadRequest("root element must be <xml>")
+    """Refuse DTDs, entities and external references before any parser sees the body.
+
+    Entities (billion laughs, quadratic blow-up) and external references can only be declared
+    in a DTD, so refusing every markup declaration refuses them all; WeChat never sends one.
+    A byte scan instead of a defusedxml parse: the body is then parsed once, not twice.
+    """
+    outside = _CDATA.sub(b"", body) if b"<![CDATA[" in body else body
+    if _DECLARATION.search(outside):
+        raise BadRequest("forbidden XML construct: markup declaration")
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,13 @@ def open_envelope(
     screen_xml(body)
     if query.get("encrypt_type", "raw").lower() != "aes":
         return Envelope(body, encrypted=False)
-    root = SafeET.fromstring(body)
+    try:
+        root = SafeET.fromstring(body)
+    except (SafeET.ParseError, ValueError, LookupError):
+        # ValueError: expat refuses multi-byte declared encodings (encoding="GBK"): was a 500.
+        raise BadRequest("malformed XML") from None
+    if root.tag != "xml":
+        raise BadRequest("root element must be <xml>")
     encrypt = root.findtext("Encrypt")
     if encrypt is None:
         raise BadRequest("encrypt_type=aes without <Encrypt>")

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.context import SHANGHAI
+from craftsman_directory import index
 from models.directory import Status
 from models.users import User
 from tests.directory_support import (
@@ -130,6 +131,24 @@ async def test_paging_with_more(bot: Any) -> None:
     assert second.startswith("第2页") and "6. 师傅5" in second and "7. 师傅6" in second
     assert "更多" not in second.split("\n")[-1]
     assert "没有更多了" in await say(bot, "更多")
+
+
+async def test_next_page_shows_current_cards_and_keeps_the_numbering(bot: Any) -> None:
+    """Page 2 is written when asked for: an edit since shows, a suspension keeps its number."""
+    freeze(bot)
+    made = [await make_craftsman(bot, f"师傅{i}", ["tailor"], 100 + i * 100) for i in range(7)]
+    await send_location(bot, *HOME)
+    await say(bot, "找裁缝")
+    made[5].name = "改名师傅"
+    await made[5].save()
+    await index.sync(bot.services.redis, made[5])
+    made[6].status = Status.SUSPENDED
+    await made[6].save()
+    await index.sync(bot.services.redis, made[6])
+    second = (await say(bot, "更多")).splitlines()
+    assert second[1].startswith("6. 改名师傅（裁缝）步行约")
+    assert second[2] == "7. （这位师傅已暂停接单）"
+    assert "投诉 序号" in second[-1]
 
 
 async def test_long_entries_still_fit_one_message(bot: Any) -> None:

@@ -220,6 +220,17 @@ def test_dates_slot_for_weeks_and_standing_orders() -> None:
     assert parse("每天送饭", today=TODAY).slots["dates"] == ["daily"]
 
 
+def test_repeated_phrases_are_answered_from_the_cache_but_dates_follow_today() -> None:
+    parser = Parser(load_lexicon())
+    first = parser.parse("明天送饭", today=TODAY)
+    assert parser.parse("明天送饭", today=TODAY) is first
+    assert first == parser.parse("明天送饭", today=TODAY, cache=False)
+    tomorrow = parser.parse("明天送饭", today=TODAY + dt.timedelta(days=1))
+    assert tomorrow.slots["date"] == "2025-01-17" != first.slots["date"]
+    long_text = "今天中午吃什么" * 20  # pasted text is parsed afresh, not kept
+    assert parser.parse(long_text, today=TODAY) is not parser.parse(long_text, today=TODAY)
+
+
 def test_building_number_is_not_a_date() -> None:
     slots = parse("送到3号楼", today=TODAY).slots
     assert "date" not in slots and slots["address"] == "3号楼"

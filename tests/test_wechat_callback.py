@@ -477,3 +477,18 @@ async def test_oversize_chunked_body_is_413(client: Any) -> None:
 
     resp = await client.post(url_with(signed_query()), data=chunks())
     assert resp.status == 413
+
+
+async def test_declaration_lookalikes_in_the_residents_text_are_answered(client: Any) -> None:
+    """The screen refuses markup declarations, not what a resident types inside CDATA."""
+    for n, text in enumerate(["帮助 <!DOCTYPE x>", "<!ENTITY a 'b'> 帮助", "帮助<!--"]):
+        resp = await post(client, wechat_xml(MsgType="text", Content=text, MsgId=5101 + n))
+        assert resp.status == 200, text
+        assert "找师傅" in reply_of(await resp.text())["Content"]
+
+
+async def test_a_comment_is_harmless_but_a_declaration_after_it_is_not(client: Any) -> None:
+    body = wechat_xml(MsgType="text", Content="帮助", MsgId=5110)
+    assert (await post(client, "<!-- from a proxy -->" + body)).status == 200
+    refused = body.replace("<xml>", "<!DOCTYPE xml><xml>", 1)
+    assert (await post(client, refused)).status == 400

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,10 @@ _MAX_REPAIR_LEN = 5
 _QUESTION_MARKS = frozenset("?？¿")
 # A shared character this common is no evidence that a two-character span is a typo.
 _FUNCTION_CHARS = frozenset("了的一个是不有在我你他她它这那吗呢吧啊呀么得地着过还也都就要会能")
+
+
+PARSE_CACHE_SIZE = 8192
+_CACHED_TEXT_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,10 @@ class Parser:
         self._by_first = by_first
         self._ascii_words = frozenset(ascii_words)
         self._sound_index: dict[tuple[str, ...], list[str]] | None = None
+        # Residents send the same few phrases over and over ("找裁缝", "今天吃什么"): a parse is a
+        # pure function of (text, today), so repeats are answered from memory. Results are
+        # frozen and never modified by callers.
+        self._remembered = lru_cache(maxsize=PARSE_CACHE_SIZE)(self._parse)
 
     # -- homophone / pinyin index (built lazily: it needs the pinyin table) -------------------
 
@@ -283,9 +292,15 @@ class Parser:
 
     # -- public --------------------------------------------------------------------------------
 
-    def parse(self, text: str, *, today: dt.date | None = None) -> ParseResult:
+    def parse(self, text: str, *, today: dt.date | None = None, cache: bool = True) -> ParseResult:
+        """Intent, category and slots of `text`; `cache=False` always parses afresh."""
         if today is None:
             today = dt.datetime.now(_TZ).date()
+        if not cache or len(text) > _CACHED_TEXT_MAX:  # long texts (pasted menus) rarely repeat
+            return self._parse(text, today)
+        return self._remembered(text, today)
+
+    def _parse(self, text: str, today: dt.date) -> ParseResult:
         lex = self.lexicon
         cleaned = clean(text)
         units = self._units(cleaned)

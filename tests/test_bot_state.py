@@ -1,0 +1,87 @@
+"""A message's view of Redis: prefetched keys, writes kept for the end of the message, and the
+once-only claim WeChat deliveries go through (claim + state in one round trip, answer + kept
+writes in another)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot import texts
+from bot.context import Context, Once
+from bot.dispatch import build_router
+from bot.messages import Incoming, Kind
+from bot.router import Router, kind
+from infra import keys
+
+KEPT = keys.scratch("o-state", "kept")
+
+
+def _router(fail: bool = False, drop: bool = False) -> Router:
+    router = Router("state-test")
+
+    @router.message(kind(Kind.TEXT))
+    async def keep(ctx: Context) -> str:
+        ctx.state.set_later(KEPT, ctx.msg.text, 60)
+        seen = await ctx.redis.get(KEPT)  # the message sees its own kept write
+        stored = await ctx.services.redis.get(KEPT)  # Redis does not, yet
+        if drop:
+            assert await ctx.redis.delete(KEPT) == 1
+        if fail:
+            raise RuntimeError("handler bug")
+        return f"seen={seen} stored={stored}"
+
+    return router
+
+
+async def test_kept_writes_land_when_the_message_is_answered(bot: Any) -> None:
+    redis = bot.services.redis
+    bot.use_router(build_router(_router()))
+    [reply] = await bot.handle(Incoming.of_text("o-state", "first"))
+    assert reply.text == "seen=first stored=None"
+    assert await redis.get(KEPT) == "first"
+    assert 0 < await redis.ttl(KEPT) <= 60
+
+
+async def test_a_failed_message_keeps_nothing(bot: Any) -> None:
+    redis = bot.services.redis
+    bot.use_router(build_router(_router(fail=True)))
+    [reply] = await bot.handle(Incoming.of_text("o-state", "broken"))
+    assert reply.text == texts.ERROR
+    assert await redis.get(KEPT) is None
+
+
+async def test_deleting_a_kept_write_cancels_it(bot: Any) -> None:
+    bot.use_router(build_router(_router(drop=True)))
+    await bot.handle(Incoming.of_text("o-state", "gone"))
+    assert await bot.services.redis.get(KEPT) is None
+
+
+async def test_a_claim_is_taken_once_and_stores_the_answer_with_the_kept_writes(bot: Any) -> None:
+    redis = bot.services.redis
+    bot.use_router(build_router(_router()))
+    once = Once(keys.dedupe("msg:state-1"), "\x00pending", 600)
+    msg = Incoming.of_text("o-state", "claimed")
+    ctx = await bot.claim(msg, once)
+    assert ctx is not None
+    assert await bot.claim(msg, once) is None  # a retry while the first is being answered
+    assert await redis.get(once.key) == "\x00pending"
+    text = await bot.answer_claimed(ctx, once)
+    assert text == "seen=claimed stored=None"
+    assert json.loads(await redis.get(once.key)) == text
+    assert await redis.get(KEPT) == "claimed"
+    assert await bot.claim(msg, once) is None  # and after it
+
+
+async def test_an_answer_that_went_out_another_way_is_not_stored(bot: Any) -> None:
+    """Past the 5-second deadline the claim says "sent as a message": the late answer must
+    not replace that (a retry would otherwise get it a second time), but its state is kept."""
+    redis = bot.services.redis
+    bot.use_router(build_router(_router()))
+    once = Once(keys.dedupe("msg:state-2"), "\x00pending", 600)
+    ctx = await bot.claim(Incoming.of_text("o-state", "late"), once)
+    assert ctx is not None
+    await redis.set(once.key, "\x00async", ex=600)
+    await bot.answer_claimed(ctx, once)
+    assert await redis.get(once.key) == "\x00async"
+    assert await redis.get(KEPT) == "late"
