@@ -56,6 +56,25 @@ async def test_embedded_redis_starts_persists_and_stops(tmp_path: Path) -> None:
         assert await r.get("linli:test") == "kept"
 
 
+async def test_served_app_moves_start_up_objects_out_of_the_collectors_sight(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    """`serve` freezes what start-up loaded, so a full collection (about 50 ms over the
+    lexicon and pinyin tables) no longer stops the event loop; plain create_app does not."""
+    import gc
+
+    from main import _served_app, create_app
+
+    try:
+        await aiohttp_client(create_app(make_settings()))
+        assert gc.get_freeze_count() == 0
+        c = await aiohttp_client(_served_app(make_settings()))
+        assert gc.get_freeze_count() > 100_000
+        assert (await c.get("/healthz")).status == 200
+    finally:
+        gc.unfreeze()
+
+
 async def test_healthz_reports_database_and_redis(client: Any) -> None:
     resp = await client.get("/healthz")
     assert resp.status == 200
