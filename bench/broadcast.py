@@ -49,19 +49,29 @@ MENU_POST = "发布菜单 明天午餐\n热菜：红烧肉、西红柿炒鸡蛋\
 CONCURRENCY = 32  # the same number of sends in flight for the outbox run and the baseline
 
 
-async def measured(label: str, n: int, run: Callable[[], Awaitable[None]]) -> float:
+async def measured(label: str, run: Callable[[], Awaitable[int]], peaks: dict[str, float]) -> float:
+    """Run; returns messages a second (`run` returns how many it handled)."""
     tracemalloc.reset_peak()
     started = time.perf_counter()
-    await run()
+    n = await run()
     elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
+    peaks[label] = peak / 2**20
     rate = n / elapsed
-    print(f"{label:<34} {elapsed:7.2f} s  {rate:9.0f} msg/s  peak {peak / 2**20:6.1f} MiB")
+    print(
+        f"{label:<34} {n:7d} in {elapsed:7.2f} s  {rate:9.0f} msg/s  peak {peak / 2**20:6.1f} MiB"
+    )
     return rate
 
 
-async def main(n: int) -> dict[str, float]:
-    """Run the bench and print it; returns the figures (for `bench/run_all.py`)."""
+async def main(
+    n: int, direct_sample: int | None = None, drain_seconds: float | None = None
+) -> dict[str, float]:
+    """Run the bench and print it; returns the figures (for `bench/run_all.py`).
+
+    For big `n` the per-message rates can be sampled: the direct baseline sends to the first
+    `direct_sample` subscribers, and the worker drains for `drain_seconds` (from the whole
+    backlog, so its claim queries run against all `n` rows) instead of to the end."""
     tmp = Path(tempfile.mkdtemp(prefix="linli-bench-"))
     settings = load_settings(
         None,
@@ -99,14 +109,17 @@ async def main(n: int) -> dict[str, float]:
         tracemalloc.start()
         print(f"{n} subscribers, {CONCURRENCY} sends in flight, fake WeChat on {base}")
 
-        async def baseline() -> None:
+        direct_to = openids[:direct_sample] if direct_sample else openids
+
+        async def baseline() -> int:
             gate = asyncio.Semaphore(CONCURRENCY)
 
             async def one(openid: str) -> None:
                 async with gate:
                     await api.send_text(openid, MENU)
 
-            await asyncio.gather(*(one(o) for o in openids))
+            await asyncio.gather(*(one(o) for o in direct_to))
+            return len(direct_to)
 
         # The real publish path: a staff member confirms a menu; the menu and one outbox row
         # per subscriber are written in one transaction (canteen.service.publish_menu).
@@ -116,27 +129,48 @@ async def main(n: int) -> dict[str, float]:
         )
         draft = parse_menu(MENU_POST, dt.date.today())
 
-        async def publish() -> None:
+        async def publish() -> int:
             _, people, _ = await publish_menu(canteen, draft, "o-staff")
             assert people == n, people
+            return n
 
-        async def drain() -> None:
-            await worker.drain(within=300)
+        async def drain() -> int:
+            if drain_seconds is None:
+                await worker.drain(within=300)
+                return n
+            until = time.perf_counter() + drain_seconds
+            while time.perf_counter() < until and await worker.run_once():
+                pass
+            return await OutboxMessage.filter(status=PushStatus.SENT).count()
 
-        direct = await measured("baseline: direct send_text", n, baseline)
-        assert len(fake.sent()) == n
+        peaks: dict[str, float] = {}
+        direct = await measured("baseline: direct send_text", baseline, peaks)
+        assert len(fake.sent()) == len(direct_to)
         fake.calls.clear()
-        enqueued = await measured("outbox: enqueue (one transaction)", n, publish)
-        drained = await measured("outbox: worker drain", n, drain)
+        enqueued = await measured("outbox: enqueue (one transaction)", publish, peaks)
+        drained = await measured("outbox: worker drain", drain, peaks)
         sent = await OutboxMessage.filter(status=PushStatus.SENT).count()
-        assert sent == n and len(fake.sent()) == n, (sent, len(fake.sent()))
+        assert len(fake.sent()) == sent, (sent, len(fake.sent()))  # each sent row sent once
+        assert sent == n or drain_seconds is not None, sent
         tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"worker drain / direct sends: {drained / direct:.2f}x  (process max RSS {rss:.0f} MiB)")
-    return {"n": n, "direct": direct, "enqueue": enqueued, "drain": drained, "rss_mib": rss}
+    return {
+        "n": n,
+        "direct": direct,
+        "direct_n": len(direct_to),
+        "enqueue": enqueued,
+        "drain": drained,
+        "drained_n": sent,
+        "rss_mib": rss,
+        "peak_mib": max(peaks.values()),
+    }
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--n", type=int, default=10_000)
-    asyncio.run(main(parser.parse_args().n))
+    parser.add_argument("--direct-sample", type=int, help="baseline sends to this many only")
+    parser.add_argument("--drain-seconds", type=float, help="drain for this long, not to the end")
+    a = parser.parse_args()
+    asyncio.run(main(a.n, a.direct_sample, a.drain_seconds))
