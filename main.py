@@ -55,7 +55,7 @@ log = logging.getLogger("linli")
 @web.middleware
 async def request_context(request: web.Request, handler: Callable) -> web.StreamResponse:
     """Tag logs with a request id; turn an unreachable Redis or database into a clean 503."""
-    rid = request.headers.get("X-Request-Id", "")[:64] or __import__("uuid").uuid4().hex[:16]
+    rid = request.headers.get("X-Request-Id", "")[:64] or os.urandom(8).hex()
     token = request_id.set(rid)
     try:
         response = await handler(request)
