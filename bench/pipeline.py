@@ -7,7 +7,9 @@ redis-server started for the run) with N craftsmen around one point. 1,000 resid
 their location; then every request is "找裁缝"-like text with a unique MsgId and a valid
 signature, so each one runs signature check, parse, dedupe, NLU, a directory search and the
 reply. The baseline is `bench/bare_server.py` (aiohttp + wechatpy: parse and reply only),
-loaded the same way in the same session; runs alternate and the best of each is kept.
+loaded the same way in the same session; runs alternate and the best of each is kept. A third
+run, "floor", is the bare handler plus three plain Redis round trips (what any deduplicated,
+stateful answer needs): it shows how much of the gap is I/O through redis.asyncio alone.
 """
 
 from __future__ import annotations
@@ -173,10 +175,12 @@ def start_redis(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     return proc
 
 
-def start_bare(data_dir: Path) -> Server:
+def start_bare(data_dir: Path, with_redis: bool = False) -> Server:
+    """The bare handler; `with_redis` adds its three Redis round trips (the I/O floor)."""
     log = data_dir / "bare.log"
+    extra = ["--redis-dir", str(data_dir / "floor-redis")] if with_redis else []
     proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "bare_server.py"), "--port", str(BARE_PORT)],
+        [sys.executable, str(ROOT / "bench" / "bare_server.py"), "--port", str(BARE_PORT)] + extra,
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
     )
@@ -253,8 +257,11 @@ def main(
                 runs = [("linli", LINLI_PORT, MARKER_LINLI)]
                 if compare:
                     runs.append(("bare", BARE_PORT, MARKER_BARE))
+                    runs.append(("floor", BARE_PORT, MARKER_BARE))
                 for name, port, marker in runs:
-                    bare = start_bare(data_dir) if name == "bare" else None
+                    bare = None
+                    if name != "linli":
+                        bare = start_bare(data_dir, with_redis=name == "floor")
                     try:
                         r = load(port, marker, seconds)
                     finally:
@@ -267,6 +274,7 @@ def main(
             out["rss_mib"] = linli.rss_mib()
             if compare:
                 out["bare"] = best["bare"]
+                out["floor"] = best["floor"]
                 out["ratio"] = best["linli"].rate / best["bare"].rate
                 for key, rate in (("paced", 1000), ("half", best["linli"].rate // 20 * 10)):
                     out[key] = load(LINLI_PORT, MARKER_LINLI, seconds, rate=rate)

@@ -146,6 +146,13 @@ def pipeline_section(seconds: float) -> None:
         f"server+redis {r['rss_mib']:.0f} MiB",
     )
     _check(linli, "pipeline")
+    floor = r["floor"]
+    row(
+        "pipeline",
+        "floor: bare handler + 3 Redis round trips",
+        f"{floor.rate:,.0f} msg/s, p99 {floor.p99_ms:.1f} ms",
+        f"vs bare {floor.rate / bare.rate:.2f}x; pipeline vs floor {linli.rate / floor.rate:.2f}x",
+    )
     reached = "reached" if paced.rate >= 950 else "saturated at"
     row(
         "pipeline",
