@@ -1,7 +1,7 @@
 """Chat flows of the directory: find a craftsman, register as one, review, complain, admin.
 
 Phrases (also in HELP):
-  residents  找裁缝 / 冰箱不制冷 · 更多 · 评价 序号 5 很好 · 投诉 序号 原因
+  residents  找裁缝 / 冰箱不制冷 · 更多 · 评价 序号 5 很好 · 投诉 序号 原因 · 我走得慢 / 正常速度
   craftsmen  师傅登记 · 暂停接单 · 恢复接单
   admins     审核 · 通过 N · 拒绝 N · 恢复 N · 成立 投诉号 · 不成立 投诉号
 """
@@ -34,7 +34,8 @@ ASK_LOCATION = "请发送您的位置（点“+”→位置），或直接打小
 ASK_CATEGORY = "您要找哪一类师傅？比如裁缝、修鞋、配钥匙、家电维修、水电维修。"
 HELP = (
     "师傅目录：说“找裁缝”或“冰箱不制冷”；结果里回复“更多”翻页，“评价 1 5 很好”评价，"
-    "“投诉 1 原因”投诉。师傅本人说“师傅登记”，“暂停接单”/“恢复接单”。"
+    "“投诉 1 原因”投诉。走路慢的话说“我走得慢”，步行时间按老人步速算。"
+    "师傅本人说“师傅登记”，“暂停接单”/“恢复接单”。"
 )
 ADMIN_HELP = (
     "管理：“审核”看待审核，“通过 N”“拒绝 N”，“恢复 N”恢复停用的师傅，“成立 N”“不成立 N”处理投诉。"
@@ -191,6 +192,40 @@ async def clarified(ctx: Context) -> HandlerResult:
     assert category is not None
     await ctx.redis.delete(keys.scratch(ctx.user, "dir_clarify"))
     return await find(ctx, category)
+
+
+# A resident's own walking pace ("我走得慢" is about them, "表走得慢" about a watch).
+SLOW_PACE = re.compile(
+    r"(我|俺)?(年纪大了[，,]?)?(腿脚不好|腿脚不便|腿脚不方便|走路慢|走路不方便)"
+    r"|(我|俺)(年纪大了[，,]?)?(走得慢|走不快)"  # a bare "走得慢" may be a watch
+    r"|按老人的?(步速|速度)算?"
+)
+NORMAL_PACE = re.compile(r"(我|俺)(走得快|走路正常|走路不慢)|按?正常(步速|速度)算?")
+
+
+@router.message(matches(SLOW_PACE.pattern))
+async def slow_pace(ctx: Context) -> HandlerResult:
+    """Searches reckon with an elderly pace from now on (User.elderly)."""
+    await _set_pace(ctx, elderly=True)
+    return (
+        f"好的，以后按每分钟{geo.ELDERLY_WALK_M_PER_MIN:.0f}米帮您算步行时间，"
+        f"只找15分钟走得到的师傅（约{geo.walk_radius_m(True):.0f}米内）。"
+        "想改回来，回复“正常速度”。"
+    )
+
+
+@router.message(matches(NORMAL_PACE.pattern))
+async def normal_pace(ctx: Context) -> HandlerResult:
+    await _set_pace(ctx, elderly=False)
+    return f"好的，以后按每分钟{geo.WALK_M_PER_MIN:.0f}米算步行时间。"
+
+
+async def _set_pace(ctx: Context, elderly: bool) -> None:
+    user, _ = await User.get_or_create(openid=ctx.user)
+    if user.elderly != elderly:
+        user.elderly = elderly
+        await user.save(update_fields=["elderly"])
+    await ctx.redis.set(keys.elderly(ctx.user), int(elderly), ex=ELDERLY_TTL)
 
 
 @router.message(intent("find_craftsman"))

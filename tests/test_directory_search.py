@@ -45,6 +45,25 @@ async def test_elderly_residents_walk_slower_and_reach_less(bot: Any) -> None:
     assert "远师傅" not in reply
 
 
+async def test_residents_set_their_own_walking_pace(bot: Any) -> None:
+    freeze(bot)
+    await make_craftsman(bot, "近师傅", ["tailor"], 450)
+    await make_craftsman(bot, "远师傅", ["tailor"], 900)
+    await make_craftsman(bot, "修表师傅", ["watch_repair"], 300)
+    await send_location(bot, *HOME)
+    assert "远师傅（裁缝）步行约11分钟" in await say(bot, "找裁缝")
+
+    assert "每分钟45米" in await say(bot, "我年纪大了，走得慢")
+    assert (await User.get(openid="o-resident")).elderly
+    slow = await say(bot, "找裁缝")
+    assert "近师傅（裁缝）步行约10分钟" in slow and "远师傅" not in slow
+    assert "修表师傅" in await say(bot, "我的表走得慢")  # a watch, not the resident
+
+    assert "每分钟80米" in await say(bot, "正常速度")
+    assert not (await User.get(openid="o-resident")).elderly
+    assert "远师傅（裁缝）步行约11分钟" in await say(bot, "找裁缝")
+
+
 async def test_open_now_first_and_closed_say_when_they_open(bot: Any) -> None:
     freeze(bot, datetime(2026, 11, 25, 12, 30, tzinfo=SHANGHAI))  # Wednesday lunch break
     await make_craftsman(bot, "午休师傅", ["tailor"], 100, hours="Mo-Fr 08:00-12:00,13:00-17:30")
