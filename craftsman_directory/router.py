@@ -58,20 +58,8 @@ async def _admin(ctx: Context) -> bool:
 # ---- searching -------------------------------------------------------------------------------
 
 
-ELDERLY_TTL = 3600  # seconds a user's walking speed is cached (it changes very rarely)
-
-
 async def _elderly(ctx: Context) -> bool:
-    """User.elderly, through a short Redis cache: a database query per search cost more than
-    the whole GEO search."""
-    key = keys.elderly(ctx.user)
-    cached = await ctx.redis.get(key)
-    if cached is not None:
-        return cached in (b"1", "1")
-    user = await User.get_or_none(openid=ctx.user)
-    value = bool(user and user.elderly)
-    await ctx.redis.set(key, int(value), ex=ELDERLY_TTL)
-    return value
+    return await service.walks_slowly(ctx.redis, ctx.user)
 
 
 async def _answer(ctx: Context, category: str, lat: float, lng: float) -> str:
@@ -206,7 +194,7 @@ NORMAL_PACE = re.compile(r"(我|俺)(走得快|走路正常|走路不慢)|按?�
 @router.message(matches(SLOW_PACE.pattern))
 async def slow_pace(ctx: Context) -> HandlerResult:
     """Searches reckon with an elderly pace from now on (User.elderly)."""
-    await _set_pace(ctx, elderly=True)
+    await service.set_walking_pace(ctx.redis, ctx.user, elderly=True)
     return (
         f"好的，以后按每分钟{geo.ELDERLY_WALK_M_PER_MIN:.0f}米帮您算步行时间，"
         f"只找15分钟走得到的师傅（约{geo.walk_radius_m(True):.0f}米内）。"
@@ -216,16 +204,8 @@ async def slow_pace(ctx: Context) -> HandlerResult:
 
 @router.message(matches(NORMAL_PACE.pattern))
 async def normal_pace(ctx: Context) -> HandlerResult:
-    await _set_pace(ctx, elderly=False)
+    await service.set_walking_pace(ctx.redis, ctx.user, elderly=False)
     return f"好的，以后按每分钟{geo.WALK_M_PER_MIN:.0f}米算步行时间。"
-
-
-async def _set_pace(ctx: Context, elderly: bool) -> None:
-    user, _ = await User.get_or_create(openid=ctx.user)
-    if user.elderly != elderly:
-        user.elderly = elderly
-        await user.save(update_fields=["elderly"])
-    await ctx.redis.set(keys.elderly(ctx.user), int(elderly), ex=ELDERLY_TTL)
 
 
 @router.message(intent("find_craftsman"))

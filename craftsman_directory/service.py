@@ -15,8 +15,9 @@ from redis.asyncio import Redis
 from bot.context import Notifier
 from bot.nlu.labels import CATEGORIES
 from craftsman_directory import index
+from infra import keys
 from models.directory import Complaint, Craftsman, Review, Source, Status
-from models.users import Role, RoleGrant
+from models.users import Role, RoleGrant, User
 
 UPHELD_TO_SUSPEND = 3
 
@@ -149,6 +150,33 @@ def guess_compound(address: str) -> str | None:
 async def admin_openids() -> list[str]:
     grants = await RoleGrant.filter(role=Role.ADMIN).prefetch_related("user")
     return sorted({g.user.openid for g in grants})
+
+
+# ---- walking pace ------------------------------------------------------------------------------
+
+ELDERLY_TTL = 3600  # seconds a user's walking pace is cached (it changes very rarely)
+
+
+async def walks_slowly(redis: Redis, openid: str) -> bool:
+    """User.elderly, through a short Redis cache: a database query per search cost more than
+    the whole GEO search."""
+    key = keys.elderly(openid)
+    cached = await redis.get(key)
+    if cached is not None:
+        return cached in (b"1", "1")
+    user = await User.get_or_none(openid=openid)
+    value = bool(user and user.elderly)
+    await redis.set(key, int(value), ex=ELDERLY_TTL)
+    return value
+
+
+async def set_walking_pace(redis: Redis, openid: str, elderly: bool) -> None:
+    """Searches for this user reckon with an elderly pace (45 m a minute), or a normal one."""
+    user, _ = await User.get_or_create(openid=openid)
+    if user.elderly != elderly:
+        user.elderly = elderly
+        await user.save(update_fields=["elderly"])
+    await redis.set(keys.elderly(openid), int(elderly), ex=ELDERLY_TTL)
 
 
 async def is_admin(openid: str) -> bool:

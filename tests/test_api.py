@@ -130,6 +130,7 @@ CASES = [
     Case("GET", "/api/me", {}),
     Case("GET", "/api/me/menu-subscription", {}),
     Case("PUT", "/api/me/menu-subscription", {}, json={"active": True}),
+    Case("PUT", "/api/me/walking-pace", {}, json={"elderly_pace": True}),
     Case(
         "GET",
         "/api/craftsmen",
@@ -379,6 +380,19 @@ async def test_subscription_through_the_service(api: Api, world: dict[str, Any])
     assert (await api.get("/api/me", t)).body["menu_subscribed"] is True
     off = await api.call("PUT", "/api/me/menu-subscription", t, json={"active": False})
     assert off.body == {"active": False, "changed": True}
+
+
+async def test_walking_pace_is_the_same_setting_as_in_the_chat(
+    api: Api, world: dict[str, Any]
+) -> None:
+    t = world["tokens"]["resident"]
+    assert (await api.get("/api/me", t)).body["elderly_pace"] is False
+    slow = await api.call("PUT", "/api/me/walking-pace", t, json={"elderly_pace": True})
+    assert slow.body == {"elderly_pace": True}
+    assert (await User.get(openid=openid_of("r"))).elderly
+    assert (await api.get("/api/me", t)).body["elderly_pace"] is True
+    bad = await api.call("PUT", "/api/me/walking-pace", t, json={"elderly_pace": "yes"})
+    assert bad.status == 400 and "elderly_pace" in bad.body["error"]["fields"]
 
 
 # ---- validation ------------------------------------------------------------------------------

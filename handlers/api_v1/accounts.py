@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from canteen import service as canteen_service
+from craftsman_directory import service as directory_service
 from handlers.api_v1.core import (
     Access,
     ApiError,
@@ -59,6 +60,7 @@ async def logout(call: Call) -> web.Response:
 async def me(call: Call) -> web.Response:
     """Who am I: roles, my craftsman entry, whether I get menu pushes."""
     grants = await RoleGrant.filter(user_id=call.me.user_id).order_by("id")
+    user = await User.get_or_none(pk=call.me.user_id)
     craftsman = await Craftsman.get_or_none(openid=call.me.openid)
     sub = await MenuSubscription.get_or_none(openid=call.me.openid)
     return ok(
@@ -69,8 +71,17 @@ async def me(call: Call) -> web.Response:
             ],
             "craftsman_id": craftsman.pk if craftsman else None,
             "menu_subscribed": bool(sub and sub.active),
+            "elderly_pace": bool(user and user.elderly),
         }
     )
+
+
+async def put_walking_pace(call: Call) -> web.Response:
+    """Walking times at an elderly pace (45 m a minute) or a normal one, like "我走得慢" /
+    "正常速度" in the chat."""
+    elderly = call.body["elderly_pace"]
+    await directory_service.set_walking_pace(call.redis, call.me.openid, elderly)
+    return ok({"elderly_pace": elderly})
 
 
 async def get_menu_subscription(call: Call) -> web.Response:
@@ -98,7 +109,7 @@ SCHEMAS: dict[str, Any] = {
         },
     ),
     "Me": obj(
-        ["user_id", "roles", "craftsman_id", "menu_subscribed"],
+        ["user_id", "roles", "craftsman_id", "menu_subscribed", "elderly_pace"],
         {
             "user_id": {"type": "integer"},
             "roles": {
@@ -123,8 +134,13 @@ SCHEMAS: dict[str, Any] = {
             },
             "craftsman_id": {"type": ["integer", "null"]},
             "menu_subscribed": {"type": "boolean"},
+            "elderly_pace": {
+                "type": "boolean",
+                "description": "walking times at 45 m a minute instead of 80",
+            },
         },
     ),
+    "WalkingPace": obj(["elderly_pace"], {"elderly_pace": {"type": "boolean"}}),
     "Subscription": obj(
         ["active"], {"active": {"type": "boolean"}, "changed": {"type": "boolean"}}
     ),
@@ -160,5 +176,14 @@ ENDPOINTS = [
         "canteen",
         body=obj(["active"], {"active": {"type": "boolean"}}),
         ok_schema=ref("Subscription"),
+    ),
+    Endpoint(
+        "PUT",
+        "/api/me/walking-pace",
+        put_walking_pace,
+        "按老人步速或正常步速算步行时间",
+        "directory",
+        body=obj(["elderly_pace"], {"elderly_pace": {"type": "boolean"}}),
+        ok_schema=ref("WalkingPace"),
     ),
 ]
