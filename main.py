@@ -36,6 +36,7 @@ from handlers.keys import (
     background_key,
     bot_key,
     http_key,
+    mini_api_key,
     redis_key,
     settings_key,
     wechat_api_key,
@@ -45,7 +46,8 @@ from infra.log import request_id, setup_logging
 from infra.redis import open_redis
 from push.app import push_worker_ctx, run_worker
 from settings import Settings, SettingsError, ensure_wechat_token, load_settings
-from wechat_api.client import WeChatAPI, WeChatAPIError
+from wechat_api.client import WeChatAPIError
+from wechat_api.client import clients as wechat_clients
 
 log = logging.getLogger("linli")
 
@@ -95,15 +97,10 @@ async def directory_index_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def http_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[settings_key]
     async with aiohttp.ClientSession() as session:
         app[http_key] = session
-        app[wechat_api_key] = WeChatAPI(
-            session,
-            app[redis_key],
-            app_id=settings.wechat_app_id,
-            app_secret=settings.wechat_app_secret,
-            base=settings.wechat_api_base,
+        app[wechat_api_key], app[mini_api_key] = wechat_clients(
+            session, app[redis_key], app[settings_key]
         )
         yield
 

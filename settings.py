@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 WECHAT_API_DEFAULT = "https://api.weixin.qq.com"
 WECOM_API_DEFAULT = "https://qyapi.weixin.qq.com"
 _DB_SCHEMES = {"sqlite", "postgres", "postgresql", "asyncpg", "psycopg"}
 _REDIS_SCHEMES = {"redis", "rediss", "unix"}
-_SECRETS = {"WECHAT_TOKEN", "WECHAT_APP_SECRET", "WECHAT_AES_KEY"}
+_SECRETS = {"WECHAT_TOKEN", "WECHAT_APP_SECRET", "WECHAT_AES_KEY", "MINI_APP_SECRET"}
 
 
 class SettingsError(Exception):
@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     wechat_app_id: str = "wx-linli-local"
     wechat_app_secret: str = "linli-local-secret"
     wechat_aes_key: str | None = None
+    # The mini-program is an app of its own (its login and subscribe messages need its AppID
+    # and AppSecret). Unset: the Official Account's are used, which only the fake server and
+    # the demo accept.
+    mini_app_id: str | None = None
+    mini_app_secret: str | None = None
     wechat_api_base: str = WECHAT_API_DEFAULT
     wecom_api_base: str = WECOM_API_DEFAULT
     # Mini-program subscribe-message template for menu pushes (fields thing1, thing2, date3);
@@ -79,6 +84,8 @@ class Settings(BaseSettings):
         "redis_url",
         "wechat_token",
         "wechat_aes_key",
+        "mini_app_id",
+        "mini_app_secret",
         "mini_menu_template_id",
         "wechat_menu_template_id",
         "wechat_notice_template_id",
@@ -142,6 +149,19 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value
 
+    @model_validator(mode="after")
+    def _mini_pair(self) -> Settings:
+        if (self.mini_app_id is None) != (self.mini_app_secret is None):
+            raise ValueError("MINI_APP_ID and MINI_APP_SECRET go together: set both or neither")
+        return self
+
+    @property
+    def mini_credentials(self) -> tuple[str, str]:
+        """The mini-program's AppID and AppSecret (the Official Account's when unset)."""
+        if self.mini_app_id and self.mini_app_secret:
+            return self.mini_app_id, self.mini_app_secret
+        return self.wechat_app_id, self.wechat_app_secret
+
     @property
     def sqlite_path(self) -> Path:
         return self.data_dir / "linli.sqlite3"
@@ -158,8 +178,11 @@ def load_settings(env_file: str | Path | None = ".env", **overrides: Any) -> Set
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            name = str(err["loc"][0]).upper() if err["loc"] else "?"
             msg = str(err["msg"]).removeprefix("Value error, ")
+            if not err["loc"]:  # a check across fields: its input is every setting, secrets too
+                problems.append(msg)
+                continue
+            name = str(err["loc"][0]).upper()
             shown = "" if name in _SECRETS else f" (got {err.get('input')!r})"
             problems.append(f"{name}: {msg}{shown}")
         raise SettingsError("Invalid settings:\n  " + "\n  ".join(problems)) from None

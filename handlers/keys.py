@@ -15,7 +15,8 @@ from wechat_api.client import WeChatAPI
 settings_key = web.AppKey("settings", Settings)
 redis_key = web.AppKey("redis", Redis)
 http_key = web.AppKey("http", aiohttp.ClientSession)
-wechat_api_key = web.AppKey("wechat_api", WeChatAPI)
+wechat_api_key = web.AppKey("wechat_api", WeChatAPI)  # the Official Account
+mini_api_key = web.AppKey("mini_api", WeChatAPI)  # the mini-program (login, subscribe, checks)
 bot_key = web.AppKey("bot", Bot)
 # Answers still being worked on after the passive-reply deadline; awaited on shutdown.
 background_key = web.AppKey("background", set[asyncio.Task[None]])

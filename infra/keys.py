@@ -12,15 +12,23 @@ LOCATION = PREFIX + "loc:"
 FORM = PREFIX + "form:"
 # An action waiting for something from the user (e.g. a search waiting for a location).
 PENDING = PREFIX + "pending:"
-# Shared outbound-API access token and the lock taken while refreshing it.
-ACCESS_TOKEN = PREFIX + "wechat:access_token"
-ACCESS_TOKEN_LOCK = PREFIX + "wechat:access_token:lock"
+# Shared outbound-API access token of one app (Official Account, mini-program) and the lock
+# taken while refreshing it.
+ACCESS_TOKEN = PREFIX + "wechat:access_token:"
 # Per-user conversation scratch space (e.g. paging through search results).
 SCRATCH = PREFIX + "scratch:"
 # Push worker: send-time windows per rate-limited channel/target, and the wake-up list that
 # `push.outbox.wake` pushes to after an enqueue commits.
 PUSH_RATE = PREFIX + "push:rate:"
 PUSH_WAKE = PREFIX + "push:wake"
+
+
+def access_token(app_id: str) -> str:
+    return ACCESS_TOKEN + app_id
+
+
+def access_token_lock(app_id: str) -> str:
+    return ACCESS_TOKEN + app_id + ":lock"
 
 
 def dedupe(message_key: str) -> str:

@@ -12,14 +12,14 @@ import aiohttp
 from aiohttp import web
 from redis.asyncio import Redis
 
-from handlers.keys import http_key, redis_key, settings_key, wechat_api_key
+from handlers.keys import http_key, mini_api_key, redis_key, settings_key, wechat_api_key
 from infra import database
 from infra.redis import open_redis
 from push.channels import WeComRobot
 from push.ratelimit import Rate
 from push.worker import PushWorker, WorkerConfig
 from settings import Settings
-from wechat_api.client import WeChatAPI
+from wechat_api.client import clients as wechat_clients
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,7 @@ async def push_worker_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
     worker = PushWorker(
         api=app[wechat_api_key],
+        mini_api=app[mini_api_key],
         robot=WeComRobot(app[http_key], settings.wecom_api_base),
         redis=app[redis_key],
         config=worker_config(settings),
@@ -82,15 +83,10 @@ async def run_worker(settings: Settings, *also: Beside) -> None:
         redis = await stack.enter_async_context(open_redis(settings.redis_url, settings.data_dir))
         await stack.enter_async_context(database.open_database(settings))
         session = await stack.enter_async_context(aiohttp.ClientSession())
-        api = WeChatAPI(
-            session,
-            redis,
-            app_id=settings.wechat_app_id,
-            app_secret=settings.wechat_app_secret,
-            base=settings.wechat_api_base,
-        )
+        api, mini_api = wechat_clients(session, redis, settings)
         worker = PushWorker(
             api=api,
+            mini_api=mini_api,
             robot=WeComRobot(session, settings.wecom_api_base),
             redis=redis,
             config=worker_config(settings),

@@ -71,8 +71,11 @@ def _text(payload: dict[str, Any], name: str) -> str:
     return text
 
 
-async def deliver(msg: OutboxMessage, api: WeChatAPI, robot: WeComRobot) -> None:
-    """Send one message; raises WeChatAPIError (from WeChat) or PayloadError (never sendable)."""
+async def deliver(
+    msg: OutboxMessage, api: WeChatAPI, robot: WeComRobot, mini_api: WeChatAPI | None = None
+) -> None:
+    """Send one message; raises WeChatAPIError (from WeChat) or PayloadError (never sendable).
+    `api` is the Official Account's client, `mini_api` the mini-program's (default: `api`)."""
     p = msg.payload
     if msg.channel == PushChannel.WECHAT_CS:
         await api.send_text(msg.target, _text(p, "text"))
@@ -81,7 +84,7 @@ async def deliver(msg: OutboxMessage, api: WeChatAPI, robot: WeComRobot) -> None
             msg.target, _field(p, "template_id"), _field(p, "data"), p.get("url")
         )
     elif msg.channel == PushChannel.MINI_SUBSCRIBE:
-        await api.send_subscribe(
+        await (mini_api or api).send_subscribe(
             msg.target, _field(p, "template_id"), _field(p, "data"), p.get("page")
         )
     elif msg.channel == PushChannel.WECOM_ROBOT:

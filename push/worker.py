@@ -85,9 +85,16 @@ def _due() -> Q:
 
 class PushWorker:
     def __init__(
-        self, *, api: WeChatAPI, robot: WeComRobot, redis: Redis, config: WorkerConfig
+        self,
+        *,
+        api: WeChatAPI,
+        robot: WeComRobot,
+        redis: Redis,
+        config: WorkerConfig,
+        mini_api: WeChatAPI | None = None,
     ) -> None:
-        self.api = api
+        self.api = api  # the Official Account
+        self.mini_api = mini_api or api  # the mini-program (subscribe messages)
         self.robot = robot
         self.redis = redis
         self.config = config
@@ -193,7 +200,7 @@ class PushWorker:
                 if not await self._take_slot(msg):
                     return
                 try:
-                    await deliver(msg, self.api, self.robot)
+                    await deliver(msg, self.api, self.robot, self.mini_api)
                 except PayloadError as exc:
                     await self._give_up(msg, f"bad payload: {exc}")
                 except WeChatAPIError as exc:

@@ -29,6 +29,10 @@ from wechat_api.fake import FakeWeChat
 TOKEN = "linlitesttoken"
 APP_ID = "wx-linli-test"
 APP_SECRET = "test-secret"
+# The mini-program is an app of its own, as in production: its APIs refuse the Official
+# Account's token (the fake answers 48001), so every test checks the right client is used.
+MINI_APP_ID = "wx-linli-mini-test"
+MINI_APP_SECRET = "mini-test-secret"
 # A valid EncodingAESKey (43 characters of base64 for 32 bytes).
 AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
 
@@ -68,7 +72,12 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture
 async def fake_wechat() -> AsyncIterator[FakeWeChat]:
-    fake = FakeWeChat(app_id=APP_ID, app_secret=APP_SECRET)
+    fake = FakeWeChat(
+        app_id=APP_ID,
+        app_secret=APP_SECRET,
+        mini_app_id=MINI_APP_ID,
+        mini_app_secret=MINI_APP_SECRET,
+    )
     async with fake.running() as base:
         fake.base = base  # type: ignore[attr-defined]
         yield fake
@@ -86,6 +95,8 @@ def make_settings(
             "wechat_token": TOKEN,
             "wechat_app_id": APP_ID,
             "wechat_app_secret": APP_SECRET,
+            "mini_app_id": MINI_APP_ID,
+            "mini_app_secret": MINI_APP_SECRET,
             "wechat_aes_key": AES_KEY,
             "wechat_api_base": fake_wechat.base,  # type: ignore[attr-defined]
             "wechat_timestamp_skew": 300,

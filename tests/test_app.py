@@ -28,6 +28,18 @@ def test_bad_settings_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None
     assert "too-short-secret" not in text  # secrets are not echoed
 
 
+def test_mini_program_credentials_go_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WECHAT_APP_SECRET", "oa-secret-value")
+    with pytest.raises(SettingsError) as err:
+        load_settings(None, mini_app_id="wx-mini")
+    assert "MINI_APP_ID and MINI_APP_SECRET" in str(err.value)
+    assert "oa-secret-value" not in str(err.value)  # a cross-field error shows no inputs
+    alone = load_settings(None, wechat_app_id="wx-oa")
+    assert alone.mini_credentials == ("wx-oa", "oa-secret-value")  # the demo: one app
+    both = load_settings(None, mini_app_id="wx-mini", mini_app_secret="m")
+    assert both.mini_credentials == ("wx-mini", "m")
+
+
 def test_settings_read_a_dotenv_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PORT", raising=False)
     env = tmp_path / ".env"

@@ -15,7 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from tortoise.transactions import in_transaction
 
-from handlers.keys import redis_key, wechat_api_key
+from handlers.keys import mini_api_key, redis_key, wechat_api_key
 from main import create_app
 from models.push import OutboxMessage, PushChannel, PushStatus
 from models.users import User
@@ -48,6 +48,7 @@ def another(client: TestClient, worker: PushWorker, **config: Any) -> PushWorker
     app = client.app
     return PushWorker(
         api=app[wechat_api_key],
+        mini_api=app[mini_api_key],
         robot=worker.robot,
         redis=app[redis_key],
         config=replace(worker.config, **config),

@@ -222,7 +222,7 @@ async def test_processes_share_one_access_token(
     cluster: Cluster, two_servers: tuple[int, int]
 ) -> None:
     redis = Redis.from_url(cluster.redis_url, decode_responses=True)
-    await redis.delete(keys.ACCESS_TOKEN)
+    await redis.delete(keys.access_token(APP_ID))
     await redis.aclose()
     fake = cluster.fake
     fake.calls.clear()

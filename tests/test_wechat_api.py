@@ -9,14 +9,18 @@ import aiohttp
 import pytest
 
 from infra import keys
-from tests.conftest import APP_ID, APP_SECRET
+from tests.conftest import APP_ID, APP_SECRET, MINI_APP_ID, MINI_APP_SECRET
 from wechat_api.client import WeChatAPI, WeChatAPIError
 
 
 def _api(
-    session: aiohttp.ClientSession, redis: Any, fake: Any, secret: str = APP_SECRET
+    session: aiohttp.ClientSession,
+    redis: Any,
+    fake: Any,
+    secret: str = APP_SECRET,
+    app_id: str = APP_ID,
 ) -> WeChatAPI:
-    return WeChatAPI(session, redis, app_id=APP_ID, app_secret=secret, base=fake.base)
+    return WeChatAPI(session, redis, app_id=app_id, app_secret=secret, base=fake.base)
 
 
 def _token_fetches(fake: Any) -> int:
@@ -39,7 +43,7 @@ async def test_token_is_fetched_once_and_shared_in_redis(redis: Any, fake_wechat
         )
     assert _token_fetches(fake_wechat) == 1
     assert len(fake_wechat.sent()) == 20
-    ttl = await redis.ttl(keys.ACCESS_TOKEN)
+    ttl = await redis.ttl(keys.access_token(APP_ID))
     assert 0 < ttl <= 7200 - 300  # renewed before WeChat's expiry
 
 
@@ -75,8 +79,33 @@ async def test_errors_are_reported_with_their_codes(redis: Any, fake_wechat: Any
             await api.send_text("o-1", "x")
         assert bad_gateway.value.retryable
         with pytest.raises(WeChatAPIError) as wrong_secret:
-            await _api(session, redis, fake_wechat, secret="nope").jscode2session("abc")
+            mini = _api(session, redis, fake_wechat, secret="nope", app_id=MINI_APP_ID)
+            await mini.jscode2session("abc")
         assert wrong_secret.value.errcode == 40125 and not wrong_secret.value.retryable
+
+
+async def test_the_official_account_and_the_mini_program_are_two_apps(
+    redis: Any, fake_wechat: Any
+) -> None:
+    """Each has its own token in Redis, and WeChat refuses one app's token on the other's
+    APIs (the mistake a shared AppID would make in production)."""
+    async with aiohttp.ClientSession() as session:
+        official = _api(session, redis, fake_wechat)
+        mini = _api(session, redis, fake_wechat, MINI_APP_SECRET, MINI_APP_ID)
+        await official.send_text("o-1", "你好")
+        await mini.send_subscribe("o-mini-1", "tmpl", {"thing1": "午餐"})
+        assert await redis.get(keys.access_token(APP_ID)) != await redis.get(
+            keys.access_token(MINI_APP_ID)
+        )
+        assert (await mini.jscode2session("abc"))["openid"] == "o-mini-abc"
+        for call in (
+            official.send_subscribe("o-mini-1", "tmpl", {"thing1": "午餐"}),
+            official.jscode2session("abc"),
+            mini.send_text("o-1", "你好"),
+        ):
+            with pytest.raises(WeChatAPIError) as refused:
+                await call
+            assert refused.value.errcode in {48001, 40013}
 
 
 async def test_slow_wechat_times_out_without_blocking_the_loop(
@@ -107,10 +136,11 @@ async def test_slow_wechat_times_out_without_blocking_the_loop(
 async def test_other_apis_speak_wechats_json(redis: Any, fake_wechat: Any) -> None:
     async with aiohttp.ClientSession() as session:
         api = _api(session, redis, fake_wechat)
-        session_info = await api.jscode2session("code123")
+        mini = _api(session, redis, fake_wechat, MINI_APP_SECRET, MINI_APP_ID)
+        session_info = await mini.jscode2session("code123")
         assert session_info["openid"] == "o-mini-code123"
-        assert await api.msg_sec_check("o-1", "修鞋十元") is True
-        assert await api.msg_sec_check("o-1", "违禁内容") is False
+        assert await mini.msg_sec_check("o-1", "修鞋十元") is True
+        assert await mini.msg_sec_check("o-1", "违禁内容") is False
         assert await api.send_template("o-1", "TPL", {"first": "菜单"}) != ""
-        await api.send_subscribe("o-1", "SUB", {"thing1": "午餐"}, page="pages/menu")
+        await mini.send_subscribe("o-1", "SUB", {"thing1": "午餐"}, page="pages/menu")
     assert fake_wechat.sent("/cgi-bin/message/subscribe/send")[0]["page"] == "pages/menu"

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from redis.asyncio import Redis
 
 from infra import keys
+
+if TYPE_CHECKING:
+    from settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,8 @@ class WeChatAPI:
         self._session = session
         self._redis = redis
         self._app_id = app_id
+        self._token_key = keys.access_token(app_id)
+        self._lock_key = keys.access_token_lock(app_id)
         self._secret = app_secret
         self._base = base.rstrip("/")
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -64,16 +69,16 @@ class WeChatAPI:
     # ---- token -------------------------------------------------------------------------------
 
     async def access_token(self) -> str:
-        token = await self._redis.get(keys.ACCESS_TOKEN)
+        token = await self._redis.get(self._token_key)
         if token:
             return token
         return await self._refresh()
 
     async def _refresh(self) -> str:
         for _ in range(int(LOCK_TTL / 0.05)):
-            if await self._redis.set(keys.ACCESS_TOKEN_LOCK, "1", nx=True, ex=LOCK_TTL):
+            if await self._redis.set(self._lock_key, "1", nx=True, ex=LOCK_TTL):
                 try:
-                    token = await self._redis.get(keys.ACCESS_TOKEN)
+                    token = await self._redis.get(self._token_key)
                     if token:  # someone refreshed while we waited for the lock
                         return token
                     data = await self._request(
@@ -87,19 +92,19 @@ class WeChatAPI:
                     )
                     token = data["access_token"]
                     ttl = max(int(data.get("expires_in", 7200)) - TOKEN_MARGIN, 60)
-                    await self._redis.set(keys.ACCESS_TOKEN, token, ex=ttl)
+                    await self._redis.set(self._token_key, token, ex=ttl)
                     log.info("access token refreshed", extra={"ttl": ttl})
                     return token
                 finally:
-                    await self._redis.delete(keys.ACCESS_TOKEN_LOCK)
+                    await self._redis.delete(self._lock_key)
             await asyncio.sleep(0.05)
-            token = await self._redis.get(keys.ACCESS_TOKEN)
+            token = await self._redis.get(self._token_key)
             if token:
                 return token
         raise WeChatAPIError(-1, "timed out waiting for the access token refresh")
 
     async def invalidate_token(self, token: str) -> None:
-        await self._redis.eval(_DELETE_IF_SAME, 1, keys.ACCESS_TOKEN, token)
+        await self._redis.eval(_DELETE_IF_SAME, 1, self._token_key, token)
 
     # ---- calls -------------------------------------------------------------------------------
 
@@ -203,3 +208,24 @@ class WeChatAPI:
             json={"content": content, "version": 2, "scene": scene, "openid": openid},
         )
         return data.get("result", {}).get("suggest", "pass") == "pass"
+
+
+def clients(
+    session: aiohttp.ClientSession, redis: Redis, settings: Settings
+) -> tuple[WeChatAPI, WeChatAPI]:
+    """The Official Account's client and the mini-program's: the same client when no
+    MINI_APP_ID is set (the demo), else one per app, each with its own token in Redis."""
+    official = WeChatAPI(
+        session,
+        redis,
+        app_id=settings.wechat_app_id,
+        app_secret=settings.wechat_app_secret,
+        base=settings.wechat_api_base,
+    )
+    mini_id, mini_secret = settings.mini_credentials
+    if mini_id == settings.wechat_app_id:
+        return official, official
+    mini = WeChatAPI(
+        session, redis, app_id=mini_id, app_secret=mini_secret, base=settings.wechat_api_base
+    )
+    return official, mini

@@ -7,6 +7,11 @@ an HTTP status (5xx) or a delay, for the next N calls to a path.
     fake = FakeWeChat(app_id="wx1", app_secret="s")
     async with fake.running() as base:   # base = "http://127.0.0.1:PORT"
         ...
+
+An Official Account and a mini-program are two apps with their own credentials and tokens
+(`mini_app_id`/`mini_app_secret`; unset: one app does both, as in the demo). As on WeChat, a
+token only works for its own app's APIs: an Official Account token on a mini-program API (or the
+other way round) is refused with 48001.
 """
 
 from __future__ import annotations
@@ -51,8 +56,11 @@ class _Fault:
 class FakeWeChat:
     app_id: str = "wx-linli-local"
     app_secret: str = "linli-local-secret"
+    mini_app_id: str | None = None
+    mini_app_secret: str | None = None
     calls: list[Recorded] = field(default_factory=list)
     tokens: dict[str, float] = field(default_factory=dict)
+    token_apps: dict[str, str] = field(default_factory=dict)
     # Users who may receive messages; empty means everyone (openids are not checked).
     known_users: set[str] = field(default_factory=set)
     # Users who have not written to the account for 48 hours: customer-service messages to
@@ -78,6 +86,18 @@ class FakeWeChat:
     def expire_tokens(self) -> None:
         """Invalidate every issued token, as WeChat does when another party fetches a new one."""
         self.tokens.clear()
+        self.token_apps.clear()
+
+    @property
+    def mini(self) -> str:
+        """The app id the mini-program APIs belong to."""
+        return self.mini_app_id or self.app_id
+
+    def _secrets(self) -> dict[str, str]:
+        apps = {self.app_id: self.app_secret}
+        if self.mini_app_id:
+            apps[self.mini_app_id] = self.mini_app_secret or ""
+        return apps
 
     def sent(self, path: str = "/cgi-bin/message/custom/send") -> list[Any]:
         """Bodies of successful calls to `path`."""
@@ -139,7 +159,7 @@ class FakeWeChat:
         at = time.monotonic()
         self.calls.append(Recorded(request.path, dict(request.query), body, -at if failed else at))
 
-    def _check_token(self, request: web.Request) -> web.Response | None:
+    def _check_token(self, request: web.Request, app: str) -> web.Response | None:
         token = request.query.get("access_token")
         if not token:
             return _err(41001, "access_token missing")
@@ -148,36 +168,46 @@ class FakeWeChat:
             return _err(40001, "invalid credential, access_token is invalid or not latest")
         if expires < time.time():
             return _err(42001, "access_token expired")
+        if self.token_apps.get(token) != app:
+            return _err(48001, "api unauthorized")
         return None
 
-    def _issue(self) -> dict[str, Any]:
+    def _issue(self, app: str) -> dict[str, Any]:
         token = secrets.token_urlsafe(48)
         self.tokens[token] = time.time() + TOKEN_TTL
+        self.token_apps[token] = app
         return {"access_token": token, "expires_in": TOKEN_TTL}
+
+    def _credentials(self, app_id: Any, secret: Any) -> web.Response | None:
+        apps = self._secrets()
+        if app_id not in apps:
+            return _err(40013, "invalid appid")
+        if secret != apps[app_id]:
+            return _err(40125, "invalid appsecret")
+        return None
 
     async def _token(self, request: web.Request) -> web.Response:
         q = request.query
         self._record(request, None)
         if q.get("grant_type") != "client_credential":
             return _err(40002, "invalid grant_type")
-        if q.get("appid") != self.app_id:
-            return _err(40013, "invalid appid")
-        if q.get("secret") != self.app_secret:
-            return _err(40125, "invalid appsecret")
-        return web.json_response(self._issue())
+        bad = self._credentials(q.get("appid"), q.get("secret"))
+        return bad or web.json_response(self._issue(q["appid"]))
 
     async def _stable_token(self, request: web.Request) -> web.Response:
         body = await _body(request)
         self._record(request, body)
-        if not isinstance(body, dict) or body.get("appid") != self.app_id:
+        if not isinstance(body, dict):
             return _err(40013, "invalid appid")
-        if body.get("secret") != self.app_secret:
-            return _err(40125, "invalid appsecret")
-        return web.json_response(self._issue())
+        bad = self._credentials(body.get("appid"), body.get("secret"))
+        return bad or web.json_response(self._issue(body["appid"]))
 
-    async def _authed(self, request: web.Request) -> tuple[Any, web.Response | None]:
+    async def _authed(
+        self, request: web.Request, app: str | None = None
+    ) -> tuple[Any, web.Response | None]:
+        """The body of a call made with a valid token of `app` (default: the Official Account)."""
         body = await _body(request)
-        bad = self._check_token(request)
+        bad = self._check_token(request, app or self.app_id)
         if bad is not None:
             self._record(request, body, failed=True)
             return body, bad
@@ -226,7 +256,7 @@ class FakeWeChat:
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": secrets.randbits(40)})
 
     async def _subscribe_send(self, request: web.Request) -> web.Response:
-        body, bad = await self._authed(request)
+        body, bad = await self._authed(request, self.mini)
         if bad:
             return bad
         if not body.get("touser") or not body.get("template_id"):
@@ -238,7 +268,9 @@ class FakeWeChat:
     async def _jscode2session(self, request: web.Request) -> web.Response:
         q = request.query
         self._record(request, None)
-        if q.get("appid") != self.app_id or q.get("secret") != self.app_secret:
+        if q.get("appid") != self.mini:  # an Official Account cannot log mini-program users in
+            return _err(40013, "invalid appid")
+        if q.get("secret") != self._secrets()[self.mini]:
             return _err(40125, "invalid appsecret")
         code = q.get("js_code", "")
         if not code or code.startswith("bad"):
@@ -249,7 +281,7 @@ class FakeWeChat:
         )
 
     async def _msg_sec_check(self, request: web.Request) -> web.Response:
-        body, bad = await self._authed(request)
+        body, bad = await self._authed(request, self.mini)
         if bad:
             return bad
         self._record(request, body)

@@ -22,7 +22,7 @@ from handlers.api_v1.core import (
     ref,
 )
 from handlers.api_v1.core import end_session as _end_session
-from handlers.keys import wechat_api_key
+from handlers.keys import mini_api_key
 from models.canteen import MenuSubscription
 from models.directory import Craftsman
 from models.users import RoleGrant, User
@@ -37,7 +37,7 @@ BAD_CODE = {40029, 40163, 40226}
 async def login(call: Call) -> web.Response:
     """`wx.login()` code → our own bearer token. WeChat's session_key is never kept or shown."""
     try:
-        session = await call.app[wechat_api_key].jscode2session(call.body["code"])
+        session = await call.app[mini_api_key].jscode2session(call.body["code"])
     except WeChatAPIError as exc:
         if exc.errcode in BAD_CODE:
             raise invalid({"code": "登录凭证无效或已过期，请重新登录"}) from None

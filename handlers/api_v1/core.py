@@ -22,7 +22,7 @@ from jsonschema.exceptions import ValidationError
 from tortoise.exceptions import IntegrityError
 
 from handlers.api import error, unstorable
-from handlers.keys import bot_key, redis_key, settings_key, wechat_api_key
+from handlers.keys import bot_key, mini_api_key, redis_key, settings_key
 from infra import keys
 from wechat_api.client import WeChatAPIError
 
@@ -472,7 +472,7 @@ async def moderate(call: Call, texts: dict[str, str]) -> None:
 
     Checked before anything is written, so refused text is never shown to anyone.
     """
-    api = call.app[wechat_api_key]
+    api = call.app[mini_api_key]  # msg_sec_check is a mini-program API
     risky: dict[str, str] = {}
     for name, text in texts.items():
         if not text.strip():
