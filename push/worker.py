@@ -34,15 +34,14 @@ from models.push import OutboxMessage, PushChannel, PushStatus
 from models.users import User
 from push.channels import USER_CHANNELS, PayloadError, WeComRobot, deliver
 from push.ratelimit import Rate, RateLimiter
-from wechat_api.client import TOKEN_ERRORS, WeChatAPI, WeChatAPIError
+from wechat_api.client import OUT_OF_WINDOW, TOKEN_ERRORS, WeChatAPI, WeChatAPIError
 
 log = logging.getLogger(__name__)
 
 # 43004: the user unfollowed; remember it so later pushes are skipped without a call.
 UNFOLLOWED_ERRCODE = 43004
-# 45015: customer-service messages only reach users who wrote in the last 48 hours. A message
-# that carries a `fallback` (e.g. the same menu as a template message) is switched to it.
-OUT_OF_WINDOW_ERRCODE = 45015
+# OUT_OF_WINDOW (45015): a message that carries a `fallback` (e.g. the same menu as a template
+# message) is switched to it.
 NOTICE_MAX_CHARS = 180
 NOTICE_REMARK = "回复“消息”查看完整内容。"
 INBOX_TTL = 7 * 24 * 3600  # a shortened message's full text waits this long for "消息"
@@ -265,7 +264,7 @@ class PushWorker:
         fallback = msg.payload.get("fallback") if isinstance(msg.payload, dict) else None
         if fallback is None and msg.channel == PushChannel.WECHAT_CS:
             fallback = self._notice(msg.payload)
-        if exc.errcode == OUT_OF_WINDOW_ERRCODE and isinstance(fallback, dict):
+        if exc.errcode == OUT_OF_WINDOW and isinstance(fallback, dict):
             if fallback["payload"].get("data", {}).get("remark") == NOTICE_REMARK:
                 await self._keep_for_later(msg.target, msg.payload["text"])
             await self._switch(msg, fallback, reason)

@@ -87,6 +87,36 @@ async def test_codes_are_single_use_and_limited(
     assert again.status == 400  # each code logs in once
 
 
+async def _app_client(aiohttp_client: Any, make_settings: Any, **settings: Any) -> Any:
+    from main import create_app
+
+    return await aiohttp_client(create_app(make_settings(**settings)))
+
+
+async def test_staff_silent_for_48_hours_get_the_code_as_a_notice(
+    aiohttp_client: Any, make_settings: Any, canteen: Any, fake_wechat: Any
+) -> None:
+    """WeChat refuses customer-service messages to them (45015): the code goes out as the
+    notice template, or the page says how to get one; no code is left behind unsent."""
+    staff = await make_staff("o-quiet", Role.CANTEEN_STAFF, canteen)
+    fake_wechat.silent_users.add("o-quiet")
+    plain = await _app_client(aiohttp_client, make_settings)
+    _, page = await ask_code(plain, "o-quiet")
+    assert "先在公众号里给我们发一条消息" in page
+    assert await plain.app[redis_key].get(keys.console_code(staff.pk)) is None
+
+    client = await _app_client(aiohttp_client, make_settings, wechat_notice_template_id="tmpl")
+    csrf, page = await ask_code(client, "o-quiet")
+    assert "输入登录码" in page
+    [notice] = fake_wechat.sent("/cgi-bin/message/template/send")
+    assert notice["touser"] == "o-quiet" and notice["template_id"] == "tmpl"
+    code = notice["data"]["keyword1"]["value"][:6]
+    resp = await client.post(
+        "/console/login", data={"csrf": csrf, "account": str(staff.pk), "code": code}
+    )
+    assert resp.status == 200 and resp.url.path == "/console/"
+
+
 async def test_no_code_for_non_staff_and_the_same_answer(
     client: Any, canteen: Any, fake_wechat: Any
 ) -> None:

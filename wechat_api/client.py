@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TOKEN_ERRORS = {40001, 40014, 42001}
+# Customer-service messages only reach users who wrote in the last 48 hours; template messages
+# still do.
+OUT_OF_WINDOW = 45015
 # Refresh this long before WeChat's stated expiry, so no call races the deadline.
 TOKEN_MARGIN = 300
 LOCK_TTL = 15
