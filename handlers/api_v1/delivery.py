@@ -22,10 +22,12 @@ from delivery.service import MAX_COUNT, SELF, Result, meal_label
 from handlers.api_v1.core import (
     INT,
     PAGE_QUERY,
+    PHONE_RULE,
     STR,
     ApiError,
     Call,
     Endpoint,
+    checked,
     forbidden,
     invalid,
     not_found,
@@ -384,9 +386,14 @@ _RECIPIENT_PROPS: dict[str, Any] = {
         "maxLength": 16,
         "description": f"给谁：自己写“{SELF}”，家人写称呼，如“我妈”",
     },
-    "address": {"type": "string", "minLength": 1, "maxLength": 64, "description": "3号楼2单元401"},
-    "phone": {"type": "string", "minLength": 1, "maxLength": 30},
-    "emergency_phone": {"type": ["string", "null"], "maxLength": 30, "description": "可不填"},
+    "address": checked(
+        {"type": "string", "minLength": 1, "maxLength": 64, "description": "3号楼2单元401"},
+        "写明楼号，如“3号楼2单元401”",
+    ),
+    "phone": checked({"type": "string", "minLength": 1, "maxLength": 30}, PHONE_RULE),
+    "emergency_phone": checked(
+        {"type": ["string", "null"], "maxLength": 30, "description": "可不填"}, PHONE_RULE
+    ),
     "diet": {"type": "string", "maxLength": 100, "description": "忌口，如少盐、要软烂"},
 }
 
@@ -610,7 +617,7 @@ ENDPOINTS = [
                     "type": "array",
                     "minItems": 1,
                     "maxItems": MAX_DAYS,
-                    "items": _DATE,
+                    "items": checked(_DATE, "不能是过去的日子"),
                 },
                 "count": {"type": "integer", "minimum": 1, "maximum": MAX_COUNT, "default": 1},
             },

@@ -14,10 +14,12 @@ from handlers.api_v1.core import (
     ID,
     INT,
     PAGE_QUERY,
+    PHONE_RULE,
     STR,
     Access,
     Call,
     Endpoint,
+    checked,
     conflict,
     forbidden,
     invalid,
@@ -334,7 +336,9 @@ async def decide_complaint(call: Call) -> web.Response:
 
 _NUM = {"type": "number"}
 _CID = {"craftsman_id": ID}
-_LAT = {"type": "number", "minimum": -90, "maximum": 90, "description": "南北纬85°以内"}
+# The GEO index (Web Mercator) reaches 85.05° north and south.
+_LAT = {"type": "number", "minimum": -GEO_LAT_MAX, "maximum": GEO_LAT_MAX, "x-message": OFF_MAP}
+_TRADE_RULE = "目录里的行当：类别编号、中文名或说法，如 tailor、修鞋、改衣服"
 _LNG = {"type": "number", "minimum": -180, "maximum": 180}
 
 CRAFTSMAN_FIELDS: dict[str, Any] = {
@@ -343,15 +347,18 @@ CRAFTSMAN_FIELDS: dict[str, Any] = {
         "type": "array",
         "minItems": 1,
         "maxItems": 5,
-        "items": {"type": "string", "minLength": 1, "maxLength": 20},
+        "items": checked({"type": "string", "minLength": 1, "maxLength": 20}, _TRADE_RULE),
         "description": "行当：类别编号或中文，如 tailor、修鞋",
     },
     "description": {"type": "string", "minLength": 2, "maxLength": 200},
     "lat": _LAT,
     "lng": _LNG,
     "address": {"type": "string", "minLength": 1, "maxLength": 200},
-    "hours": {"type": "string", "minLength": 1, "maxLength": 200, "description": "每天8:00-18:00"},
-    "phone": {"type": "string", "minLength": 3, "maxLength": 32},
+    "hours": checked(
+        {"type": "string", "minLength": 1, "maxLength": 200, "description": "每天8:00-18:00"},
+        "营业时间：如“每天8:00-18:00”“周一到周五 9:00-17:00”，或 OpenStreetMap 写法",
+    ),
+    "phone": checked({"type": "string", "minLength": 3, "maxLength": 32}, PHONE_RULE),
 }
 
 SCHEMAS: dict[str, Any] = {
@@ -477,7 +484,7 @@ ENDPOINTS = [
         "按行当和位置找师傅（步行15分钟内优先）",
         "directory",
         query={
-            "category": {"type": "string", "minLength": 1, "maxLength": 20},
+            "category": checked({"type": "string", "minLength": 1, "maxLength": 20}, _TRADE_RULE),
             "lat": _LAT,
             "lng": _LNG,
             **PAGE_QUERY,

@@ -60,7 +60,14 @@ NLU_PARSE: dict[str, Any] = {
                     "schema": {
                         "type": "object",
                         "required": ["text"],
-                        "properties": {"text": {"type": "string", "maxLength": MAX_TEXT}},
+                        "properties": {
+                            "text": {
+                                "type": "string",
+                                "minLength": 1,
+                                "maxLength": MAX_TEXT,
+                                "pattern": r"\S",  # not only spaces
+                            }
+                        },
                     }
                 }
             },
