@@ -163,6 +163,18 @@ def create_app(settings: Settings) -> web.Application:
 # ---- commands --------------------------------------------------------------------------------
 
 
+def schema_is_current(settings: Settings) -> bool:
+    """Say what to do, rather than fail on the first query, when migrations are pending."""
+    pending = asyncio.run(database.pending_migrations(settings))
+    if pending:
+        print(
+            f"The database is not up to date ({len(pending)} migrations to apply, e.g. "
+            f"{pending[0]}): run `python main.py migrate` first (`make run` does it for you).",
+            file=sys.stderr,
+        )
+    return not pending
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     settings = ensure_wechat_token(settings)
     base = f"http://{settings.host}:{settings.port}"
@@ -180,6 +192,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     print("  Try it:              python main.py chat   (in another terminal)", flush=True)
     if args.workers > 1:
         return _serve_many(settings, args.workers)
+    if not schema_is_current(settings):
+        return 2
     web.run_app(_served_app(settings), host=settings.host, port=settings.port, print=None)
     return 0
 
@@ -211,6 +225,8 @@ def _serve_many(settings: Settings, workers: int) -> int:
     if not settings.redis_url:
         print("serve --workers N needs REDIS_URL: processes share Redis", file=sys.stderr)
         return 2
+    if not schema_is_current(settings):
+        return 2
     if not settings.database_url:
         log.warning("several processes on one SQLite file: use DATABASE_URL=postgres://...")
     print(f"  Workers:             {workers} processes (SO_REUSEPORT)", flush=True)
@@ -240,6 +256,8 @@ def _serve_many(settings: Settings, workers: int) -> int:
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
     from delivery.app import run as delivery_scheduler
 
+    if not schema_is_current(settings):
+        return 2
     asyncio.run(run_worker(settings, delivery_scheduler))
     return 0
 
@@ -324,6 +342,8 @@ async def _chat(settings: Settings, user: str) -> None:
 
 
 def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    if not schema_is_current(settings):
+        return 2
     asyncio.run(_chat(settings, args.user))
     return 0
 

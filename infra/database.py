@@ -54,6 +54,16 @@ async def migrate(settings: Settings) -> None:
         await Tortoise.close_connections()
 
 
+async def pending_migrations(settings: Settings) -> list[str]:
+    """Migrations not yet applied ("canteen.0002_..."); empty when the schema is current."""
+    from tortoise.migrations.executor import MigrationExecutor
+
+    async with open_database(settings):
+        executor = MigrationExecutor(connections.get("default"), config_for(settings)["apps"])
+        steps = await executor.plan()
+    return [f"{s.migration.app_label}.{s.migration.name}" for s in steps if not s.backward]
+
+
 @asynccontextmanager
 async def open_database(settings: Settings) -> AsyncIterator[None]:
     # Close through the context `init` returns: aiohttp may run a cleanup in another task than

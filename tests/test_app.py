@@ -161,6 +161,9 @@ def test_cli_help_parse_migrate_and_chat(tmp_path: Path) -> None:
     parsed = _cli("parse", "鞋底开胶了", env=env)
     assert parsed.returncode == 0
     assert json.loads(parsed.stdout)["category"] == "shoe_repair"
+    early = _cli("chat", env=env, stdin="你好\n")  # before `migrate`: say so, no traceback
+    assert early.returncode == 2 and "python main.py migrate" in early.stderr
+    assert "Traceback" not in early.stderr
     assert _cli("migrate", env=env).returncode == 0
     chat = _cli(
         "chat", "--user", "u-cli", env=env, stdin="你好\n/loc 31.23 121.47 家\n/image\n/quit\n"
