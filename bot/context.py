@@ -152,9 +152,12 @@ class StateView:
     async def delete(self, *names: str) -> int:
         for n in names:
             self._values.pop(n, None)
-        later = sum(n in self._later for n in names)
-        self._drop_later(*names)
-        count = await self._redis.delete(*names) + later
+        kept = [n for n in names if n in self._later]  # exist as far as this message knows
+        self._drop_later(*kept)
+        others = [n for n in names if n not in kept]
+        count = len(kept) + (await self._redis.delete(*others) if others else 0)
+        if kept:
+            await self._redis.delete(*kept)  # an older value in Redis goes too
         self._values.update(dict.fromkeys(names))
         return count
 
