@@ -58,14 +58,10 @@ async def _admin(ctx: Context) -> bool:
 # ---- searching -------------------------------------------------------------------------------
 
 
-async def _elderly(ctx: Context) -> bool:
-    return await service.walks_slowly(ctx.redis, ctx.user)
-
-
 async def _answer(ctx: Context, category: str, lat: float, lng: float) -> str:
     if not geo.on_map(lat, lng):  # the GEO index cannot search there (near the poles)
         return "这个位置不在地图范围内，请重新发送您的位置。"
-    elderly = await _elderly(ctx)
+    elderly = await service.walks_slowly(ctx.redis, ctx.user)
     outcome = await search.search(ctx.redis, category, lat, lng, ctx.now(), elderly)
     head = search.header(outcome, elderly)
     if not outcome.found:

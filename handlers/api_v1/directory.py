@@ -33,7 +33,6 @@ from handlers.api_v1.core import (
     ref,
 )
 from models.directory import Complaint, Craftsman, Review, Status
-from models.users import User
 
 STATE_NAMES = {search.OPEN: "open", search.UNKNOWN: "unknown", search.CLOSED: "closed"}
 
@@ -85,8 +84,7 @@ async def search_craftsmen(call: Call) -> web.Response:
         raise invalid({"category": str(exc)}) from None
     if abs(call.query["lat"]) > GEO_LAT_MAX:
         raise invalid({"lat": OFF_MAP})
-    user = await User.get_or_none(pk=call.me.user_id)
-    elderly = bool(user and user.elderly)
+    elderly = await service.walks_slowly(call.redis, call.me.openid)
     outcome = await search.search(
         call.redis, category, call.query["lat"], call.query["lng"], call.services.clock(), elderly
     )
