@@ -23,6 +23,22 @@ class PushStatus(StrEnum):
     FAILED = "failed"  # gave up (permanent error or too many attempts)
 
 
+class PushUrgency(StrEnum):
+    """How hard the worker tries, and who hears when it cannot deliver (push/escalation.py).
+
+    ROUTINE: menus, confirmations: `push_max_attempts` tries (minutes), then failed.
+    IMPORTANT: grid reports, rosters, welfare alerts: retried with backoff for hours
+        (`push_important_retry_hours`); if it still fails, a copy goes to a second person
+        (`escalate_to`, else the staff on duty) and the console lists it with a retry button.
+    URGENT: emergencies: as IMPORTANT, and if not delivered by `deliver_by` (two minutes after
+        it was queued) a copy goes to the second person at once while the original keeps trying.
+    """
+
+    ROUTINE = "routine"
+    IMPORTANT = "important"
+    URGENT = "urgent"
+
+
 class OutboxMessage(Model):
     id = fields.BigIntField(primary_key=True)
     channel = fields.CharEnumField(PushChannel, max_length=16)
@@ -39,6 +55,24 @@ class OutboxMessage(Model):
     last_error = fields.CharField(max_length=255, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     sent_at = fields.DatetimeField(null=True)
+    # ---- reliability (push/escalation.py); set through `push.outbox.enqueue(urgency=...)` ----
+    urgency = fields.CharEnumField(
+        PushUrgency, max_length=9, default=PushUrgency.ROUTINE, db_index=True
+    )
+    # What the push is about, e.g. "grid_report:12", "signup:5", "roster:3:1-5号楼": the console
+    # groups failures by it and the resident who caused it is told the truth.
+    subject = fields.CharField(max_length=64, null=True, db_index=True)
+    # openids of the second person(s) to reach when this cannot be delivered; empty or null:
+    # the staff on duty (admins).
+    escalate_to = fields.JSONField(null=True)
+    # URGENT: escalate if not sent by then (queued + 2 minutes).
+    deliver_by = fields.DatetimeField(null=True)
+    # IMPORTANT/URGENT: keep retrying until then, whatever the attempt count.
+    retry_until = fields.DatetimeField(null=True)
+    # Set once when the second person was queued (never escalates twice).
+    escalated_at = fields.DatetimeField(null=True)
+    # On an escalation copy: the id of the message it stands in for (copies never escalate).
+    escalation_of = fields.BigIntField(null=True, db_index=True)
 
     class Meta:
         table = "push_outbox"

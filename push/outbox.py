@@ -8,15 +8,35 @@ async with in_transaction() as conn:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from infra import keys
-from models.push import OutboxMessage, PushChannel
+from models.push import OutboxMessage, PushChannel, PushUrgency
 from push.text import split_text
+
+# URGENT pushes not delivered this long after they were queued go to a second person as well.
+URGENT_DELIVER_WITHIN = timedelta(minutes=2)
+# IMPORTANT and URGENT pushes are retried (with backoff) this long before they are given up.
+IMPORTANT_RETRY_FOR = timedelta(hours=6)
+
+
+def _reliability(
+    urgency: PushUrgency, escalate_to: Iterable[str] | None, subject: str | None
+) -> dict[str, Any]:
+    """The outbox columns that say how hard to try and whom to tell (models.push.PushUrgency)."""
+    now = datetime.now(UTC)
+    fields: dict[str, Any] = {"urgency": urgency, "subject": subject}
+    if urgency is not PushUrgency.ROUTINE:
+        fields["retry_until"] = now + IMPORTANT_RETRY_FOR
+        fields["escalate_to"] = sorted(set(escalate_to or ()))
+    if urgency is PushUrgency.URGENT:
+        fields["deliver_by"] = now + URGENT_DELIVER_WITHIN
+    return fields
 
 
 async def enqueue(
@@ -26,8 +46,17 @@ async def enqueue(
     *,
     dedupe_key: str | None = None,
     using_db: BaseDBAsyncClient | None = None,
+    urgency: PushUrgency = PushUrgency.ROUTINE,
+    escalate_to: Iterable[str] | None = None,
+    subject: str | None = None,
 ) -> OutboxMessage | None:
-    """Add one message; returns None when `dedupe_key` was already queued."""
+    """Add one message; returns None when `dedupe_key` was already queued.
+
+    `urgency` IMPORTANT (grid reports, rosters, welfare alerts) retries for hours and then
+    reaches `escalate_to` (else the staff on duty); URGENT (emergencies) also reaches them when
+    not delivered within two minutes. `subject` ("grid_report:12") names what the push is
+    about, for the console's list of failures and for telling the resident the truth.
+    """
     if (
         dedupe_key is not None
         and await OutboxMessage.filter(dedupe_key=dedupe_key).using_db(using_db).exists()
@@ -40,6 +69,7 @@ async def enqueue(
         dedupe_key=dedupe_key,
         next_attempt_at=datetime.now(UTC),
         using_db=using_db,
+        **_reliability(urgency, escalate_to, subject),
     )
 
 
@@ -51,6 +81,9 @@ async def enqueue_text(
     dedupe_key: str | None = None,
     using_db: BaseDBAsyncClient | None = None,
     msgtype: str = "text",
+    urgency: PushUrgency = PushUrgency.ROUTINE,
+    escalate_to: Iterable[str] | None = None,
+    subject: str | None = None,
 ) -> list[OutboxMessage]:
     """Queue a text of any length as messages of at most 2048 bytes each (CS or WeCom robot).
 
@@ -66,7 +99,16 @@ async def enqueue_text(
             else {"msgtype": msgtype, "content": part}
         )
         key = None if dedupe_key is None else f"{dedupe_key}:{i}"
-        msg = await enqueue(channel, target, payload, dedupe_key=key, using_db=using_db)
+        msg = await enqueue(
+            channel,
+            target,
+            payload,
+            dedupe_key=key,
+            using_db=using_db,
+            urgency=urgency,
+            escalate_to=escalate_to,
+            subject=subject,
+        )
         if msg is not None:
             added.append(msg)
     return added
