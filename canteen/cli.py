@@ -7,9 +7,10 @@ import asyncio
 import re
 from typing import Any
 
+from community.roles import grant_role
 from infra import database
 from models.canteen import Canteen, CanteenMeal, Meal
-from models.users import Role, RoleGrant, User
+from models.users import Role
 from settings import Settings
 
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -65,26 +66,6 @@ async def add_canteen(
         meal = fields.pop("meal")
         await CanteenMeal.update_or_create(canteen=canteen, meal=meal, defaults=fields)
     return canteen
-
-
-async def grant_role(
-    openid: str, role: Role, canteen_id: int | None, area: str | None, grid: bool = False
-) -> RoleGrant:
-    if role == Role.CANTEEN_STAFF and canteen_id is None:
-        raise ValueError("canteen_staff needs --canteen ID")
-    if (area or grid) and role != Role.VOLUNTEER:
-        raise ValueError("--area and --grid-worker are for volunteers")
-    if canteen_id is not None and not await Canteen.exists(pk=canteen_id):
-        raise ValueError(f"no canteen with id {canteen_id}")
-    user, _ = await User.get_or_create(openid=openid)
-    grant, _ = await RoleGrant.update_or_create(
-        user=user,
-        role=role,
-        canteen_id=canteen_id,
-        area=area,
-        defaults={"duty": "grid" if grid else None},
-    )
-    return grant
 
 
 def _run(settings: Settings, coro_factory: Any) -> int:

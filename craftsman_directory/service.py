@@ -14,10 +14,13 @@ from redis.asyncio import Redis
 
 from bot.context import Notifier
 from bot.nlu.labels import CATEGORIES
+from community.errors import DomainError
+from community.phones import normalise_phone as normalise_phone  # re-exported
+from community.roles import admin_openids, is_admin
 from craftsman_directory import index
 from infra import keys
 from models.directory import Complaint, Craftsman, Review, Source, Status
-from models.users import Role, RoleGrant, User
+from models.users import User
 
 UPHELD_TO_SUSPEND = 3
 
@@ -73,13 +76,9 @@ _ALIASES: dict[str, str] = {
     "废品": "recycling",
 }
 
-_MOBILE = re.compile(r"1[3-9]\d{9}")
-_LANDLINE = re.compile(r"0\d{2,3}-?\d{7,8}(?:-\d{1,6})?")
-_LOCAL = re.compile(r"[2-9]\d{6,7}")  # a local number without area code
-
-
-class DirectoryError(ValueError):
-    """A request that cannot be carried out; the message is shown to the user."""
+# A request the directory cannot carry out; the message is shown to the user. Every domain
+# raises the one community error type, so a transport catches one thing.
+DirectoryError = DomainError
 
 
 def category_name(cat: str) -> str:
@@ -104,19 +103,6 @@ def parse_categories(text: str) -> list[str]:
     if not out:
         raise DirectoryError("没写行当")
     return out
-
-
-def normalise_phone(text: str) -> str:
-    """A Chinese mobile or landline number, spaces removed; raises DirectoryError."""
-    raw = re.sub(r"[\s()（）]", "", text.strip()).replace("—", "-").replace("－", "-")
-    if raw.startswith("+86"):
-        raw = raw[3:]
-    digits = raw.replace("-", "")
-    if _MOBILE.fullmatch(digits):
-        return digits
-    if _LANDLINE.fullmatch(raw) or _LOCAL.fullmatch(raw):
-        return raw
-    raise DirectoryError("电话号码不对，手机是1开头的11位数字，座机如 021-12345678")
 
 
 def check_name(text: str) -> str:
@@ -147,11 +133,6 @@ def guess_compound(address: str) -> str | None:
 # ---- people to tell --------------------------------------------------------------------------
 
 
-async def admin_openids() -> list[str]:
-    grants = await RoleGrant.filter(role=Role.ADMIN).prefetch_related("user")
-    return sorted({g.user.openid for g in grants})
-
-
 # ---- walking pace ------------------------------------------------------------------------------
 
 ELDERLY_TTL = 3600  # seconds a user's walking pace is cached (it changes very rarely)
@@ -177,10 +158,6 @@ async def set_walking_pace(redis: Redis, openid: str, elderly: bool) -> None:
         user.elderly = elderly
         await user.save(update_fields=["elderly"])
     await redis.set(keys.elderly(openid), int(elderly), ex=ELDERLY_TTL)
-
-
-async def is_admin(openid: str) -> bool:
-    return await RoleGrant.filter(role=Role.ADMIN, user__openid=openid).exists()
 
 
 async def notify_admins(notify: Notifier, text: str) -> None:

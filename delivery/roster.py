@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from community.buildings import UNASSIGNED, area_for, covers
+from community.roles import Duty
 from delivery.days import day_name
-from delivery.places import UNASSIGNED, area_for, covers
 from delivery.service import SELF, meal_label, serve_until, sql_for
 from models.canteen import Canteen, CanteenMeal
 from models.delivery import MealSlot, Outcome, Signup, SignupStatus
@@ -47,7 +48,7 @@ class Volunteer:
 async def volunteers(canteen_id: int) -> list[Volunteer]:
     grants = await RoleGrant.filter(role=Role.VOLUNTEER).prefetch_related("user")
     return [
-        Volunteer(g.user.openid, g.area, g.duty == "grid")
+        Volunteer(g.user.openid, g.area, g.duty == Duty.GRID)
         for g in grants
         if g.canteen_id in (None, canteen_id)
     ]

@@ -11,12 +11,12 @@ from bot.context import Context
 from bot.forms import Form, Invalid, Step
 from bot.messages import Kind
 from bot.router import HandlerResult, Router, command_text, intent
-from craftsman_directory.service import normalise_phone
-from delivery.places import AddressError, covers, parse_building
+from community.buildings import AddressError, parse_building
+from community.phones import normalise_phone
+from community.roles import grid_workers_for
 from delivery.service import SELF, known_recipient
 from models.grid import GridReport
 from models.push import PushChannel
-from models.users import Role, RoleGrant
 from push.outbox import enqueue_text
 
 router = Router("grid")
@@ -47,19 +47,6 @@ async def _where(ctx: Context, data: forms.Data) -> str:
 
 
 _phone = forms.phone_step(normalise_phone, NO_PHONE, "不想留电话就回复“不留”。")
-
-
-async def grid_workers_for(building: str, place: str) -> list[str]:
-    """The grid workers covering the building; else every grid worker; else the admins."""
-    grants = await RoleGrant.filter(role=Role.VOLUNTEER, duty="grid").prefetch_related("user")
-    near = sorted({g.user.openid for g in grants if g.area and covers(g.area, building, place)})
-    if near:
-        return near
-    anyone = sorted({g.user.openid for g in grants})
-    if anyone:
-        return anyone
-    admins = await RoleGrant.filter(role=Role.ADMIN).prefetch_related("user")
-    return sorted({g.user.openid for g in admins})
 
 
 async def _forward(ctx: Context, data: forms.Data) -> HandlerResult:

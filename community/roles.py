@@ -1,0 +1,66 @@
+"""Who may do what: the roles the community grants, and who covers which building.
+
+A volunteer whose grant carries `Duty.GRID` is the area's grid worker (网格员): residents'
+reports, no-answer alerts and emergencies for the buildings of that area go to them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from community.buildings import covers
+from models.canteen import Canteen
+from models.users import Role, RoleGrant, User
+
+
+class Duty(StrEnum):
+    GRID = "grid"
+
+
+async def has_role(openid: str, role: Role) -> bool:
+    return await RoleGrant.exists(user__openid=openid, role=role)
+
+
+async def is_admin(openid: str) -> bool:
+    return await has_role(openid, Role.ADMIN)
+
+
+async def admin_openids() -> list[str]:
+    grants = await RoleGrant.filter(role=Role.ADMIN).prefetch_related("user")
+    return sorted({g.user.openid for g in grants})
+
+
+async def grid_workers_for(building: str, place: str) -> list[str]:
+    """The grid workers covering the building; else every grid worker; else the admins: a
+    resident's report always reaches a person."""
+    grants = await RoleGrant.filter(role=Role.VOLUNTEER, duty=Duty.GRID.value).prefetch_related(
+        "user"
+    )
+    near = sorted({g.user.openid for g in grants if g.area and covers(g.area, building, place)})
+    if near:
+        return near
+    anyone = sorted({g.user.openid for g in grants})
+    if anyone:
+        return anyone
+    return await admin_openids()
+
+
+async def grant_role(
+    openid: str, role: Role, canteen_id: int | None, area: str | None, grid: bool = False
+) -> RoleGrant:
+    """Grant (or re-grant) a role; canteen staff need a canteen, areas are for volunteers."""
+    if role == Role.CANTEEN_STAFF and canteen_id is None:
+        raise ValueError("canteen_staff needs --canteen ID")
+    if (area or grid) and role != Role.VOLUNTEER:
+        raise ValueError("--area and --grid-worker are for volunteers")
+    if canteen_id is not None and not await Canteen.exists(pk=canteen_id):
+        raise ValueError(f"no canteen with id {canteen_id}")
+    user, _ = await User.get_or_create(openid=openid)
+    grant, _ = await RoleGrant.update_or_create(
+        user=user,
+        role=role,
+        canteen_id=canteen_id,
+        area=area,
+        defaults={"duty": Duty.GRID.value if grid else None},
+    )
+    return grant
