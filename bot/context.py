@@ -41,8 +41,9 @@ class Services:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-# The per-user keys most messages read (form state, a pending action, the last location, ...):
-# read with one MGET when a message arrives instead of one GET each. Features add theirs.
+# The per-conversation keys most messages read (form state, a pending action, the last location,
+# ...): read with one MGET when a message arrives instead of one GET each; each builder is called
+# with Context.conv. Features add theirs.
 PREFETCH: list[Callable[[str], str]] = [keys.form, keys.pending, keys.location]
 
 
@@ -191,13 +192,13 @@ class Context:
 
     async def prefetch(self) -> None:
         """Read the user's usual keys in one round trip (see PREFETCH)."""
-        names = [key(self.user) for key in PREFETCH]
+        names = [key(self.conv) for key in PREFETCH]
         values = await self.services.redis.mget(names)
         self._view = StateView(self.services.redis, dict(zip(names, values, strict=True)))
 
     async def claim(self, once: Once) -> bool:
         """Claim the message and prefetch (one round trip); False if it was claimed before."""
-        names = [key(self.user) for key in PREFETCH]
+        names = [key(self.conv) for key in PREFETCH]
         values = await _CLAIM(
             keys=[once.key, *names], args=[once.pending, once.ttl], client=self.services.redis
         )
@@ -208,7 +209,15 @@ class Context:
 
     @property
     def user(self) -> str:
+        """Who is talking: the person (their User row is `openid=user`), whatever the chat."""
         return self.msg.user
+
+    @property
+    def conv(self) -> str:
+        """Whose conversation state this is: one member in one chat (see Incoming.conversation).
+        Forms, pending actions, locations and scratch keys are built from it; on the Official
+        Account it is the openid itself."""
+        return self.msg.conversation
 
     def now(self) -> datetime:
         return self.services.clock()
@@ -221,10 +230,10 @@ class Context:
 
     async def remember_location(self, where: Location) -> None:
         value = json.dumps({"lat": where.lat, "lng": where.lng, "label": where.label})
-        await self.redis.set(keys.location(self.user), value, ex=LOCATION_TTL)
+        await self.redis.set(keys.location(self.conv), value, ex=LOCATION_TTL)
 
     async def last_location(self) -> Location | None:
-        raw = await self.redis.get(keys.location(self.user))
+        raw = await self.redis.get(keys.location(self.conv))
         if not raw:
             return None
         data = json.loads(raw)
@@ -233,14 +242,14 @@ class Context:
     async def wait_for_location(self, action: str, payload: dict[str, Any]) -> None:
         """Remember that `action` should run, with `payload`, once the user's location arrives."""
         value = json.dumps({"action": action, "payload": payload}, ensure_ascii=False)
-        await self.redis.set(keys.pending(self.user), value, ex=PENDING_TTL)
+        await self.redis.set(keys.pending(self.conv), value, ex=PENDING_TTL)
 
     async def take_pending(self) -> tuple[str, dict[str, Any]] | None:
-        raw = await self.redis.getdel(keys.pending(self.user))
+        raw = await self.redis.getdel(keys.pending(self.conv))
         if not raw:
             return None
         data = json.loads(raw)
         return data["action"], data["payload"]
 
     async def clear_pending(self) -> bool:
-        return bool(await self.redis.delete(keys.pending(self.user)))
+        return bool(await self.redis.delete(keys.pending(self.conv)))

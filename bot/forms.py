@@ -67,11 +67,11 @@ FORMS: dict[str, Form] = {}
 
 async def _save(ctx: Context, form: Form, step: str, data: Data) -> None:
     state = {"form": form.name, "step": step, "data": data}
-    await ctx.redis.set(keys.form(ctx.user), json.dumps(state, ensure_ascii=False), ex=FORM_TTL)
+    await ctx.redis.set(keys.form(ctx.conv), json.dumps(state, ensure_ascii=False), ex=FORM_TTL)
 
 
 async def active(ctx: Context) -> tuple[Form, str, Data] | None:
-    raw = await ctx.redis.get(keys.form(ctx.user))
+    raw = await ctx.redis.get(keys.form(ctx.conv))
     if not raw:
         return None
     state = json.loads(raw)
@@ -87,7 +87,7 @@ async def has_active(ctx: Context) -> bool:
 
 
 async def clear(ctx: Context) -> bool:
-    return bool(await ctx.redis.delete(keys.form(ctx.user)))
+    return bool(await ctx.redis.delete(keys.form(ctx.conv)))
 
 
 def _next_step(form: Form, start: int, data: Data) -> Step | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from infra import keys
+
 
 class Kind(StrEnum):
     TEXT = "text"  # typed text, or voice already recognised as text
@@ -19,6 +21,7 @@ class Channel(StrEnum):
     MINIPROGRAM = "miniprogram"
     GROUP = "group"
     CHAT = "chat"  # the terminal `python main.py chat`
+    WECOM = "wecom"  # the WeCom intelligent bot (企业微信智能机器人): single chats and groups
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +44,22 @@ class Incoming:
     event: str = ""  # subscribe, unsubscribe, click, view, location, ...
     event_key: str = ""
     msg_id: str = ""
+    # The group chat the message was said in ("" for a one-to-one chat). With `channel` and
+    # `user` (the member) it identifies the conversation: see `conversation`.
+    chat: str = ""
+    # Set by the transport when the bot was @-mentioned in a group (the mention is stripped).
+    mentioned: bool = False
+
+    @property
+    def conversation(self) -> str:
+        """The (channel, chat, member) identity that conversation state (forms, pending
+        actions, locations, scratch) is keyed by: one state per member per group. One-to-one
+        chats use the member alone, so Official Account keys are what they always were."""
+        return keys.conversation(self.channel.value, self.chat, self.user)
+
+    @property
+    def in_group(self) -> bool:
+        return bool(self.chat)
 
     @classmethod
     def of_text(cls, user: str, text: str, channel: Channel = Channel.WECHAT) -> Incoming:

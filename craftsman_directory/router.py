@@ -23,7 +23,9 @@ from infra import keys
 from models.directory import Craftsman, Status
 from models.users import User
 
-PREFETCH.extend([keys.elderly, lambda user: keys.scratch(user, "dir_clarify")])
+# Prefetched by conversation (see Context.conv): the pace key is per person, so in a group it
+# is read from Redis when needed instead.
+PREFETCH.extend([keys.elderly, lambda conv: keys.scratch(conv, "dir_clarify")])
 
 router = Router("directory")
 
@@ -65,9 +67,9 @@ async def _answer(ctx: Context, category: str, lat: float, lng: float) -> str:
     outcome = await search.search(ctx.redis, category, lat, lng, ctx.now(), elderly)
     head = search.header(outcome, elderly)
     if not outcome.found:
-        await ctx.redis.delete(keys.scratch(ctx.user, "dir_results"))
+        await ctx.redis.delete(keys.scratch(ctx.conv, "dir_results"))
         return head + "换个行当试试，或回复“帮助”。"
-    return search.remember(ctx.state, ctx.user, outcome, head)
+    return search.remember(ctx.state, ctx.conv, outcome, head)
 
 
 async def find(ctx: Context, category: str) -> str:
@@ -92,7 +94,7 @@ async def resume_search(ctx: Context, payload: dict[str, Any]) -> HandlerResult:
 
 
 async def _waiting_search(ctx: Context) -> dict[str, Any] | None:
-    raw = await ctx.redis.get(keys.pending(ctx.user))
+    raw = await ctx.redis.get(keys.pending(ctx.conv))
     if not raw:
         return None
     data = json.loads(raw)
@@ -136,17 +138,17 @@ async def unknown_compound(ctx: Context) -> HandlerResult:
 
 
 async def _has_results(ctx: Context) -> bool:
-    return bool(await ctx.redis.exists(keys.scratch(ctx.user, "dir_results")))
+    return bool(await ctx.redis.exists(keys.scratch(ctx.conv, "dir_results")))
 
 
 @router.message(words("更多", "下一页", "还有吗", "还有"), _has_results)
 async def more(ctx: Context) -> HandlerResult:
     """ "更多": the next page of the last search."""
-    return await search.page(ctx.redis, ctx.user, advance=True)
+    return await search.page(ctx.redis, ctx.conv, advance=True)
 
 
 async def _clarify_options(ctx: Context) -> list[str] | None:
-    raw = await ctx.redis.get(keys.scratch(ctx.user, "dir_clarify"))
+    raw = await ctx.redis.get(keys.scratch(ctx.conv, "dir_clarify"))
     return json.loads(raw) if raw else None
 
 
@@ -174,7 +176,7 @@ async def clarified(ctx: Context) -> HandlerResult:
     assert options is not None
     category = _chosen(_text(ctx), options)
     assert category is not None
-    await ctx.redis.delete(keys.scratch(ctx.user, "dir_clarify"))
+    await ctx.redis.delete(keys.scratch(ctx.conv, "dir_clarify"))
     return await find(ctx, category)
 
 
@@ -211,7 +213,7 @@ async def find_craftsman(ctx: Context) -> HandlerResult:
     if len(nlu.clarify) >= 2:
         a, b = nlu.clarify[:2]
         await ctx.redis.set(
-            keys.scratch(ctx.user, "dir_clarify"), json.dumps([a, b]), ex=CLARIFY_TTL
+            keys.scratch(ctx.conv, "dir_clarify"), json.dumps([a, b]), ex=CLARIFY_TTL
         )
         return f"您是要找{category_name(a)}还是{category_name(b)}？回复1或2。"
     if not nlu.category:
@@ -230,7 +232,7 @@ async def review(ctx: Context) -> HandlerResult:
     """ "评价 2 5 很好": stars for number 2 of the resident's last result list."""
     m = REVIEW.fullmatch(_text(ctx))
     assert m is not None
-    cid = await search.result_id(ctx.redis, ctx.user, int(m.group(1)))
+    cid = await search.result_id(ctx.redis, ctx.conv, int(m.group(1)))
     if cid is None:
         return "请先找师傅，再按结果里的序号评价，如“评价 1 5 很好”。"
     try:
@@ -248,7 +250,7 @@ async def complain(ctx: Context) -> HandlerResult:
     """ "投诉 2 收费太高": a complaint about number 2 of the last result list."""
     m = COMPLAIN.fullmatch(_text(ctx))
     assert m is not None
-    cid = await search.result_id(ctx.redis, ctx.user, int(m.group(1)))
+    cid = await search.result_id(ctx.redis, ctx.conv, int(m.group(1)))
     if cid is None:
         return "请先找师傅，再按结果里的序号投诉，如“投诉 1 收费太高”。"
     try:

@@ -8,7 +8,12 @@ PREFIX = "linli:"
 DEDUPE = PREFIX + "dedupe:"
 # A resident's last known location (GCJ-02), from a location message or a LOCATION event.
 LOCATION = PREFIX + "loc:"
-# Multi-turn form state of one user.
+# Conversation state (form, pending action, location, scratch) is per conversation: one member
+# in one chat. Its builders below take `who`, which is `conversation(...)`: on the Official
+# Account (and every one-to-one chat) that is the member's id unchanged, so existing residents'
+# keys stay byte-identical; in a group chat it is "channel:chat:member".
+#
+# Multi-turn form state of one conversation.
 FORM = PREFIX + "form:"
 # An action waiting for something from the user (e.g. a search waiting for a location).
 PENDING = PREFIX + "pending:"
@@ -23,6 +28,14 @@ PUSH_RATE = PREFIX + "push:rate:"
 PUSH_WAKE = PREFIX + "push:wake"
 
 
+def conversation(channel: str, chat: str, member: str) -> str:
+    """The `who` of the per-conversation keys: the member alone in a one-to-one chat, else
+    channel, chat and member (a group's id never contains ':', WeCom's are alphanumeric)."""
+    if not chat:
+        return member
+    return f"{channel}:{chat}:{member}"
+
+
 def access_token(app_id: str) -> str:
     return ACCESS_TOKEN + app_id
 
@@ -35,16 +48,16 @@ def dedupe(message_key: str) -> str:
     return DEDUPE + message_key
 
 
-def location(user: str) -> str:
-    return LOCATION + user
+def location(who: str) -> str:
+    return LOCATION + who
 
 
-def form(user: str) -> str:
-    return FORM + user
+def form(who: str) -> str:
+    return FORM + who
 
 
-def pending(user: str) -> str:
-    return PENDING + user
+def pending(who: str) -> str:
+    return PENDING + who
 
 
 INBOX = PREFIX + "inbox:"
@@ -63,8 +76,8 @@ def elderly(user: str) -> str:
     return ELDERLY + user
 
 
-def scratch(user: str, name: str) -> str:
-    return f"{SCRATCH}{name}:{user}"
+def scratch(who: str, name: str) -> str:
+    return f"{SCRATCH}{name}:{who}"
 
 
 def push_rate(name: str) -> str:
