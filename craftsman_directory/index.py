@@ -13,14 +13,12 @@ from functools import lru_cache
 from typing import Any, NamedTuple
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 
 from bot.nlu.labels import CATEGORIES
-from infra import keys
+from infra import geo_index, keys
 from models.directory import Craftsman, Status
 
-# GEOADD arguments per command while rebuilding (keeps each command small).
-_CHUNK = 5000
+_CHUNK = geo_index.CHUNK  # GEOADD arguments per command while rebuilding
 
 
 @dataclass(frozen=True)
@@ -61,24 +59,8 @@ class Card:
         )
 
 
-# GEOSEARCH, then HMGET of the members found: returns distance, card, distance, card, ...
-_NEARBY = AsyncScript(
-    None,  # type: ignore[arg-type]  # bound per call (client=...)
-    b"""
-local found = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2],
-                         'BYRADIUS', ARGV[3], 'm', 'ASC', 'COUNT', ARGV[4], 'WITHDIST')
-if #found == 0 then return {} end
-local ids = {}
-for i, hit in ipairs(found) do ids[i] = hit[1] end
-local cards = redis.call('HMGET', KEYS[2], unpack(ids))
-local out = {}
-for i, hit in ipairs(found) do
-  out[2 * i - 1] = hit[2]
-  out[2 * i] = cards[i]
-end
-return out
-""",
-)
+# The GEO search and the cards of what it found, in one server-side script (shared with places).
+_NEARBY = geo_index.NEARBY
 
 
 @lru_cache(maxsize=32768)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, NamedTuple
 
 from redis.asyncio import Redis
@@ -26,15 +25,9 @@ MAX_RESULTS = 50
 MAX_REPLY_BYTES = 2000  # WeChat cuts passive text replies at about 2048 bytes
 RESULTS_TTL = 30 * 60
 
-OPEN, UNKNOWN, CLOSED = 0, 1, 2
-
-
-@lru_cache(maxsize=4096)
-def _hours(text: str) -> hours.OpeningHours | None:
-    try:
-        return hours.parse(text) if text else None
-    except hours.HoursError:
-        return None  # stored before validation tightened: show as unknown rather than fail
+# Open-now states and their cached assessment are shared with the places (community.hours).
+OPEN, UNKNOWN, CLOSED = hours.OPEN, hours.UNKNOWN, hours.CLOSED
+_state = hours.state_at
 
 
 class Found(NamedTuple):  # a tuple: a search builds up to MAX_RESULTS of them per message
@@ -51,19 +44,6 @@ class Outcome:
     found: list[Found]
     radius_m: float
     widened: bool
-
-
-@lru_cache(maxsize=8192)
-def _state(text: str, minute: datetime) -> tuple[int, str]:
-    """Open now or not, and what to say, for opening hours at a given minute. Most craftsmen
-    share a few common schedules, so a search mostly reads this cache."""
-    oh = _hours(text)
-    if oh is None:
-        return UNKNOWN, "营业时间未登记"
-    if oh.is_open(minute):
-        return OPEN, "营业中"
-    nxt = oh.next_opening(minute)
-    return CLOSED, hours.describe_opening(nxt, minute) if nxt else "暂不营业"
 
 
 def _assess(hits: list[Hit], now: datetime, elderly: bool) -> list[Found]:

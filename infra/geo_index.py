@@ -1,0 +1,48 @@
+"""A Redis GEO index with display cards: one GEO set per kind of thing (a craft category, a
+kind of place) and one hash of small JSON cards by member id, so a search never touches the
+database. The craftsman directory and the places both index this way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+
+# GEOADD arguments per command while rebuilding (keeps each command small).
+CHUNK = 5000
+
+# GEOSEARCH, then HMGET of the members found: returns distance, card, distance, card, ...
+NEARBY = AsyncScript(
+    None,  # type: ignore[arg-type]  # bound per call (client=...)
+    b"""
+local found = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2],
+                         'BYRADIUS', ARGV[3], 'm', 'ASC', 'COUNT', ARGV[4], 'WITHDIST')
+if #found == 0 then return {} end
+local ids = {}
+for i, hit in ipairs(found) do ids[i] = hit[1] end
+local cards = redis.call('HMGET', KEYS[2], unpack(ids))
+local out = {}
+for i, hit in ipairs(found) do
+  out[2 * i - 1] = hit[2]
+  out[2 * i] = cards[i]
+end
+return out
+""",
+)
+
+
+async def nearby(
+    redis: Redis, geo_key: str, cards_key: str, lat: float, lng: float, radius_m: float, limit: int
+) -> list[tuple[float, Any]]:
+    """(distance in metres, raw card) of the members of `geo_key` within `radius_m`, nearest
+    first; one round trip. A member whose card is gone (removed meanwhile) is skipped."""
+    found = await NEARBY(keys=[geo_key, cards_key], args=[lng, lat, radius_m, limit], client=redis)
+    return [(float(d), raw) for d, raw in zip(found[0::2], found[1::2], strict=True) if raw]
+
+
+def add_points(pipe: Any, geo_key: str, values: list[Any]) -> None:
+    """GEOADD lng, lat, member triples in commands of CHUNK points."""
+    for i in range(0, len(values), CHUNK * 3):
+        pipe.execute_command("GEOADD", geo_key, *values[i : i + CHUNK * 3])
