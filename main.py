@@ -26,8 +26,9 @@ from redis.exceptions import RedisError
 from tortoise.exceptions import DBConnectionError, OperationalError
 
 from bot.context import Services
-from bot.dispatch import Bot
+from bot.dispatch import Bot, build_router
 from bot.nlu import parse
+from bot.router import Router
 from canteen import cli as canteen_cli
 from delivery import cli as delivery_cli
 from delivery.app import scheduler_ctx as delivery_scheduler_ctx
@@ -105,6 +106,18 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+def feature_routers() -> list[Router]:
+    """Each feature package exposes one `router`; the bot tries them in this order, after its
+    system routes and before the fallbacks. Delivery first: a volunteer's "3 送到" is a report,
+    not a sign-up."""
+    from canteen.router import router as canteen
+    from craftsman_directory.router import router as directory
+    from delivery.router import router as delivery
+    from grid.router import router as grid
+
+    return [delivery, canteen, directory, grid]
+
+
 async def bot_ctx(app: web.Application) -> AsyncIterator[None]:
     api_client = app[wechat_api_key]
 
@@ -114,9 +127,8 @@ async def bot_ctx(app: web.Application) -> AsyncIterator[None]:
         except WeChatAPIError as exc:
             log.warning("notify failed", extra={"errcode": exc.errcode})
 
-    services = Services(redis=app[redis_key], notify=notify)
-    services.extras["settings"] = app[settings_key]
-    app[bot_key] = Bot(services)
+    services = Services(redis=app[redis_key], notify=notify, settings=app[settings_key])
+    app[bot_key] = Bot(services, build_router(*feature_routers()))
     app[background_key] = set()
     parse("预热")  # load the lexicon and pinyin tables now, not in the first resident's message
     yield

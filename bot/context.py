@@ -8,18 +8,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from bot.messages import Incoming, Location
+from community.clock import SHANGHAI as SHANGHAI  # re-exported: older imports
 from infra import keys
 
 if TYPE_CHECKING:
     from bot.nlu import ParseResult
+    from bot.router import Router
+    from settings import Settings
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 LOCATION_TTL = 7 * 24 * 3600
 PENDING_TTL = 30 * 60
 
@@ -38,7 +39,16 @@ class Services:
     redis: Redis
     notify: Notifier = _no_notifier
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(SHANGHAI))
-    extras: dict[str, Any] = field(default_factory=dict)
+    # The app's settings (None for a bare bot in unit tests: features fall back to defaults).
+    settings: Settings | None = None
+    # The root router, set by Bot: system routes re-dispatch a menu click or resume a pending
+    # action through it without importing the dispatcher.
+    router: Router | None = None
+
+    def root_router(self) -> Router:
+        if self.router is None:
+            raise RuntimeError("no root router: Services are wired by bot.dispatch.Bot")
+        return self.router
 
 
 # The per-conversation keys most messages read (form state, a pending action, the last location,

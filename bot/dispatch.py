@@ -24,29 +24,16 @@ def build_router(*features: Router) -> Router:
     return root
 
 
-def default_features() -> list[Router]:
-    """Feature routers in priority order; each feature package exposes one `router`."""
-    from canteen.router import router as canteen
-    from craftsman_directory.router import router as directory
-    from delivery.router import router as delivery
-    from grid.router import router as grid
-
-    # Delivery first: a volunteer's "3 送到" is a report, not a sign-up.
-    return [delivery, canteen, directory, grid]
-
-
-def current_router(ctx: Context) -> Router:
-    return ctx.services.extras["router"]
-
-
 class Bot:
-    def __init__(self, services: Services, router: Router | None = None) -> None:
+    def __init__(self, services: Services, router: Router) -> None:
+        """`router` is the app's root router: `build_router(*features)`, composed by the app
+        factory, so the bot never imports a feature."""
         self.services = services
-        self.use_router(router or build_router(*default_features()))
+        self.use_router(router)
 
     def use_router(self, router: Router) -> None:
         self.router = router
-        self.services.extras["router"] = router
+        self.services.router = router
 
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Answer one message. Never raises: a failure becomes a polite apology."""

@@ -130,9 +130,8 @@ async def menu_click(ctx: Context) -> HandlerResult:
         log.info("unknown menu key", extra={"event_key": ctx.msg.event_key})
         return texts.FALLBACK
     typed = dataclasses.replace(ctx.msg, kind=Kind.TEXT, text=text, event="", event_key="")
-    from bot.dispatch import current_router
-
-    return await current_router(ctx).dispatch(Context(typed, ctx.services))
+    # The same state view: what the typed text's handler defers is written with this message.
+    return await ctx.services.root_router().dispatch(Context(typed, ctx.services, ctx.state))
 
 
 @router.message(event("view", "view_miniprogram", "scancode_push", "templatesendjobfinish"))
@@ -146,9 +145,7 @@ async def _resume_pending(ctx: Context) -> HandlerResult:
     if pending is None:
         return None
     action, payload = pending
-    from bot.dispatch import current_router
-
-    resumer = current_router(ctx).find_resumer(action)
+    resumer = ctx.services.root_router().find_resumer(action)
     if resumer is None:
         log.warning("no resumer for pending action", extra={"action": action})
         return None

@@ -43,7 +43,7 @@ async def _publish(ctx: Context, data: forms.Data) -> str:
     if canteen is None:
         return NO_CANTEEN
     draft = MenuDraft.from_json(data["draft"])
-    templates = service.MenuTemplates.of(ctx.services.extras.get("settings"))
+    templates = service.MenuTemplates.of(ctx.services.settings)
     menu, people, groups = await service.publish_menu(canteen, draft, ctx.user, templates)
     what = "已更正" if menu.version > 1 else "已发布"
     return f"{what}。将推送给{people}位订阅居民和{groups}个群。"

@@ -227,8 +227,8 @@ async def test_publish_reaches_subscribers_and_groups_through_the_worker(
     await grant_role(STAFF, Role.CANTEEN_STAFF, c.pk, None)
     bot = driven_client.app[bot_key]
     bot.services.clock = lambda: dt.datetime(2026, 11, 25, 15, 0, tzinfo=SHANGHAI)
-    settings = bot.services.extras["settings"]
-    bot.services.extras["settings"] = settings.model_copy(
+    settings = bot.services.settings
+    bot.services.settings = settings.model_copy(
         update={"mini_menu_template_id": "tmpl-menu", "wechat_menu_template_id": "tmpl-oa"}
     )
 
