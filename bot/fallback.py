@@ -21,7 +21,14 @@ PLACEHOLDERS: dict[str, str] = {
     "delivery_cancel": "取消送餐",
     "delivery_status": "送餐查询",
     "contact_grid_worker": "联系网格员",
+    "find_place": "找附近的服务点",
 }
+
+# Until the conversations feature answers emergencies, never answer danger with "coming soon".
+EMERGENCY_FIRST = (
+    "情况紧急请马上打电话：急救 120，火警 119，报警 110。"
+    "闻到煤气味：别开灯别点火，开窗后到屋外再打电话。"
+)
 
 
 @router.message(intent("help"))
@@ -34,6 +41,12 @@ async def help_(ctx: Context) -> HandlerResult:
 async def unknown(ctx: Context) -> HandlerResult:
     """Weather, jokes, stocks, gibberish: say what the bot can do instead."""
     return texts.UNKNOWN
+
+
+@router.message(intent("emergency"))
+async def emergency(ctx: Context) -> HandlerResult:
+    """Someone is in danger and no feature router answered: the numbers to call, first."""
+    return EMERGENCY_FIRST
 
 
 @router.message(intent(*PLACEHOLDERS))

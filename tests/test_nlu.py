@@ -436,3 +436,63 @@ def test_startup_under_one_second() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert float(out.stdout) < 1.0
+
+
+# -- emergencies and places (LABELS.md) --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我妈摔倒了起不来", "楼道里冒烟了", "家里有煤气味", "有人困在电梯里了", "老伴晕倒了叫不醒"],
+)
+def test_danger_now_is_an_emergency(text: str) -> None:
+    assert parse(text).intent == "emergency"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("手机屏幕摔碎了", "find_craftsman"),
+        ("热水器打不着火", "find_craftsman"),
+        ("昨天差点着火了", "unknown"),
+    ],
+)
+def test_emergency_look_alikes_are_not_emergencies(text: str, intent: str) -> None:
+    assert parse(text).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("附近有药店吗", "pharmacy"),
+        ("社区医院几点开门", "health"),
+        ("菜鸟驿站在哪", "express"),
+        ("电动车在哪充电", "charging"),
+        ("公厕在哪里", "toilet"),
+        ("最近的超市", "shop"),
+    ],
+)
+def test_places_get_a_place_kind(text: str, place: str) -> None:
+    r = parse(text)
+    assert (r.intent, r.category, r.place) == ("find_place", None, place)
+    assert r.to_dict()["place"] == place
+
+
+def test_no_place_outside_find_place() -> None:
+    assert parse("找裁缝").place is None and parse("找裁缝").to_dict()["place"] is None
+
+
+def test_dialect_table_rewrites_before_matching() -> None:
+    r = parse("晌午吃啥", today=TODAY)
+    assert (r.intent, r.slots.get("meal")) == ("menu_query", "lunch")
+    assert ("晌午", "中午") in r.repairs
+    assert parse("黑夜的饭给送一份", today=TODAY).slots.get("meal") == "dinner"
+    assert parse("夜来订的饭", today=TODAY).slots.get("date") == "2025-01-14"
+
+
+def test_dialect_table_is_data(tmp_path: Path) -> None:
+    text = DEFAULT_PATH.read_text(encoding="utf-8")
+    custom = load_lexicon(
+        _write(tmp_path, text.replace("[dialect]\n", '[dialect]\n"剃头挑子" = "理发"\n'))
+    )
+    assert Parser(custom).parse("剃头挑子来了没").category == "haircut"

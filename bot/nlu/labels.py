@@ -13,6 +13,8 @@ INTENTS: tuple[str, ...] = (
     "menu_unsubscribe",
     "help",
     "contact_grid_worker",
+    "emergency",
+    "find_place",
     "unknown",
 )
 
@@ -30,4 +32,21 @@ CATEGORIES: tuple[str, ...] = (
     "watch_repair",
     "furniture_repair",
     "recycling",
+)
+
+# Service points of the 15-minute circle (``find_place``); not tradespeople.
+PLACES: tuple[str, ...] = (
+    "elder_care",
+    "health",
+    "pharmacy",
+    "market",
+    "shop",
+    "breakfast",
+    "express",
+    "canteen",
+    "charging",
+    "rider_station",
+    "culture_sports",
+    "service_hall",
+    "toilet",
 )

@@ -12,14 +12,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .labels import CATEGORIES, INTENTS
+from .labels import CATEGORIES, INTENTS, PLACES
 from .text import normalize_word
 
 DEFAULT_PATH = Path(__file__).with_name("lexicon.toml")
 
-_TOP_LEVEL = {"version", "settings", "weights", "categories", "shared", "cues", "rules"}
+_TOP_LEVEL = {
+    "version",
+    "settings",
+    "weights",
+    "categories",
+    "shared",
+    "places",
+    "dialect",
+    "cues",
+    "rules",
+}
 # Implied cue: present whenever any craft-category word matched.
 CRAFT_CUE = "craft"
+# Implied cue: present whenever any place-kind word matched.
+PLACE_CUE = "place"
 _SETTINGS_DEFAULTS = {"clarify_ratio": 0.85, "repair_bonus": 1.0, "min_score": 1.8}
 
 
@@ -31,7 +43,7 @@ class LexiconError(ValueError):
 class Entry:
     """One meaning of a word: a craft category with a weight, or an intent cue."""
 
-    kind: str  # "category" | "cue"
+    kind: str  # "category" | "place" | "cue"
     name: str
     weight: float = 0.0
     where: str = ""  # e.g. "categories.tailor.trade", for error messages and debugging
@@ -54,6 +66,9 @@ class Lexicon:
     min_score: float
     source: str = ""
     cue_names: frozenset[str] = field(default_factory=frozenset)
+    place_labels: Mapping[str, str] = field(default_factory=dict)
+    # dialect / voice-recognition spelling -> the plain word, applied before matching
+    dialect: Mapping[str, str] = field(default_factory=dict)
 
 
 def _err(where: str, msg: str) -> LexiconError:
@@ -164,14 +179,48 @@ def parse_lexicon(data: Mapping[str, Any], source: str = "<data>") -> Lexicon:
             add(word, Entry("category", cat, weights["shared"], where))
         category_owner[word] = where
 
+    raw_places = data.get("places", {})
+    if not isinstance(raw_places, dict):
+        raise _err("places", "expected a table of place kinds")
+    place_labels: dict[str, str] = {}
+    place_owner: dict[str, str] = {}
+    for kind, body in raw_places.items():
+        where = f"places.{kind}"
+        if kind not in PLACES:
+            raise _err(where, f"unknown place kind {kind!r} (known: {', '.join(PLACES)})")
+        if not isinstance(body, dict) or not set(body) <= {"label", "words"} or "words" not in body:
+            raise _err(where, "expected a table with words (and an optional label)")
+        label = body.get("label", kind)
+        if not isinstance(label, str) or not label.strip():
+            raise _err(f"{where}.label", "expected a non-empty string")
+        place_labels[kind] = label.strip()
+        for word in _word_list(body["words"], f"{where}.words"):
+            if word in place_owner:
+                raise _err(f"{where}.words", f"word {word!r} is already in {place_owner[word]}")
+            place_owner[word] = where
+            add(word, Entry("place", kind, 1.0, where))
+
+    raw_dialect = data.get("dialect", {})
+    if not isinstance(raw_dialect, dict):
+        raise _err("dialect", "expected a table of word = plain word")
+    dialect: dict[str, str] = {}
+    for raw_word, plain in raw_dialect.items():
+        where = f"dialect.{raw_word}"
+        word = normalize_word(raw_word)
+        if not word:
+            raise _err(where, "empty word")
+        if not isinstance(plain, str):
+            raise _err(where, f"expected a string, got {type(plain).__name__}")
+        dialect[word] = normalize_word(plain)
+
     raw_cues = data.get("cues", {})
     if not isinstance(raw_cues, dict):
         raise _err("cues", "expected a table of cues")
     cue_names: set[str] = set()
     for cue, body in raw_cues.items():
         where = f"cues.{cue}"
-        if cue == CRAFT_CUE:
-            raise _err(where, f"{CRAFT_CUE!r} is reserved (it is implied by any category word)")
+        if cue in (CRAFT_CUE, PLACE_CUE):
+            raise _err(where, f"{cue!r} is reserved (it is implied by any category or place word)")
         if not isinstance(body, dict) or set(body) != {"words"}:
             raise _err(where, "expected a table with exactly one key: words")
         cue_names.add(cue)
@@ -195,7 +244,7 @@ def parse_lexicon(data: Mapping[str, Any], source: str = "<data>") -> Lexicon:
         if not isinstance(needs, list) or not needs or not all(isinstance(c, str) for c in needs):
             raise _err(where, "'all' must be a non-empty list of cue names")
         for cue in needs:
-            if cue not in cue_names and cue != CRAFT_CUE:
+            if cue not in cue_names and cue not in (CRAFT_CUE, PLACE_CUE):
                 raise _err(where, f"unknown cue {cue!r}")
         rules.append(Rule(intent, tuple(needs), _number(body["score"], f"{where}.score")))
 
@@ -208,6 +257,8 @@ def parse_lexicon(data: Mapping[str, Any], source: str = "<data>") -> Lexicon:
         min_score=settings["min_score"],
         source=source,
         cue_names=frozenset(cue_names),
+        place_labels=place_labels,
+        dialect=dialect,
     )
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .lexicon import CRAFT_CUE, Lexicon
+from .lexicon import CRAFT_CUE, PLACE_CUE, Lexicon
 from .slots import extract_slots
 from .text import (
     clean,
@@ -44,6 +45,7 @@ class ParseResult:
     intent: str
     category: str | None
     confidence: float
+    place: str | None = None
     candidates: list[tuple[str, float]] = field(default_factory=list)
     clarify: list[str] = field(default_factory=list)
     slots: dict[str, Any] = field(default_factory=dict)
@@ -56,6 +58,7 @@ class ParseResult:
             "normalized": self.normalized,
             "intent": self.intent,
             "category": self.category,
+            "place": self.place,
             "confidence": self.confidence,
             "candidates": [[c, s] for c, s in self.candidates],
             "clarify": list(self.clarify),
@@ -96,6 +99,14 @@ class Parser:
         self._by_first = by_first
         self._ascii_words = frozenset(ascii_words)
         self._sound_index: dict[tuple[str, ...], list[str]] | None = None
+        # dialect and voice-recognition spellings, longest first, rewritten before matching
+        self._dialect = (
+            re.compile(
+                "|".join(re.escape(w) for w in sorted(lexicon.dialect, key=len, reverse=True))
+            )
+            if lexicon.dialect
+            else None
+        )
         # Residents send the same few phrases over and over ("找裁缝", "今天吃什么"): a parse is a
         # pure function of (text, today), so repeats are answered from memory. Results are
         # frozen and never modified by callers.
@@ -290,6 +301,17 @@ class Parser:
             )
         ]
 
+    def _plain(self, cleaned: str, out: list[tuple[str, str]]) -> str:
+        """Rewrite dialect and voice-recognition spellings (the lexicon's [dialect] table)."""
+        table = self.lexicon.dialect
+
+        def swap(m: re.Match[str]) -> str:
+            out.append((m.group(0), table[m.group(0)]))
+            return table[m.group(0)]
+
+        assert self._dialect is not None
+        return self._dialect.sub(swap, cleaned)
+
     # -- public --------------------------------------------------------------------------------
 
     def parse(self, text: str, *, today: dt.date | None = None, cache: bool = True) -> ParseResult:
@@ -303,29 +325,41 @@ class Parser:
     def _parse(self, text: str, today: dt.date) -> ParseResult:
         lex = self.lexicon
         cleaned = clean(text)
+        dialect: list[tuple[str, str]] = []
+        if self._dialect is not None:
+            cleaned = self._plain(cleaned, dialect)
         units = self._units(cleaned)
         repaired, repairs = self._repair(units)
+        repairs = dialect + repairs
         normalized = strip_particles(repaired)
         matches = self._match(repaired)
 
         cat_scores: dict[str, float] = {}
+        place_scores: dict[str, float] = {}
         cues: set[str] = set()
         for m in matches:
             for e in lex.words[m.word]:
                 if e.kind == "category":
                     cat_scores[e.name] = cat_scores.get(e.name, 0.0) + e.weight
+                elif e.kind == "place":
+                    place_scores[e.name] = place_scores.get(e.name, 0.0) + e.weight
                 else:
                     cues.add(e.name)
 
         ranked_cats = sorted(cat_scores.items(), key=lambda kv: -kv[1])
+        # the implied cues first, so that rules can name them
+        if cat_scores:
+            cues.add(CRAFT_CUE)
+        if place_scores:
+            cues.add(PLACE_CUE)
         intent_scores: dict[str, float] = {}
         for rule in lex.rules:
             if all(c in cues for c in rule.all) and rule.score > intent_scores.get(
                 rule.intent, 0.0
             ):
                 intent_scores[rule.intent] = rule.score
-        if cat_scores:
-            cues.add(CRAFT_CUE)
+        if "averted" in cues:  # "差点着火", "打不着火": the danger is past or not one
+            intent_scores.pop("emergency", None)
         if ranked_cats:
             top_cat = ranked_cats[0][1]
             intent_scores["find_craftsman"] = top_cat + (
@@ -354,6 +388,9 @@ class Parser:
                 confidence *= 0.9
 
         category: str | None = None
+        place: str | None = None
+        if intent == "find_place":
+            place = max(place_scores.items(), key=lambda kv: kv[1])[0] if place_scores else None
         candidates: list[tuple[str, float]] = []
         clarify: list[str] = []
         if intent == "find_craftsman":
@@ -369,6 +406,7 @@ class Parser:
             normalized=normalized,
             intent=intent,
             category=category,
+            place=place,
             confidence=round(max(0.0, min(1.0, confidence)), 3),
             candidates=candidates,
             clarify=clarify,

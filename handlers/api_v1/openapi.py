@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.nlu.labels import CATEGORIES, INTENTS, PLACES
 from handlers.api import MAX_TEXT
 from handlers.api_v1.core import Access, Endpoint
 
@@ -81,10 +82,24 @@ NLU_PARSE: dict[str, Any] = {
                             "type": "object",
                             "required": ["intent", "confidence", "slots"],
                             "properties": {
-                                "intent": {"type": "string"},
-                                "category": {"type": ["string", "null"]},
-                                "confidence": {"type": "number"},
+                                "intent": {"type": "string", "enum": list(INTENTS)},
+                                "category": {
+                                    "type": ["string", "null"],
+                                    "enum": [*CATEGORIES, None],
+                                    "description": "行当，只在 intent 为 find_craftsman 时有",
+                                },
+                                "place": {
+                                    "type": ["string", "null"],
+                                    "enum": [*PLACES, None],
+                                    "description": "服务点种类，只在 intent 为 find_place 时有",
+                                },
+                                "confidence": {"type": "number", "minimum": 0, "maximum": 1},
                                 "slots": {"type": "object"},
+                                "clarify": {
+                                    "type": "array",
+                                    "items": {"type": "string"},
+                                    "description": "两个行当分不清时，要问用户的两个行当",
+                                },
                             },
                         }
                     }
