@@ -8,7 +8,7 @@ Bad rows are reported with their spreadsheet row number and do not stop the good
 
 from __future__ import annotations
 
-import csv
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from craftsman_directory.service import (
     normalise_phone,
     parse_categories,
 )
+from infra.spreadsheets import SpreadsheetError, read_table
 from models.directory import Craftsman, Source, Status
 
 COLUMNS = ("name", "category", "phone", "address", "lat", "lng", "coord", "hours", "notes")
@@ -58,24 +59,13 @@ class ImportReport:
 
 
 def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
-    """(spreadsheet row number, {column: text}); the header is row 1."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            table = list(csv.reader(fh))
-    elif suffix in {".xlsx", ".xlsm"}:
-        from openpyxl import load_workbook
-
-        wb = load_workbook(path, read_only=True, data_only=True)
-        try:
-            table = [
-                ["" if v is None else str(v) for v in row]
-                for row in wb.worksheets[0].iter_rows(values_only=True)
-            ]
-        finally:
-            wb.close()
-    else:
-        raise DirectoryError(f"不支持的文件类型 {suffix}（只支持 .csv 和 .xlsx）")
+    """(spreadsheet row number, {column: text}); the header is row 1. The file is read within
+    the bounds of `infra.spreadsheets` (size, rows, columns, cells): a file past one stops the
+    import with the reason, before anything is written."""
+    try:
+        table = read_table(path)
+    except SpreadsheetError as exc:
+        raise DirectoryError(str(exc)) from None
     if not table:
         raise DirectoryError("文件是空的")
     header = [h.strip().lower() for h in table[0]]
@@ -106,6 +96,8 @@ def clean_row(row: dict[str, str]) -> dict[str, Any]:
         lat, lng = float(row.get("lat", "")), float(row.get("lng", ""))
     except ValueError:
         raise DirectoryError("经纬度不是数字") from None
+    if not (math.isfinite(lat) and math.isfinite(lng)):  # "nan", "inf": float() takes them
+        raise DirectoryError("经纬度不是有效的数字")
     if not geo.on_map(lat, lng):
         raise DirectoryError("经纬度超出范围（是不是把 lat 和 lng 写反了？）")
     coord = (row.get("coord") or "gcj02").lower().replace("-", "")

@@ -20,9 +20,10 @@ from community.buildings import UNASSIGNED, area_for, covers
 from community.roles import Duty
 from delivery.days import day_name
 from delivery.service import SELF, meal_label, serve_until, sql_for
+from infra.spreadsheets import safe_row
 from models.canteen import Canteen, CanteenMeal
 from models.delivery import MealSlot, Outcome, Signup, SignupStatus
-from models.push import PushChannel
+from models.push import PushChannel, PushUrgency
 from models.users import Role, RoleGrant
 from push.outbox import enqueue_text
 
@@ -133,6 +134,11 @@ async def build_roster(slot: MealSlot, now: dt.datetime) -> int:
                     text,
                     dedupe_key=f"roster:{slot.pk}:{area}:{openid}",
                     using_db=conn,
+                    # A volunteer without the roster means meals not delivered: retried for
+                    # hours, then the canteen staff get it (push/escalation.py).
+                    urgency=PushUrgency.IMPORTANT,
+                    escalate_to=staff,
+                    subject=f"roster:{slot.pk}",
                 )
     return line
 
@@ -255,6 +261,7 @@ async def _alert(
     if r.emergency_phone:
         contact += f"；紧急联系人 {r.emergency_phone}"
     text = f"【送餐提醒】{what}。{contact}。请尽快联系或上门看看。"
+    backup = [s for s in await staff_of(slot.canteen_id) if s not in targets]
     queued = 0
     for openid in targets:
         await enqueue_text(
@@ -263,6 +270,10 @@ async def _alert(
             text,
             dedupe_key=f"alert:{signup.pk}:{openid}",
             using_db=conn,
+            # A welfare alert: retried for hours, then the canteen staff (push/escalation.py).
+            urgency=PushUrgency.IMPORTANT,
+            escalate_to=backup,
+            subject=f"alert:{signup.pk}",
         )
         queued += 1
     if r.label != SELF:  # the relative who ordered is the family's first contact
@@ -314,7 +325,8 @@ async def day_signups(canteen_id: int, day: dt.date) -> list[Signup]:
 
 
 async def export_csv(canteen_id: int, day: dt.date) -> str:
-    """The day's sign-ups and delivery results as CSV (UTF-8 with BOM, so Excel reads it)."""
+    """The day's sign-ups and delivery results as CSV (UTF-8 with BOM, so Excel reads it).
+    Residents' text (address, diet, label) is made safe to open: never a formula (safe_row)."""
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
@@ -322,11 +334,11 @@ async def export_csv(canteen_id: int, day: dt.date) -> str:
     for s in await day_signups(canteen_id, day):
         r = s.recipient
         writer.writerow(
-            [
+            safe_row([
                 s.slot.date.isoformat(), s.slot.meal, s.line_no or "", s.area or "", r.address,
                 s.count, r.diet, r.phone, r.emergency_phone or "", r.label, s.status,
                 s.outcome or "", s.reported_at.isoformat() if s.reported_at else "",
-            ]
+            ])
         )  # fmt: skip
     return out.getvalue()
 

@@ -1,0 +1,149 @@
+"""REST API and importers (issue 11, part B): pathological inputs, caps and error answers."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from openpyxl import Workbook
+
+from craftsman_directory.importer import COLUMNS, import_file
+from craftsman_directory.service import DirectoryError
+from delivery import roster, service
+from models.canteen import CanteenMeal, Meal
+from models.directory import Craftsman
+from tests.conftest import lunch_and_dinner_canteen
+
+HOUR = dt.timedelta(hours=1)
+ROOT = Path(__file__).resolve().parent.parent
+GOOD_ROW = ["王师傅", "裁缝", "13800000001", "幸福小区3号楼", "31.2310", "121.4737", "", "", ""]
+
+
+def far_cell_xlsx(path: Path) -> Path:
+    """A few KB: a header, one good row and one cell at XFD1048576, so the sheet declares
+    <dimension ref="A1:XFD1048576"/> (openpyxl writes what Excel would)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.append(list(COLUMNS))
+    ws.append(GOOD_ROW)
+    ws["XFD1048576"] = "x"
+    wb.save(path)
+    return path
+
+
+def test_a_far_cell_xlsx_stops_with_a_message_in_bounded_memory(tmp_path: Path) -> None:
+    """Read in a child process capped at 1 GB of address space: before the bound, openpyxl
+    padded a million rows to 16384 columns and the import took all the machine's memory."""
+    path = far_cell_xlsx(tmp_path / "far.xlsx")
+    assert path.stat().st_size < 10_000
+    script = textwrap.dedent(
+        f"""
+        import resource, sys
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+        from craftsman_directory.importer import read_rows
+        from craftsman_directory.service import DirectoryError
+        try:
+            read_rows(__import__("pathlib").Path({str(path)!r}))
+        except DirectoryError as exc:
+            print("refused:", exc)
+        except MemoryError:
+            print("memory")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("refused:"), done.stdout
+    assert "最多读5000行" in done.stdout
+
+
+async def test_sheets_past_the_row_column_or_size_bounds_write_nothing(
+    bot: Any, tmp_path: Path
+) -> None:
+    wide = Workbook()
+    wide.active.append([*COLUMNS, *(f"x{i}" for i in range(40))])
+    wide.active.append(GOOD_ROW)
+    wide.save(tmp_path / "wide.xlsx")
+    long_csv = tmp_path / "long.csv"
+    with long_csv.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(COLUMNS)
+        writer.writerows([GOOD_ROW] * 6000)
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"name,category,phone,lat,lng\n" + b"a" * (6 * 1024 * 1024))
+    huge_field = tmp_path / "field.csv"
+    huge_field.write_text("name,category,phone,lat,lng\n" + '"' + "a" * 200_000 + '"\n')
+    for path, words in (
+        (tmp_path / "wide.xlsx", "最多读30列"),
+        (long_csv, "最多读5000行"),
+        (big, "文件太大了"),
+        (huge_field, "CSV 文件读不了"),
+    ):
+        with pytest.raises(DirectoryError) as refused:  # the CLI prints "import failed: ..."
+            await import_file(path, bot.services.redis)
+        assert words in str(refused.value), (path, refused.value)
+    assert await Craftsman.all().count() == 0
+
+
+async def test_non_finite_coordinates_are_a_row_error(bot: Any, tmp_path: Path) -> None:
+    rows = [
+        GOOD_ROW,
+        ["李师傅", "裁缝", "13800000002", "", "nan", "121.47", "", "", ""],
+        ["赵师傅", "裁缝", "13800000003", "", "31.23", "inf", "", "", ""],
+        ["钱师傅", "裁缝", "13800000004", "", "-Infinity", "121.47", "", "", ""],
+    ]
+    path = tmp_path / "list.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(COLUMNS)
+        writer.writerows(rows)
+    report = await import_file(path, bot.services.redis)
+    assert len(report.created) == 1
+    assert report.errors == [(n, "经纬度不是有效的数字") for n in (3, 4, 5)]
+    assert await Craftsman.all().count() == 1
+
+
+# ---- the deliveries CSV ----------------------------------------------------------------------
+
+
+def test_csv_cells_never_start_a_formula() -> None:
+    from infra.spreadsheets import safe_row
+
+    out = io.StringIO()
+    hostile = ["=HYPERLINK(\"http://x\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+    csv.writer(out).writerow(safe_row([*hostile, "3号楼401", 2, "13800000001"]))
+    cells = next(csv.reader(io.StringIO(out.getvalue())))
+    assert all(c.startswith("'") for c in cells[:6]), cells
+    assert cells[6:] == ["3号楼401", "2", "13800000001"]
+
+
+async def test_the_deliveries_export_neutralises_formulas_in_residents_text(
+    client: TestClient,
+) -> None:
+    """`export-deliveries` and GET /api/canteens/{id}/deliveries.csv both write export_csv."""
+    canteen = await lunch_and_dinner_canteen()
+    lunch = await CanteenMeal.get(canteen=canteen, meal=Meal.LUNCH)
+    recipient = await service.save_recipient(
+        "o-x",
+        label="=1+1",
+        address="@3号楼401",
+        building="3",
+        phone="13800000001",
+        diet='=HYPERLINK("http://evil.example","少盐")',
+    )
+    day = dt.date(2026, 11, 26)
+    await service.book(recipient, lunch, day, 1, service.cutoff_at(lunch, day) - HOUR)
+    text = await roster.export_csv(canteen.pk, day)
+    row = next(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    assert row["address"] == "'@3号楼401" and row["ordered_for"] == "'=1+1"
+    assert row["diet"].startswith("'=HYPERLINK") and row["phone"] == "13800000001"
+    assert row["count"] == "1" and row["date"] == "2026-11-26"
