@@ -41,6 +41,18 @@ class OpeningHours:
         yesterday = self.week[(today - 1) % 7]
         return any(e > 1440 and minute < e - 1440 for _, e in yesterday)
 
+    def closes_at(self, when: datetime) -> datetime | None:
+        """When the opening `when` falls in ends (None when closed then, or open around the
+        clock)."""
+        minute = when.hour * 60 + when.minute
+        midnight = when.replace(hour=0, minute=0, second=0, microsecond=0)
+        today = when.weekday()
+        ends = [e for s, e in self.week[today] if s <= minute < e]
+        ends += [e - 1440 for _, e in self.week[(today - 1) % 7] if e > 1440 and minute < e - 1440]
+        if not ends or all(len(day) == 1 and day[0] == (0, 1440) for day in self.week):
+            return None
+        return midnight + timedelta(minutes=max(ends))
+
     def next_opening(self, when: datetime) -> datetime | None:
         """When it next opens after `when` (None when open now or never open)."""
         if self.is_open(when):

@@ -19,6 +19,7 @@ APPS: dict[str, list[str]] = {
     "directory": ["models.directory"],
     "delivery": ["models.delivery"],
     "grid": ["models.grid"],
+    "places": ["models.places"],
 }
 
 

@@ -98,6 +98,20 @@ def directory_cards() -> str:
     return DIRECTORY_CARDS
 
 
+# Places of the 15-minute circle, indexed as the directory is: one GEO set per place kind
+# (verified places only) and one hash of display cards.
+PLACE_GEO = PREFIX + "place:geo:"
+PLACE_CARDS = PREFIX + "place:cards"
+
+
+def place_geo(kind: str) -> str:
+    return PLACE_GEO + kind
+
+
+def place_cards() -> str:
+    return PLACE_CARDS
+
+
 # Mini-program API: sessions (by a hash of the bearer token) and per-user rate-limit windows.
 API_SESSION = PREFIX + "api:session:"
 API_RATE = PREFIX + "api:rate:"
