@@ -13,10 +13,11 @@ from bot.messages import Kind
 from bot.router import HandlerResult, Router, command_text, intent
 from community.buildings import AddressError, parse_building
 from community.phones import normalise_phone
-from community.roles import grid_workers_for
+from community.roles import Duty, admin_openids, grid_workers_for
 from delivery.service import SELF, known_recipient
 from models.grid import GridReport
-from models.push import PushChannel
+from models.push import PushChannel, PushUrgency
+from models.users import Role, RoleGrant
 from push.outbox import enqueue_text
 
 router = Router("grid")
@@ -49,6 +50,14 @@ async def _where(ctx: Context, data: forms.Data) -> str:
 _phone = forms.phone_step(normalise_phone, NO_PHONE, "不想留电话就回复“不留”。")
 
 
+async def second_people(first: list[str]) -> list[str]:
+    """Who hears a report its grid worker could not be reached with: the other grid workers,
+    then the admins (push/escalation.py sends it there)."""
+    grid = RoleGrant.filter(role=Role.VOLUNTEER, duty=Duty.GRID.value).prefetch_related("user")
+    others = {g.user.openid for g in await grid} | set(await admin_openids())
+    return sorted(others - set(first))
+
+
 async def _forward(ctx: Context, data: forms.Data) -> HandlerResult:
     targets = await grid_workers_for(data["building"], data["where"])
     if not targets:
@@ -59,6 +68,11 @@ async def _forward(ctx: Context, data: forms.Data) -> HandlerResult:
     if data["where"] not in said:
         said = f"{data['where']}：{said}"
     text = f"【居民反映】{said}\n{contact}（{ctx.now():%m月%d日 %H:%M}）"
+    backup = await second_people(targets)
+    sorry = (
+        f"抱歉，您{ctx.now():%m月%d日 %H:%M}反映的“{data['problem'][:30]}”没能送到网格员手里，"
+        "已转给社区工作人员跟进。有急事请拨打110或120。"
+    )
     async with in_transaction() as conn:
         report = await GridReport.create(
             openid=ctx.user,
@@ -76,9 +90,16 @@ async def _forward(ctx: Context, data: forms.Data) -> HandlerResult:
                 text,
                 dedupe_key=f"grid:{report.pk}:{openid}",
                 using_db=conn,
+                # A lost report is a resident left waiting: retried for hours, then a second
+                # person, and the resident hears the truth (push/escalation.py).
+                urgency=PushUrgency.IMPORTANT,
+                escalate_to=backup,
+                subject=f"grid_report:{report.pk}",
+                tell_if_undelivered=(ctx.user, sorry),
             )
     later = "会尽快联系您" if phone else "会尽快上门看看"
-    return f"已经转告网格员了，{later}。有急事请拨打110或120。"
+    # Queued, not yet delivered: say so; if it cannot be delivered the resident is told.
+    return f"已记下，正在转告网格员，{later}。万一没送到，我会告诉您。有急事请拨打110或120。"
 
 
 REPORT_FORM = Form(

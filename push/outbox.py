@@ -29,6 +29,7 @@ def _reliability(
     urgency: PushUrgency, escalate_to: Iterable[str] | None, subject: str | None
 ) -> dict[str, Any]:
     """The outbox columns that say how hard to try and whom to tell (models.push.PushUrgency)."""
+    urgency = PushUrgency(urgency)
     now = datetime.now(UTC)
     fields: dict[str, Any] = {"urgency": urgency, "subject": subject}
     if urgency is not PushUrgency.ROUTINE:
@@ -49,6 +50,7 @@ async def enqueue(
     urgency: PushUrgency = PushUrgency.ROUTINE,
     escalate_to: Iterable[str] | None = None,
     subject: str | None = None,
+    escalation_of: int | None = None,
 ) -> OutboxMessage | None:
     """Add one message; returns None when `dedupe_key` was already queued.
 
@@ -69,6 +71,7 @@ async def enqueue(
         dedupe_key=dedupe_key,
         next_attempt_at=datetime.now(UTC),
         using_db=using_db,
+        escalation_of=escalation_of,
         **_reliability(urgency, escalate_to, subject),
     )
 
@@ -84,21 +87,28 @@ async def enqueue_text(
     urgency: PushUrgency = PushUrgency.ROUTINE,
     escalate_to: Iterable[str] | None = None,
     subject: str | None = None,
+    escalation_of: int | None = None,
+    tell_if_undelivered: tuple[str, str] | None = None,
 ) -> list[OutboxMessage]:
     """Queue a text of any length as messages of at most 2048 bytes each (CS or WeCom robot).
 
     Parts get dedupe keys `KEY:1`, `KEY:2`, ...; returns the messages actually added.
+    `tell_if_undelivered` = (openid, text): who to tell, once per `subject`, when this could not
+    be delivered (push/escalation.py), e.g. the resident whose report it carries.
     """
     if channel not in (PushChannel.WECHAT_CS, PushChannel.WECOM_ROBOT):
         raise ValueError(f"{channel} does not carry plain text")
     added = []
     for i, part in enumerate(split_text(text), start=1):
-        payload = (
+        payload: dict[str, Any] = (
             {"text": part}
             if channel == PushChannel.WECHAT_CS
             else {"msgtype": msgtype, "content": part}
         )
         key = None if dedupe_key is None else f"{dedupe_key}:{i}"
+        if tell_if_undelivered is not None:
+            openid, told = tell_if_undelivered
+            payload["tell_if_undelivered"] = {"openid": openid, "text": told}
         msg = await enqueue(
             channel,
             target,
@@ -108,6 +118,7 @@ async def enqueue_text(
             urgency=urgency,
             escalate_to=escalate_to,
             subject=subject,
+            escalation_of=escalation_of,
         )
         if msg is not None:
             added.append(msg)

@@ -30,8 +30,9 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from infra import keys
-from models.push import OutboxMessage, PushChannel, PushStatus
+from models.push import OutboxMessage, PushChannel, PushStatus, PushUrgency
 from models.users import User
+from push import escalation
 from push.channels import USER_CHANNELS, PayloadError, WeComRobot, deliver
 from push.ratelimit import Rate, RateLimiter
 from wechat_api.client import OUT_OF_WINDOW, TOKEN_ERRORS, WeChatAPI, WeChatAPIError
@@ -66,6 +67,8 @@ class WorkerConfig:
     # Official Account template (first, keyword1, remark) for customer-service texts refused
     # with 45015 that carry no fallback of their own (rosters, alerts, login codes, ...).
     notice_template: str | None = None
+    # How often URGENT pushes past their two minutes are looked for (push/escalation.py).
+    escalation_interval: float = 5.0
 
 
 def _now() -> datetime:
@@ -98,6 +101,7 @@ class PushWorker:
         self.redis = redis
         self.config = config
         self.limiter = RateLimiter(redis)
+        self._next_escalation_check = 0.0
 
     # ---- loop --------------------------------------------------------------------------------
 
@@ -130,6 +134,13 @@ class PushWorker:
 
     async def run_once(self) -> int:
         """Claim one batch and process it; returns how many messages were claimed."""
+        loop = asyncio.get_running_loop()
+        if loop.time() >= self._next_escalation_check:
+            self._next_escalation_check = loop.time() + self.config.escalation_interval
+            try:
+                await escalation.escalate_overdue()
+            except Exception:  # never let the check stop the sending
+                log.exception("escalation check failed")
         batch = await self.claim()
         if batch:
             await self.process(batch)
@@ -329,7 +340,10 @@ class PushWorker:
         )
 
     async def _retry(self, msg: OutboxMessage, reason: str) -> None:
-        if msg.attempts >= self.config.max_attempts:
+        # IMPORTANT and URGENT pushes (grid reports, rosters, alerts) outlast an outage of hours:
+        # they are retried until `retry_until`, however many attempts that takes.
+        keep_trying = msg.retry_until is not None and _now() < msg.retry_until
+        if msg.attempts >= self.config.max_attempts and not keep_trying:
             await self._give_up(msg, f"after {msg.attempts} attempts: {reason}")
             return
         # Exponential backoff with jitter, so a burst of failures does not retry in lockstep.
@@ -345,6 +359,12 @@ class PushWorker:
 
     async def _give_up(self, msg: OutboxMessage, reason: str) -> None:
         log.warning("push failed", extra={"push_id": msg.pk, "error": reason})
-        await self._owned(msg).update(
+        updated = await self._owned(msg).update(
             status=PushStatus.FAILED, lease_until=None, last_error=reason[:255]
         )
+        if updated and msg.urgency != PushUrgency.ROUTINE and msg.escalation_of is None:
+            # Nobody may be left unaware: a second person gets it, the resident the truth.
+            try:
+                await escalation.escalate(msg.pk, reason)
+            except Exception:
+                log.exception("escalation failed", extra={"push_id": msg.pk})

@@ -44,7 +44,7 @@ async def test_problem_with_place_goes_to_that_buildings_grid_worker(
     say: Any, grid_workers: None
 ) -> None:
     assert "留个电话" in await say("o-r", "7号楼楼道灯坏了好几天了")
-    assert "已经转告网格员" in await say("o-r", "138 0000 1111")
+    assert "正在转告网格员" in await say("o-r", "138 0000 1111")
     sent = await pushes()
     assert list(sent) == ["o-grid-west"]
     assert "7号楼楼道灯坏了好几天了" in sent["o-grid-west"] and "13800001111" in sent["o-grid-west"]
@@ -66,7 +66,7 @@ async def test_known_resident_is_not_asked_again(say: Any, grid_workers: None) -
     await Recipient.create(
         openid="o-r", label="本人", address="2号楼1单元302", building="2", phone="13800002222"
     )
-    assert "已经转告网格员" in await say("o-r", "邻居好几天没见人了，有点担心")
+    assert "正在转告网格员" in await say("o-r", "邻居好几天没见人了，有点担心")
     sent = await pushes()
     assert "2号楼1单元302" in sent["o-grid-east"] and "13800002222" in sent["o-grid-east"]
 
@@ -79,5 +79,5 @@ async def test_without_grid_workers_the_admins_are_told_or_the_resident_is(
     assert await GridReport.all().count() == 0
     await grant_role("o-admin", Role.ADMIN, None, None)
     await say("o-r", "5号楼电梯里有人充电瓶车")
-    assert "已经转告" in await say("o-r", "不留")
+    assert "正在转告" in await say("o-r", "不留")
     assert list(await pushes()) == ["o-admin"]

@@ -27,7 +27,11 @@ from handlers.keys import bot_key, redis_key, settings_key, wechat_api_key
 from infra import keys
 from models.canteen import MEAL_NAMES, Menu
 from models.directory import Complaint, Craftsman, Status
+from models.grid import GridReport
+from models.push import OutboxMessage, PushStatus
 from models.users import Role, RoleGrant, User
+from push import escalation
+from push.outbox import wake
 from wechat_api.client import OUT_OF_WINDOW, WeChatAPIError
 
 log = logging.getLogger(__name__)
@@ -334,7 +338,70 @@ async def dashboard(request: web.Request) -> web.Response:
             .prefetch_related("craftsman")
         )
         ctx["category_name"] = directory_service.category_name
+        ctx["failed_pushes"] = [_push_row(m) for m in await escalation.failed()]
+        ctx["grid_reports"] = await _grid_reports()
     return _render(request, "dashboard.html", ctx)
+
+
+# ---- pushes that did not get through ---------------------------------------------------------
+
+SUBJECT_NAMES = {"grid_report": "居民反映", "roster": "送餐名单", "alert": "送餐提醒"}
+
+
+def _push_row(msg: OutboxMessage) -> dict[str, Any]:
+    kind, _, ref = (msg.subject or "").partition(":")
+    what = f"{SUBJECT_NAMES[kind]}#{ref}" if kind in SUBJECT_NAMES else "消息"
+    gist = escalation.gist(msg.payload).replace("\n", " ")
+    return {
+        "id": msg.pk,
+        "what": what + ("（转给他人）" if msg.escalation_of else ""),
+        "target": msg.target,
+        "gist": gist[:60] + ("…" if len(gist) > 60 else ""),
+        "error": msg.last_error or "",
+        "escalated": msg.escalated_at is not None,
+    }
+
+
+async def _grid_reports(limit: int = 20) -> list[dict[str, Any]]:
+    """Recent residents' reports and whether they reached a grid worker."""
+    reports = await GridReport.all().order_by("-id").limit(limit)
+    subjects = [f"grid_report:{r.pk}" for r in reports]
+    pushes = await OutboxMessage.filter(subject__in=subjects, escalation_of__isnull=True)
+    by_subject: dict[str, list[OutboxMessage]] = {}
+    for m in pushes:
+        by_subject.setdefault(m.subject or "", []).append(m)
+    out = []
+    for r in reports:
+        mine = by_subject.get(f"grid_report:{r.pk}", [])
+        failed = [m for m in mine if m.status == PushStatus.FAILED]
+        if mine and all(m.status == PushStatus.SENT for m in mine):
+            state = "已送到网格员"
+        elif failed:
+            state = "没送到网格员" + ("，已转给他人" if any(m.escalated_at for m in failed) else "")
+        else:
+            state = "发送中"
+        out.append(
+            {
+                "id": r.pk,
+                "text": r.text,
+                "address": r.address,
+                "state": state,
+                "retry": [m.pk for m in failed],
+            }
+        )
+    return out
+
+
+async def push_retry(request: web.Request) -> web.Response:
+    """Send a push that gave up once more (admins)."""
+    session, _ = await _admin_session(request)
+    pid = request.match_info["push_id"]
+    if not pid.isdigit():
+        raise web.HTTPNotFound()
+    if not await escalation.retry(int(pid)):
+        raise await _flash(request, session, "这条消息已经在发送或已送到，不用重试。")
+    await wake(request.app[redis_key])
+    raise await _flash(request, session, f"消息#{pid}已重新排队发送。")
 
 
 # ---- menus -----------------------------------------------------------------------------------
@@ -465,3 +532,4 @@ def setup(app: web.Application) -> None:
     r.add_post("/console/menus/publish", menu_publish)
     r.add_post("/console/craftsmen/{craftsman_id}/{action}", craftsman_action)
     r.add_post("/console/complaints/{complaint_id}/decision", complaint_decision)
+    r.add_post("/console/pushes/{push_id}/retry", push_retry)
