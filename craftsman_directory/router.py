@@ -72,16 +72,39 @@ async def _answer(ctx: Context, category: str, lat: float, lng: float) -> str:
     return search.remember(ctx.state, ctx.conv, outcome, head)
 
 
-async def find(ctx: Context, category: str) -> str:
-    """Search where the resident is: last location, else their compound, else ask."""
+async def resident_location(ctx: Context) -> tuple[float, float] | None:
+    """Where the resident is, for any nearby search (craftsmen, places): the last location they
+    sent, else the centre of their compound; None when we must ask."""
     where = await ctx.last_location()
     if where is not None:
-        return await _answer(ctx, category, where.lat, where.lng)
+        return where.lat, where.lng
     user = await User.get_or_none(openid=ctx.user)
     if user is not None and user.compound:
         found = await service.compound_location(user.compound)
         if found is not None:
-            return await _answer(ctx, category, found[1], found[2])
+            return found[1], found[2]
+    return None
+
+
+async def typed_compound_location(ctx: Context) -> tuple[float, float] | None:
+    """A compound name typed while a search waits for the location: its centre, remembered as
+    the resident's compound so the next search needs no question. None: no compound we know."""
+    found = await service.compound_location(_text(ctx))
+    if found is None:
+        return None
+    name, lat, lng = found
+    user, _ = await User.get_or_create(openid=ctx.user)
+    if user.compound != name:
+        user.compound = name
+        await user.save(update_fields=["compound", "updated_at"])
+    return lat, lng
+
+
+async def find(ctx: Context, category: str) -> str:
+    """Search where the resident is: last location, else their compound, else ask."""
+    where = await resident_location(ctx)
+    if where is not None:
+        return await _answer(ctx, category, *where)
     await ctx.wait_for_location(SEARCH_ACTION, {"category": category})
     return ASK_LOCATION
 
@@ -111,16 +134,10 @@ async def _typed_compound(ctx: Context) -> bool:
 async def compound_answer(ctx: Context) -> HandlerResult:
     """A compound name typed while a search waits for the resident's location."""
     payload = await _waiting_search(ctx)
-    found = await service.compound_location(_text(ctx))
-    assert payload is not None and found is not None
+    where = await typed_compound_location(ctx)
+    assert payload is not None and where is not None
     await ctx.clear_pending()
-    name, lat, lng = found
-    # Remembered so the next search needs no question (the resident told us where they live).
-    user, _ = await User.get_or_create(openid=ctx.user)
-    if user.compound != name:
-        user.compound = name
-        await user.save(update_fields=["compound", "updated_at"])
-    return await _answer(ctx, payload["category"], lat, lng)
+    return await _answer(ctx, payload["category"], *where)
 
 
 async def _waiting_and_unclear(ctx: Context) -> bool:
