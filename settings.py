@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -78,8 +78,25 @@ class Settings(BaseSettings):
     api_writes_per_minute: int = Field(30, ge=1)
     api_logins_per_minute: int = Field(30, ge=1)
     console_session_ttl: int = Field(8 * 3600, ge=60)
+    # The 15-minute circle's map page (/map/) and poster (places/, handlers/map_page).
+    # Where residents reach this server from outside (links in replies, the poster's QR code);
+    # unset: http://HOST:PORT.
+    public_url: str | None = None
+    community_name: str = "幸福里社区"
+    # The community centre, GCJ-02 "lat,lng", the rings' default centre; unset: the service hall
+    # among the places (党群服务中心), else their middle.
+    community_centre: str | None = None
+    # A base map the operator is licensed to use, e.g. https://tiles.example/{z}/{x}/{y}.png,
+    # and the datum its tiles are drawn in (AMap and Tencent: gcj02; OSM, Tianditu: wgs84).
+    # Unset: the page is a schematic (points, rings, labels, scale bar) and asks nobody else.
+    map_tile_url: str | None = None
+    map_tile_datum: Literal["gcj02", "wgs84"] = "gcj02"
+    map_tile_attribution: str = ""
 
     @field_validator(
+        "public_url",
+        "community_centre",
+        "map_tile_url",
         "database_url",
         "redis_url",
         "wechat_token",
@@ -141,6 +158,45 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s):// URL")
         return value.rstrip("/")
 
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("must be an http(s):// URL, e.g. https://linli.example.org")
+        return value.rstrip("/")
+
+    @field_validator("map_tile_url")
+    @classmethod
+    def _check_tiles(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("must be an http(s):// URL")
+        if not all(p in value for p in ("{x}", "{y}", "{z}")):
+            raise ValueError(
+                "must hold {x}, {y} and {z}, e.g. https://tiles.example/{z}/{x}/{y}.png"
+            )
+        return value
+
+    @field_validator("community_centre")
+    @classmethod
+    def _check_centre(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        import math
+
+        try:
+            lat, lng = (float(v) for v in value.replace("，", ",").split(","))
+        except ValueError:
+            raise ValueError("must be 'lat,lng' (GCJ-02), e.g. 31.2304,121.4737") from None
+        if not (math.isfinite(lat) and math.isfinite(lng) and abs(lat) <= 85 and abs(lng) <= 180):
+            raise ValueError("must be 'lat,lng' on the map, e.g. 31.2304,121.4737")
+        return f"{lat},{lng}"
+
     @field_validator("log_level")
     @classmethod
     def _check_level(cls, value: str) -> str:
@@ -161,6 +217,19 @@ class Settings(BaseSettings):
         if self.mini_app_id and self.mini_app_secret:
             return self.mini_app_id, self.mini_app_secret
         return self.wechat_app_id, self.wechat_app_secret
+
+    @property
+    def base_url(self) -> str:
+        """Where residents reach this server (PUBLIC_URL, else HOST:PORT)."""
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def centre(self) -> tuple[float, float] | None:
+        """COMMUNITY_CENTRE as (lat, lng), GCJ-02."""
+        if not self.community_centre:
+            return None
+        lat, lng = self.community_centre.split(",")
+        return float(lat), float(lng)
 
     @property
     def sqlite_path(self) -> Path:
