@@ -239,6 +239,8 @@ class Context:
         return parse(self.msg.text, today=self.now().date())
 
     async def remember_location(self, where: Location) -> None:
+        if not where.usable:  # never keep NaN or out-of-range coordinates
+            return
         value = json.dumps({"lat": where.lat, "lng": where.lng, "label": where.label})
         await self.redis.set(keys.location(self.conv), value, ex=LOCATION_TTL)
 
@@ -247,7 +249,8 @@ class Context:
         if not raw:
             return None
         data = json.loads(raw)
-        return Location(float(data["lat"]), float(data["lng"]), data.get("label", ""))
+        where = Location(float(data["lat"]), float(data["lng"]), data.get("label", ""))
+        return where if where.usable else None  # a NaN kept before the check: ask again
 
     async def wait_for_location(self, action: str, payload: dict[str, Any]) -> None:
         """Remember that `action` should run, with `payload`, once the user's location arrives."""

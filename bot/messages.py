@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -31,6 +32,17 @@ class Location:
     lat: float
     lng: float
     label: str = ""
+
+    @property
+    def usable(self) -> bool:
+        """Real coordinates: finite and within range. `float()` takes "nan" and "inf" (the
+        terminal's /loc, a stored value), and NaN passes every comparison-free check."""
+        return (
+            math.isfinite(self.lat)
+            and math.isfinite(self.lng)
+            and -90 <= self.lat <= 90
+            and -180 <= self.lng <= 180
+        )
 
 
 @dataclass(frozen=True, slots=True)

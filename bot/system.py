@@ -79,6 +79,18 @@ async def resume_form(ctx: Context) -> HandlerResult:
     return await forms.repeat(ctx)
 
 
+def _unusable_location(ctx: Context) -> bool:
+    return ctx.msg.location is None or not ctx.msg.location.usable
+
+
+@router.message(kind(Kind.LOCATION), _unusable_location)
+async def unusable_location(ctx: Context) -> HandlerResult:
+    """A location without real coordinates (NaN, infinity, out of range): not remembered, and
+    the question waiting for it is asked again."""
+    again = await forms.repeat(ctx) if await forms.has_active(ctx) else None
+    return [texts.LOCATION_UNUSABLE, *(again or [])]
+
+
 @router.message(kind(Kind.LOCATION))
 async def location(ctx: Context) -> HandlerResult:
     """A location message: remember it, then feed a form or a pending action waiting for it."""
@@ -93,6 +105,8 @@ async def location(ctx: Context) -> HandlerResult:
 async def location_event(ctx: Context) -> HandlerResult:
     """The periodic LOCATION report (when enabled): remember silently, unless something waits."""
     assert ctx.msg.location is not None
+    if not ctx.msg.location.usable:
+        return None
     await ctx.remember_location(ctx.msg.location)
     return await _resume_pending(ctx)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import re
 from typing import Any
 
@@ -19,6 +20,14 @@ MEAL_DEFAULTS = {
     Meal.LUNCH: ("11:00", "12:30", "09:30", 1000),
     Meal.DINNER: ("17:00", "18:30", "15:00", 1000),
 }
+
+
+def finite_float(text: str) -> float:
+    """A number for the command line; "nan" and "inf", which float() takes, are refused."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)  # argparse: "invalid finite_float value"
+    return value
 
 
 def parse_meal_spec(spec: str) -> dict[str, Any]:
@@ -38,7 +47,7 @@ def parse_meal_spec(spec: str) -> dict[str, Any]:
         "serve_until": serve_until or d_until,
         "signup_cutoff": parts.get("cutoff", d_cutoff),
         "delivery_capacity": int(parts.get("capacity", "50")),
-        "price_cents": round(float(parts.get("price", d_price / 100)) * 100),
+        "price_cents": round(finite_float(str(parts.get("price", d_price / 100))) * 100),
     }
     for key in ("serve_from", "serve_until", "signup_cutoff"):
         if not _TIME.match(fields[key]):
@@ -106,8 +115,8 @@ def register(sub: Any) -> None:
     add = sub.add_parser("add-canteen", help="create or update a canteen and its meals")
     add.add_argument("name")
     add.add_argument("--address", required=True)
-    add.add_argument("--lat", type=float)
-    add.add_argument("--lng", type=float)
+    add.add_argument("--lat", type=finite_float)
+    add.add_argument("--lng", type=finite_float)
     add.add_argument("--robot-key", action="append", default=[], help="WeCom group-robot key")
     add.add_argument(
         "--meal",

@@ -7,6 +7,7 @@ The database is the truth. `rebuild` replaces the index from it (at start-up, af
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -15,10 +16,12 @@ from typing import Any, NamedTuple
 from redis.asyncio import Redis
 
 from bot.nlu.labels import CATEGORIES
+from community import geo
 from infra import geo_index, keys
 from models.directory import Craftsman, Status
 
 _CHUNK = geo_index.CHUNK  # GEOADD arguments per command while rebuilding
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,11 @@ def _add(pipe: Any, cards: Iterable[Card]) -> None:
     by_category: dict[str, list[Any]] = {}
     mapping: dict[str, str] = {}
     for card in cards:
+        if not geo.on_map(card.lat, card.lng):
+            # A NaN (or off-map) row stored before the API refused them: GEOADD fails the whole
+            # command on it ("value is not a valid float"), and every start-up's rebuild with it.
+            log.warning("craftsman not indexed: no valid coordinates", extra={"id": card.id})
+            continue
         mapping[str(card.id)] = card.dumps()
         for cat in card.categories:
             by_category.setdefault(cat, []).extend((card.lng, card.lat, str(card.id)))

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from bot.context import Notifier
 from bot.nlu.labels import CATEGORIES
+from community import geo
 from community.errors import DomainError
 from community.phones import normalise_phone as normalise_phone  # re-exported
 from community.roles import admin_openids, is_admin
@@ -371,7 +372,13 @@ async def compound_location(text: str) -> tuple[str, float, float] | None:
             match = best[0]
     if match is None:
         return None
-    points = await Craftsman.filter(compound=match).values_list("lat", "lng")
+    points = [
+        (lat, lng)
+        for lat, lng in await Craftsman.filter(compound=match).values_list("lat", "lng")
+        if geo.on_map(lat, lng)  # one NaN row would poison the centre for everyone
+    ]
+    if not points:
+        return None
     lat = sum(p[0] for p in points) / len(points)
     lng = sum(p[1] for p in points) / len(points)
     return match, lat, lng

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 from typing import Any
 
 from aiohttp import web
@@ -30,8 +31,10 @@ def error(
 def unstorable(body: Any) -> dict[str, str]:
     """Fields of a JSON body (dotted paths, "" for the body itself) whose text cannot be kept or
     answered: a NUL (PostgreSQL text refuses it) or a lone UTF-16 surrogate (a valid JSON
-    escape such as "\\ud800" that no UTF-8 encoder takes). Checked before anything else reads
-    the body, so neither a database write nor an answer that echoes the text meets one.
+    escape such as "\\ud800" that no UTF-8 encoder takes); or a number that is not finite (Python's
+    JSON parser takes `NaN`, `Infinity` and `1e999`, and NaN passes every schema bound: a NaN
+    latitude was stored, then broke the search index at every start-up). Checked before
+    anything else reads the body, so neither a database write nor an answer meets one.
     A loop, not recursion: a body may nest as deep as the JSON parser allows."""
     fields: dict[str, str] = {}
     todo: list[tuple[Any, str]] = [(body, "")]
@@ -40,6 +43,9 @@ def unstorable(body: Any) -> dict[str, str]:
         if isinstance(value, str):
             if _bad_text(value):
                 fields[path] = "含有无法识别的字符"
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                fields[path] = "不是有效的数字"
         elif isinstance(value, list):
             todo.extend((item, f"{path}.{i}".lstrip(".")) for i, item in enumerate(value))
         elif isinstance(value, dict):

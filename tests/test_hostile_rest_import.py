@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
+import math
 import subprocess
 import sys
 import textwrap
@@ -14,13 +16,21 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 from openpyxl import Workbook
+from tortoise import connections
 
+from bot import texts
+from craftsman_directory import index
+from craftsman_directory import service as directory_service
 from craftsman_directory.importer import COLUMNS, import_file
 from craftsman_directory.service import DirectoryError
 from delivery import roster, service
+from handlers.api_v1 import document_key
+from infra import keys
 from models.canteen import CanteenMeal, Meal
 from models.directory import Craftsman
+from tests.api_support import Api
 from tests.conftest import lunch_and_dinner_canteen
+from tests.directory_support import HOME, freeze, make_craftsman, say, send_location
 
 HOUR = dt.timedelta(hours=1)
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,7 +129,7 @@ def test_csv_cells_never_start_a_formula() -> None:
     from infra.spreadsheets import safe_row
 
     out = io.StringIO()
-    hostile = ["=HYPERLINK(\"http://x\")", "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+    hostile = ['=HYPERLINK("http://x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx"]
     csv.writer(out).writerow(safe_row([*hostile, "3号楼401", 2, "13800000001"]))
     cells = next(csv.reader(io.StringIO(out.getvalue())))
     assert all(c.startswith("'") for c in cells[:6]), cells
@@ -147,3 +157,72 @@ async def test_the_deliveries_export_neutralises_formulas_in_residents_text(
     assert row["address"] == "'@3号楼401" and row["ordered_for"] == "'=1+1"
     assert row["diet"].startswith("'=HYPERLINK") and row["phone"] == "13800000001"
     assert row["count"] == "1" and row["date"] == "2026-11-26"
+
+
+# ---- non-finite numbers ----------------------------------------------------------------------
+
+REGISTRATION = {
+    "name": "李师傅",
+    "categories": ["裁缝"],
+    "lat": HOME[0],
+    "lng": HOME[1],
+    "address": "幸福小区3号楼",
+    "hours": "每天8:00-18:00",
+    "phone": "13800138000",
+}
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+async def test_the_api_answers_400_to_a_non_finite_number(client: TestClient, number: str) -> None:
+    """Python's JSON parser takes NaN, Infinity and 1e999 (inf); NaN passed the schema's
+    bounds and a craftsman was stored with lat NaN (PostgreSQL), or a misleading 409 (SQLite)."""
+    api = Api(client, client.app[document_key])
+    token = await api.login("r")
+    body = json.dumps(REGISTRATION, ensure_ascii=False).replace(str(HOME[0]), number)
+    answer = await api.call("POST", "/api/craftsmen", token, data=body.encode())
+    assert answer.status == 400, answer.body
+    assert answer.body["error"]["fields"] == {"lat": "不是有效的数字"}
+    nested = '{"dishes": [{"name": "青菜"}], "price_cents": ' + number + "}"
+    path = "/api/canteens/1/menus/2026-11-26/lunch"
+    menu = await api.call("PUT", path, token, data=nested.encode())
+    assert menu.status == 400 and menu.body["error"]["fields"] == {"price_cents": "不是有效的数字"}
+    search = await api.get("/api/craftsmen", token, category="tailor", lat=number, lng=HOME[1])
+    assert search.status == 400 and "lat" in search.body["error"]["fields"]
+    assert await Craftsman.all().count() == 0
+
+
+async def test_a_location_without_real_coordinates_is_asked_again(bot: Any) -> None:
+    freeze(bot)
+    await make_craftsman(bot, "近师傅", ["tailor"], 200, phone="13800000001")
+    asked = await say(bot, "找裁缝")
+    for lat, lng in ((math.nan, math.nan), (math.inf, HOME[1]), (HOME[0], -math.inf)):
+        again = await send_location(bot, lat, lng)
+        assert again == texts.LOCATION_UNUSABLE, again
+    assert await bot.services.redis.get(keys.location("o-resident")) is None
+    assert "近师傅" in await send_location(bot, *HOME)  # the waiting search goes on
+    assert "近师傅" in asked or "位置" in asked
+    # A NaN kept in Redis before the check is not used: the location is asked for again.
+    await bot.services.redis.set(keys.location("o-resident"), '{"lat": NaN, "lng": 1, "label": ""}')
+    assert "近师傅" not in await say(bot, "找裁缝")
+
+
+async def test_stored_non_finite_coordinates_never_reach_geoadd_or_the_compound_centre(
+    bot: Any,
+) -> None:
+    """Rows stored before the API refused them: on PostgreSQL a NaN (SQLite keeps NaN as NULL,
+    so an infinity stands in for it there). The index rebuild at start-up skipped nothing and
+    failed with "value is not a valid float" on every start; the compound centre became NaN."""
+    freeze(bot)
+    good = await make_craftsman(bot, "近师傅", ["tailor"], 200, compound="幸福小区")
+    bad = await make_craftsman(bot, "坏师傅", ["tailor"], 300, compound="幸福小区")
+    conn = connections.get("default")
+    postgres = conn.capabilities.dialect == "postgres"
+    value = "'NaN'::float8" if postgres else "9e999"
+    await conn.execute_query(f"UPDATE craftsmen SET lat = {value} WHERE id = {bad.pk}")
+    assert not math.isfinite((await Craftsman.get(pk=bad.pk)).lat)
+    assert await index.rebuild(bot.services.redis) >= 1
+    await index.sync(bot.services.redis, await Craftsman.get(pk=bad.pk))
+    hits = await index.nearby(bot.services.redis, "tailor", *HOME, 5000)
+    assert [h.card.id for h in hits] == [good.pk]
+    found = await directory_service.compound_location("幸福小区")
+    assert found is not None and found[1:] == (good.lat, good.lng)
