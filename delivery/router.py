@@ -35,11 +35,16 @@ def _text(ctx: Context) -> str:
 
 # ---- volunteers report deliveries --------------------------------------------------------------
 
+# Roster numbers, then what happened: "3 送到", "1、2号没人", "1 2 3 都送到了". The numbers are
+# one character class that must end on a digit, not a repeated group: the nested quantifier
+# this was backtracked exponentially ("1"x29 froze the server for 15 s, before any role check).
 _REPORT_RE = re.compile(
-    r"^\s*((?:\d{1,3}\s*号?[\s,，、和]*)+)\s*"
+    r"^([\d\s,，、和号]*\d(?:\s*号)?)\s*(?:都|全)?"
     r"(送到了?|已送到?|已送达|送达|送好了|到了|没人开门|没人应门?|敲门没人应?|没人|无人应答|家里没人"
     r"|不在家|出去了|外出)\s*$"
 )
+# A roster is numbered from 1; a longer run of digits is not a roster number.
+_MAX_NUMBER_DIGITS = 3
 _OUTCOMES = {"不在家": Outcome.NOT_HOME, "出去了": Outcome.NOT_HOME, "外出": Outcome.NOT_HOME}
 
 
@@ -49,18 +54,28 @@ def _outcome(word: str) -> Outcome:
     return Outcome.NO_ANSWER if ("没" in word or "无" in word) else Outcome.DELIVERED
 
 
+def _report(text: str) -> tuple[list[int], Outcome] | None:
+    """The roster numbers and outcome of a volunteer's report, or None if it is not one."""
+    m = _REPORT_RE.match(text)
+    if m is None:
+        return None
+    digits = re.findall(r"\d+", m.group(1))
+    if any(len(d) > _MAX_NUMBER_DIGITS for d in digits):
+        return None
+    return sorted({int(d) for d in digits}), _outcome(m.group(2))
+
+
 async def _is_report(ctx: Context) -> bool:
-    if ctx.msg.kind is not Kind.TEXT or not _REPORT_RE.match(_text(ctx)):
+    if ctx.msg.kind is not Kind.TEXT or _report(_text(ctx)) is None:
         return False
     return await RoleGrant.exists(user__openid=ctx.user, role=Role.VOLUNTEER)
 
 
 @router.message(_is_report)
 async def volunteer_report(ctx: Context) -> HandlerResult:
-    m = _REPORT_RE.match(_text(ctx))
-    assert m is not None
-    numbers = sorted({int(n) for n in re.findall(r"\d+", m.group(1))})
-    outcome = _outcome(m.group(2))
+    report = _report(_text(ctx))
+    assert report is not None
+    numbers, outcome = report
     result = await roster.report(ctx.user, numbers, outcome, ctx.now())
     if not result.done:
         asked = "、".join(map(str, numbers))
