@@ -33,10 +33,10 @@ from infra import database  # noqa: E402
 from infra.redis import open_redis  # noqa: E402
 from models.canteen import Canteen, Menu, MenuSubscription  # noqa: E402
 from models.push import OutboxMessage, PushStatus  # noqa: E402
-from push.app import worker_config  # noqa: E402
 from push.channels import WeComRobot  # noqa: E402
 from push.ratelimit import Rate  # noqa: E402
 from push.worker import PushWorker  # noqa: E402
+from server.lifecycle import worker_config  # noqa: E402
 from settings import load_settings  # noqa: E402
 from wechat_api.client import WeChatAPI  # noqa: E402
 from wechat_api.fake import FakeWeChat  # noqa: E402

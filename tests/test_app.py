@@ -75,12 +75,12 @@ async def test_served_app_moves_start_up_objects_out_of_the_collectors_sight(
     lexicon and pinyin tables) no longer stops the event loop; plain create_app does not."""
     import gc
 
-    from main import _served_app, create_app
+    from main import create_app, served_app
 
     try:
         await aiohttp_client(create_app(make_settings()))
         assert gc.get_freeze_count() == 0
-        c = await aiohttp_client(_served_app(make_settings()))
+        c = await aiohttp_client(served_app(make_settings()))
         assert gc.get_freeze_count() > 100_000
         assert (await c.get("/healthz")).status == 200
     finally:

@@ -17,7 +17,7 @@ from handlers.keys import bot_key
 from models.canteen import DishKind, Meal, Menu, MenuSubscription
 from models.push import OutboxMessage, PushChannel, PushStatus
 from models.users import Role, User
-from push.app import push_worker_key
+from server.lifecycle import push_worker_key
 from tests.conftest import lunch_and_dinner_canteen
 
 TODAY = dt.date(2026, 11, 25)  # a Wednesday

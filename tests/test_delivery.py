@@ -16,7 +16,6 @@ from aiohttp.test_utils import TestClient
 from bot.context import SHANGHAI
 from bot.messages import Incoming
 from canteen.cli import grant_role
-from delivery import app as delivery_app
 from delivery import roster, scheduler, service
 from delivery.days import parse_days
 from delivery.places import AddressError, area_for, buildings_of, parse_address
@@ -26,7 +25,7 @@ from models.canteen import CanteenMeal, Meal
 from models.delivery import MealSlot, Outcome, Recipient, Signup, SignupStatus
 from models.push import OutboxMessage
 from models.users import Role
-from push.app import push_worker_key
+from server.lifecycle import push_worker_key, run_delivery_scheduler
 from tests.conftest import lunch_and_dinner_canteen
 from wechat_api.fake import FakeWeChat
 
@@ -405,13 +404,13 @@ async def test_a_silent_volunteer_gets_the_roster_as_a_notice_and_reads_it_in_fu
 async def test_the_scheduler_loop_builds_the_roster_and_wakes_the_worker(
     driven_client: TestClient, say: Chat, canteen: Any
 ) -> None:
-    """delivery.app.run, as `serve` and `main.py worker` run it: ticks on its clock, queues the
-    roster, signals the push worker, and stops when told."""
+    """run_delivery_scheduler, as `serve` and `main.py worker` run it: ticks on its clock,
+    queues the roster, signals the push worker, and stops when told."""
     await _three_sign_ups(say)
     redis = driven_client.app[redis_key]
     await redis.delete(keys.PUSH_WAKE)
     stop = asyncio.Event()
-    task = asyncio.create_task(delivery_app.run(stop, redis, lambda: at(THU, "09:31")))
+    task = asyncio.create_task(run_delivery_scheduler(stop, redis, lambda: at(THU, "09:31")))
     for _ in range(200):
         if await OutboxMessage.filter(target=VOL_A).exists():
             break

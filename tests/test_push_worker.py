@@ -19,10 +19,10 @@ from handlers.keys import mini_api_key, redis_key, wechat_api_key
 from main import create_app
 from models.push import OutboxMessage, PushChannel, PushStatus
 from models.users import User
-from push.app import push_worker_key
 from push.outbox import enqueue, enqueue_text, wake
 from push.ratelimit import Rate
 from push.worker import PushWorker
+from server.lifecycle import push_worker_key
 from tests.conftest import APP_ID, APP_SECRET, reset_state
 from wechat_api.fake import FakeWeChat
 
