@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from bot.nlu.slots import cn_number
 from community.errors import DomainError
+from community.numerals import cn_number
 
 UNASSIGNED = "未分片区"
 

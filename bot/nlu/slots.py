@@ -17,19 +17,10 @@ import datetime as dt
 import re
 from typing import Any
 
-_CN_DIGITS = {
-    "零": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
+from community.numerals import CN_DIGITS
+from community.numerals import cn_number as cn_number  # re-exported
+
+_CN_DIGITS = CN_DIGITS
 _NUM = r"(?:\d{1,3}|[零一二两三四五六七八九十]{1,3})"
 _WEEKDAY = {
     "一": 0,
@@ -49,20 +40,6 @@ _WEEKDAY = {
     "6": 5,
     "7": 6,
 }
-
-
-def cn_number(s: str) -> int | None:
-    """'3' / '三' / '十二' / '二十三' / '两' -> int."""
-    if s.isdigit():
-        return int(s)
-    if not s or any(c not in _CN_DIGITS and c != "十" for c in s):
-        return None
-    if "十" not in s:
-        return int("".join(str(_CN_DIGITS[c]) for c in s)) if len(s) > 1 else _CN_DIGITS[s]
-    tens, _, ones = s.partition("十")
-    t = _CN_DIGITS.get(tens, 0) if tens else 1
-    o = _CN_DIGITS.get(ones, 0) if ones else 0
-    return t * 10 + o
 
 
 _RELATIVE_DAYS = (
