@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     api_writes_per_minute: int = Field(30, ge=1)
     api_logins_per_minute: int = Field(30, ge=1)
     console_session_ttl: int = Field(8 * 3600, ge=60)
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated
+    # addresses or networks, e.g. "127.0.0.1, 10.0.0.0/8"); empty: none, the peer is the client.
+    trusted_proxies: str = ""
     # The 15-minute circle's map page (/map/) and poster (places/, handlers/map_page).
     # Where residents reach this server from outside (links in replies, the poster's QR code);
     # unset: http://HOST:PORT.
@@ -196,6 +199,20 @@ class Settings(BaseSettings):
         if not (math.isfinite(lat) and math.isfinite(lng) and abs(lat) <= 85 and abs(lng) <= 180):
             raise ValueError("must be 'lat,lng' on the map, e.g. 31.2304,121.4737")
         return f"{lat},{lng}"
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: str) -> str:
+        from handlers.proxy import parse_networks
+
+        parse_networks(value)
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[Any, ...]:
+        from handlers.proxy import parse_networks
+
+        return parse_networks(self.trusted_proxies)
 
     @field_validator("log_level")
     @classmethod

@@ -133,9 +133,12 @@ def console_session(token_hash: str) -> str:
     return CONSOLE_SESSION + token_hash
 
 
-def console_code(user_id: int) -> str:
-    return f"{CONSOLE_CODE}{user_id}"
+def console_code(user_id: int, browser: str) -> str:
+    """One staff member's code, bound to the browser that asked for it (a hash of its login
+    cookie): guesses from elsewhere can neither use nor burn it."""
+    return f"{CONSOLE_CODE}{user_id}:{browser}"
 
 
-def console_code_sent(user_id: int) -> str:
-    return f"{CONSOLE_CODE_SENT}{user_id}"
+def console_code_sent(who: str, browser: str) -> str:
+    """Set for a minute after a code was sent for this account to this browser."""
+    return f"{CONSOLE_CODE_SENT}{who}:{browser}"

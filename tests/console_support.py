@@ -49,3 +49,13 @@ async def console_login(client: Any, fake_wechat: Any, user: User) -> str:
     )
     assert resp.status == 200 and resp.url.path == "/console/", await resp.text()
     return csrf_of(await resp.text())
+
+
+async def forget_sent_codes(client: Any) -> None:
+    """As if the minute between two codes had passed."""
+    from handlers.keys import redis_key
+    from infra import keys
+
+    redis = client.app[redis_key]
+    async for key in redis.scan_iter(match=keys.CONSOLE_CODE_SENT + "*"):
+        await redis.delete(key)

@@ -9,12 +9,20 @@ import pytest
 
 from bot.context import SHANGHAI
 from canteen.cli import add_canteen
+from handlers.console import browser_of
 from handlers.keys import redis_key
 from infra import keys
 from models.canteen import Menu
 from models.directory import Complaint, Craftsman, Status
 from models.users import Role, User
-from tests.console_support import ask_code, console_login, csrf_of, last_code, make_staff
+from tests.console_support import (
+    ask_code,
+    console_login,
+    csrf_of,
+    forget_sent_codes,
+    last_code,
+    make_staff,
+)
 from tests.directory_support import make_craftsman, say
 
 NOW = dt.datetime(2026, 11, 25, 15, 0, tzinfo=SHANGHAI)
@@ -73,10 +81,12 @@ async def test_codes_are_single_use_and_limited(
         "/console/login", data={"csrf": csrf, "account": str(staff.pk), "code": code}
     )
     assert late.status == 400
-    # A new code cannot be asked for again at once (no flooding someone's WeChat).
-    await ask_code(client, str(staff.pk))
+    # A new code cannot be asked for again at once (no flooding someone's WeChat), and the
+    # page says so instead of claiming one was sent.
+    _, page = await ask_code(client, str(staff.pk))
     assert len(fake_wechat.texts_to("o-staff")) == 1
-    await client.app[redis_key].delete(keys.console_code_sent(staff.pk))
+    assert "一分钟内只发一次登录码" in page and "秒后可以重新获取" in page
+    await forget_sent_codes(client)
     await console_login(client, fake_wechat, staff)
     used = last_code(fake_wechat, "o-staff")
     client.session.cookie_jar.clear()  # another browser
@@ -101,9 +111,10 @@ async def test_staff_silent_for_48_hours_get_the_code_as_a_notice(
     staff = await make_staff("o-quiet", Role.CANTEEN_STAFF, canteen)
     fake_wechat.silent_users.add("o-quiet")
     plain = await _app_client(aiohttp_client, make_settings)
-    _, page = await ask_code(plain, "o-quiet")
+    login_csrf, page = await ask_code(plain, "o-quiet")
     assert "先在公众号里给我们发一条消息" in page
-    assert await plain.app[redis_key].get(keys.console_code(staff.pk)) is None
+    code_key = keys.console_code(staff.pk, browser_of(login_csrf))
+    assert not await plain.app[redis_key].exists(code_key)
 
     client = await _app_client(aiohttp_client, make_settings, wechat_notice_template_id="tmpl")
     csrf, page = await ask_code(client, "o-quiet")
@@ -156,7 +167,7 @@ async def test_logout_and_lost_role(client: Any, canteen: Any, fake_wechat: Any)
     await client.post("/console/logout", data={"csrf": csrf})
     gone = await client.get("/console/", allow_redirects=False)
     assert gone.status == 302
-    await client.app[redis_key].delete(keys.console_code_sent(staff.pk))
+    await forget_sent_codes(client)
     await console_login(client, fake_wechat, staff)
     from models.users import RoleGrant
 

@@ -23,6 +23,7 @@ from tortoise.exceptions import IntegrityError
 
 from handlers.api import error, unstorable
 from handlers.keys import bot_key, mini_api_key, redis_key, settings_key
+from handlers.proxy import client_ip
 from infra import keys
 from wechat_api.client import WeChatAPIError
 
@@ -364,7 +365,7 @@ def wrap(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
         try:
             caller = None
             if ep.access is Access.PUBLIC:
-                who = request.remote or "unknown"
+                who = client_ip(request)  # behind a trusted proxy, the client's own address
                 limit = (
                     settings.api_logins_per_minute
                     if ep.method != "GET"

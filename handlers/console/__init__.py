@@ -12,7 +12,9 @@ import hmac
 import importlib.util
 import json
 import logging
+import math
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from canteen import service as canteen_service
 from canteen.menu_parser import KIND_NAMES, MenuParseError, parse_menu, render_menu
 from craftsman_directory import service as directory_service
 from handlers.keys import bot_key, redis_key, settings_key, wechat_api_key
+from handlers.proxy import client_ip, is_https
 from infra import keys
 from models.canteen import MEAL_NAMES, Menu
 from models.directory import Complaint, Craftsman, Status
@@ -41,6 +44,15 @@ LOGIN_CSRF_COOKIE = "linli_console_csrf"
 CODE_TTL = 5 * 60
 CODE_RESEND_SECONDS = 60
 CODE_MAX_TRIES = 5
+# (limit, window seconds), counted in Redis so every process shares them.
+CODES_PER_HOUR = (6, 3600)  # codes sent for one account: their WeChat is not flooded
+CODE_REQUESTS_PER_IP = (10, 600)  # code requests from one client address
+LOGINS_PER_IP = (30, 600)  # code guesses from one client address
+# Pages use no scripts; styles are inline in base.html. Forms post only here; no framing.
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 STAFF_ROLES = (Role.CANTEEN_STAFF, Role.ADMIN)
 
 
@@ -58,6 +70,8 @@ def _render(
     resp = aiohttp_jinja2.render_template(name, request, context, status=status)
     resp.headers["Cache-Control"] = "no-store"
     resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["Content-Security-Policy"] = CSP
+    resp.headers["X-Content-Type-Options"] = "nosniff"
     return resp
 
 
@@ -71,7 +85,8 @@ def _cookie(
         path="/console",
         httponly=True,
         samesite="Strict",
-        secure=request.secure,
+        # Behind a TLS-terminating proxy the app speaks HTTP: believe a trusted proxy's word.
+        secure=is_https(request),
     )
 
 
@@ -176,27 +191,96 @@ async def _send_code(app: web.Application, openid: str, code: str) -> bool:
         return False
 
 
+def browser_of(login_csrf: str) -> str:
+    """The browser a login belongs to: a hash of its login cookie (set by the login page)."""
+    return _hash("browser:" + login_csrf)[:24]
+
+
+# KEYS[1] = the code; ARGV = hash of the guess, max tries. One atomic step: the tries counter
+# cannot be raced by a burst of guesses (a GET then SET let 11 concurrent guesses through).
+# Returns 1 when the guess is right (the code is used up), else 0.
+_CHECK_CODE = """
+local stored = redis.call('hget', KEYS[1], 'hash')
+if not stored then return 0 end
+local tries = redis.call('hincrby', KEYS[1], 'tries', 1)
+if tries > tonumber(ARGV[2]) then
+  redis.call('del', KEYS[1])
+  return 0
+end
+if stored == ARGV[1] then
+  redis.call('del', KEYS[1])
+  return 1
+end
+if tries >= tonumber(ARGV[2]) then redis.call('del', KEYS[1]) end
+return 0
+"""
+
+
+async def _over_limit(request: web.Request, bucket: str, who: str, limit: int, window: int) -> int:
+    """Count one event in a fixed window; seconds to wait when over `limit`, else 0."""
+    now = time.time()
+    slot = int(now // window)
+    key = keys.api_rate(bucket, who, slot)
+    async with request.app[redis_key].pipeline(transaction=True) as pipe:
+        pipe.incr(key)
+        pipe.expire(key, window + 1)
+        count, _ = await pipe.execute()
+    return max(1, math.ceil((slot + 1) * window - now)) if count > limit else 0
+
+
+def _too_many(request: web.Request, template: str, ctx: dict[str, Any], wait: int) -> web.Response:
+    minutes = max(1, math.ceil(wait / 60))
+    ctx = {**ctx, "error": f"操作太频繁了，请{minutes}分钟后再试。"}
+    resp = _render(request, template, ctx, 429)
+    resp.headers["Retry-After"] = str(wait)
+    return resp
+
+
 async def send_code(request: web.Request) -> web.Response:
-    """Step 2: send a one-time code to the staff member's WeChat, then ask for it."""
+    """Step 2: send a one-time code to the staff member's WeChat, then ask for it.
+
+    Limits: one code a minute per account and browser (said truthfully when asked again),
+    CODES_PER_HOUR per account (nobody's WeChat is flooded), CODE_REQUESTS_PER_IP per client
+    address. The code is bound to this browser, so nobody else can burn it."""
     csrf = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     form = await _form(request, csrf)
     account = str(form.get("account", "")).strip()[:64]
     if not account:
         return _render(request, "login.html", {"csrf": csrf, "error": "请填写编号。"}, 400)
+    ctx: dict[str, Any] = {"csrf": csrf, "account": account, "error": None, "notice": None}
+    wait = await _over_limit(request, "console_code_ip", client_ip(request), *CODE_REQUESTS_PER_IP)
+    if wait:
+        return _too_many(request, "login.html", ctx, wait)
     user = await _find_staff(account)
+    # Keyed the same way whether or not the account exists: the answers reveal nobody's role.
+    who = f"u{user.pk}" if user is not None else "a" + _hash(account)[:16]
+    browser = browser_of(csrf)
     redis = request.app[redis_key]
-    if user is not None and await redis.set(
-        keys.console_code_sent(user.pk), "1", nx=True, ex=CODE_RESEND_SECONDS
-    ):
+    sent_key = keys.console_code_sent(who, browser)
+    if not await redis.set(sent_key, "1", nx=True, ex=CODE_RESEND_SECONDS):
+        left = max(1, await redis.ttl(sent_key))
+        ctx["notice"] = (
+            f"一分钟内只发一次登录码，刚才发的那个仍然有效，请查看微信。"
+            f"没收到的话，{left}秒后可以重新获取。"
+        )
+        return _render(request, "code.html", ctx)
+    wait = await _over_limit(request, "console_code_account", who, *CODES_PER_HOUR)
+    if wait:
+        return _too_many(request, "code.html", ctx, wait)
+    if user is not None:
         code = f"{secrets.randbelow(10**6):06d}"
-        value = json.dumps({"hash": _hash(f"{user.pk}:{code}"), "tries": 0})
-        await redis.set(keys.console_code(user.pk), value, ex=CODE_TTL)
+        code_key = keys.console_code(user.pk, browser)
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.delete(code_key)
+            pipe.hset(code_key, mapping={"hash": _hash(f"{user.pk}:{code}"), "tries": 0})
+            pipe.expire(code_key, CODE_TTL)
+            await pipe.execute()
         if not await _send_code(request.app, user.openid, code):
-            await redis.delete(keys.console_code(user.pk), keys.console_code_sent(user.pk))
+            await redis.delete(code_key, sent_key)
             error = "登录码没发出去。请先在公众号里给我们发一条消息，再点发送。"
             return _render(request, "login.html", {"csrf": csrf, "error": error}, 503)
     # The same answer whether or not the account exists: the page reveals nobody's role.
-    return _render(request, "code.html", {"csrf": csrf, "account": account, "error": None})
+    return _render(request, "code.html", ctx)
 
 
 async def login(request: web.Request) -> web.Response:
@@ -205,22 +289,20 @@ async def login(request: web.Request) -> web.Response:
     form = await _form(request, csrf)
     account = str(form.get("account", "")).strip()[:64]
     code = str(form.get("code", "")).strip()[:12]
+    ctx: dict[str, Any] = {"csrf": csrf, "account": account, "error": None, "notice": None}
+    wait = await _over_limit(request, "console_login_ip", client_ip(request), *LOGINS_PER_IP)
+    if wait:
+        return _too_many(request, "code.html", ctx, wait)
     user = await _find_staff(account)
     redis = request.app[redis_key]
     ok = False
     if user is not None:
-        raw = await redis.get(keys.console_code(user.pk))
-        if raw:
-            stored = json.loads(raw)
-            ok = hmac.compare_digest(stored["hash"], _hash(f"{user.pk}:{code}"))
-            if ok or stored["tries"] + 1 >= CODE_MAX_TRIES:
-                await redis.delete(keys.console_code(user.pk))
-            else:
-                stored["tries"] += 1
-                await redis.set(keys.console_code(user.pk), json.dumps(stored), keepttl=True)
+        check = redis.register_script(_CHECK_CODE)
+        guess = _hash(f"{user.pk}:{code}")
+        key = keys.console_code(user.pk, browser_of(csrf))
+        ok = int(await check(keys=[key], args=[guess, CODE_MAX_TRIES])) == 1
     if not ok or user is None:
-        error = "登录码不对或已过期，请重新获取。"
-        ctx = {"csrf": csrf, "account": account, "error": error}
+        ctx["error"] = "登录码不对或已过期，请重新获取。"
         return _render(request, "code.html", ctx, 400)
     token = secrets.token_urlsafe(32)
     ttl = request.app[settings_key].console_session_ttl
