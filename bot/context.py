@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
+from bot import turns
 from bot.messages import Incoming, Location
+from bot.turns import Turn
 from community.clock import SHANGHAI as SHANGHAI  # re-exported: older imports
 from infra import keys
 
@@ -57,27 +59,36 @@ class Services:
 PREFETCH: list[Callable[[str], str]] = [keys.form, keys.pending, keys.location]
 
 
-# Claim a message (SET NX) and, only if it is ours, read the prefetch keys: one round trip.
+# Claim a message (SET NX) and, only if it is ours, take the user's turn (bot/turns.py) and,
+# only if that was free, read the prefetch keys: one round trip. false: claimed before;
+# {0}: ours, but another message of the user's is being answered; {1, values...}: go.
 _CLAIM = AsyncScript(
     None,  # type: ignore[arg-type]  # bound per call (client=...)
     b"""
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return false end
-if #KEYS == 1 then return {} end
-return redis.call('MGET', unpack(KEYS, 2))
+if not redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[4]) then return {0} end
+local out = {1}
+if #KEYS > 2 then
+  local values = redis.call('MGET', unpack(KEYS, 3))
+  for i = 1, #KEYS - 2 do out[i + 1] = values[i] end
+end
+return out
 """,
 )
 
 # Store the answer under the claim (unless the claim moved on, e.g. the answer went out as a
-# customer-service message) and apply the message's deferred writes: one round trip.
+# customer-service message), apply the message's deferred writes, then give the user's turn
+# back (if still ours): one round trip.
 _FINISH = AsyncScript(
     None,  # type: ignore[arg-type]
     b"""
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 end
-for i = 2, #KEYS do
-  redis.call('SET', KEYS[i], ARGV[2 * i], 'EX', ARGV[2 * i + 1])
+for i = 3, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'EX', ARGV[2 * i])
 end
+if ARGV[4] ~= '' and redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
 return 1
 """,
 )
@@ -123,10 +134,11 @@ class StateView:
             await pipe.execute()
         self._later.clear()
 
-    async def finish(self, once: Once, answer: str) -> None:
-        """Store `answer` under the claim and write what `set_later` kept (one round trip)."""
-        names = [once.key, *self._later]
-        args: list[Any] = [once.pending, answer, once.ttl]
+    async def finish(self, once: Once, answer: str, turn: Turn | None = None) -> None:
+        """Store `answer` under the claim, write what `set_later` kept and give back `turn`
+        (one round trip)."""
+        names = [once.key, turn.key if turn else once.key, *self._later]
+        args: list[Any] = [once.pending, answer, once.ttl, turn.token if turn else ""]
         for value, ex in self._later.values():
             args += [value, ex]
         await _FINISH(keys=names, args=args, client=self._redis)
@@ -187,6 +199,10 @@ class Context:
     msg: Incoming
     services: Services
     _view: StateView | None = field(default=None, repr=False)
+    # The user's turn (bot/turns.py), taken with the prefetch; `_waiting` when the claim found
+    # it taken and `take_turn` must wait for it before anything reads the user's state.
+    turn: Turn | None = field(default=None, repr=False)
+    _waiting: bool = field(default=False, repr=False)
 
     @property
     def state(self) -> StateView:
@@ -201,20 +217,44 @@ class Context:
         return self.state  # type: ignore[return-value]
 
     async def prefetch(self) -> None:
-        """Read the user's usual keys in one round trip (see PREFETCH)."""
+        """Take the user's turn (waiting while another of their messages is answered) and read
+        their usual keys, in one round trip when the turn is free (see PREFETCH)."""
+        turn = Turn.of(self.user)
         names = [key(self.conv) for key in PREFETCH]
-        values = await self.services.redis.mget(names)
+        values = await turns.wait(self.services.redis, turn, names)
+        self.turn = turn
         self._view = StateView(self.services.redis, dict(zip(names, values, strict=True)))
+
+    async def take_turn(self) -> None:
+        """After a claim that found the user busy: wait for the turn, then read the keys."""
+        if not self._waiting or self.turn is None:
+            return
+        names = [key(self.conv) for key in PREFETCH]
+        values = await turns.wait(self.services.redis, self.turn, names)
+        self._view = StateView(self.services.redis, dict(zip(names, values, strict=True)))
+        self._waiting = False
+
+    async def give_back_turn(self) -> None:
+        if self.turn is not None:
+            await turns.give_back(self.services.redis, self.turn)
 
     async def claim(self, once: Once) -> bool:
         """Claim the message and prefetch (one round trip); False if it was claimed before."""
+        turn = Turn.of(self.user)
         names = [key(self.conv) for key in PREFETCH]
-        values = await _CLAIM(
-            keys=[once.key, *names], args=[once.pending, once.ttl], client=self.services.redis
+        found = await _CLAIM(
+            keys=[once.key, turn.key, *names],
+            args=[once.pending, once.ttl, turn.token, turns.LEASE_MS],
+            client=self.services.redis,
         )
-        if values is None:
+        if found is None:
             return False
-        self._view = StateView(self.services.redis, dict(zip(names, values, strict=True)))
+        self.turn = turn
+        if found[0]:
+            values = found[1:]
+            self._view = StateView(self.services.redis, dict(zip(names, values, strict=True)))
+        else:
+            self._waiting = True
         return True
 
     @property

@@ -24,6 +24,14 @@ def build_router(*features: Router) -> Router:
     return root
 
 
+async def _give_back(ctx: Context) -> None:
+    """Give the user's turn back; if Redis fails here, the turn's lease frees it anyway."""
+    try:
+        await ctx.give_back_turn()
+    except Exception:
+        log.warning("turn not given back (its lease will end)", exc_info=True)
+
+
 class Bot:
     def __init__(self, services: Services, router: Router) -> None:
         """`router` is the app's root router: `build_router(*features)`, composed by the app
@@ -39,17 +47,20 @@ class Bot:
         """Answer one message. Never raises: a failure becomes a polite apology."""
         ctx = Context(msg, self.services)
         try:
-            await ctx.prefetch()
+            await ctx.prefetch()  # waits for the user's turn: one message at a time per user
         except Exception:
             log.exception("state unavailable", extra={"kind": msg.kind.value})
             return [Reply(texts.ERROR)]
-        replies = await self._answer(ctx)
         try:
-            await ctx.state.flush()
-        except Exception:
-            log.exception("state not saved", extra={"kind": msg.kind.value})
-            return [Reply(texts.ERROR)]
-        return replies
+            replies = await self._answer(ctx)
+            try:
+                await ctx.state.flush()
+            except Exception:
+                log.exception("state not saved", extra={"kind": msg.kind.value})
+                return [Reply(texts.ERROR)]
+            return replies
+        finally:
+            await _give_back(ctx)
 
     async def claim(self, msg: Incoming, once: Once) -> Context | None:
         """Start answering a message that may be delivered again: None if it was claimed
@@ -59,9 +70,15 @@ class Bot:
 
     async def answer_claimed(self, ctx: Context, once: Once) -> str:
         """Answer a claimed message; its text is stored under the claim for later deliveries,
-        in the same round trip as the message's deferred writes. Redis errors propagate."""
-        text = join_texts(await self._answer(ctx))
-        await ctx.state.finish(once, json.dumps(text, ensure_ascii=False))
+        in the same round trip as the message's deferred writes and the user's turn given back.
+        Redis errors propagate."""
+        try:
+            await ctx.take_turn()  # when the claim found another of the user's messages going
+            text = join_texts(await self._answer(ctx))
+            await ctx.state.finish(once, json.dumps(text, ensure_ascii=False), ctx.turn)
+        except BaseException:
+            await _give_back(ctx)
+            raise
         return text
 
     async def _answer(self, ctx: Context) -> list[Reply]:

@@ -60,6 +60,15 @@ def pending(who: str) -> str:
     return PENDING + who
 
 
+# Held (a random token, with a lease) while one of the user's messages is answered: a user's
+# messages are answered one at a time (bot/turns.py).
+TURN = PREFIX + "turn:"
+
+
+def turn(user: str) -> str:
+    return TURN + user
+
+
 INBOX = PREFIX + "inbox:"
 
 

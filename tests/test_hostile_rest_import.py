@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import io
@@ -18,18 +19,24 @@ from aiohttp.test_utils import TestClient
 from openpyxl import Workbook
 from tortoise import connections
 
-from bot import texts
+from bot import forms, texts
+from bot.context import Context
+from bot.dispatch import build_router
+from bot.forms import Form, Step, text_step
+from bot.messages import Incoming
+from bot.router import Router, words
 from craftsman_directory import index
 from craftsman_directory import service as directory_service
 from craftsman_directory.importer import COLUMNS, import_file
 from craftsman_directory.service import DirectoryError
 from delivery import roster, service
 from handlers.api_v1 import document_key
+from handlers.keys import bot_key
 from infra import keys
 from models.canteen import CanteenMeal, Meal
 from models.directory import Craftsman
 from tests.api_support import Api
-from tests.conftest import lunch_and_dinner_canteen
+from tests.conftest import lunch_and_dinner_canteen, signed_query, url_with, wechat_xml
 from tests.directory_support import HOME, freeze, make_craftsman, say, send_location
 
 HOUR = dt.timedelta(hours=1)
@@ -92,7 +99,7 @@ async def test_sheets_past_the_row_column_or_size_bounds_write_nothing(
     big.write_bytes(b"name,category,phone,lat,lng\n" + b"a" * (6 * 1024 * 1024))
     huge_field = tmp_path / "field.csv"
     huge_field.write_text("name,category,phone,lat,lng\n" + '"' + "a" * 200_000 + '"\n')
-    for path, words in (
+    for path, expected in (
         (tmp_path / "wide.xlsx", "最多读30列"),
         (long_csv, "最多读5000行"),
         (big, "文件太大了"),
@@ -100,7 +107,7 @@ async def test_sheets_past_the_row_column_or_size_bounds_write_nothing(
     ):
         with pytest.raises(DirectoryError) as refused:  # the CLI prints "import failed: ..."
             await import_file(path, bot.services.redis)
-        assert words in str(refused.value), (path, refused.value)
+        assert expected in str(refused.value), (path, refused.value)
     assert await Craftsman.all().count() == 0
 
 
@@ -226,3 +233,63 @@ async def test_stored_non_finite_coordinates_never_reach_geoadd_or_the_compound_
     assert [h.card.id for h in hits] == [good.pk]
     found = await directory_service.compound_location("幸福小区")
     assert found is not None and found[1:] == (good.lat, good.lng)
+
+
+# ---- one message at a time per user ----------------------------------------------------------
+
+ANSWERS = 20
+COLLECTED: list[dict[str, Any]] = []
+TWENTY = Form(
+    name="test.twenty_answers",
+    title="二十问",
+    steps=[Step(f"q{i}", f"第{i + 1}个？", text_step()) for i in range(ANSWERS)],
+    on_done=lambda ctx, data: _collected(data),
+)
+
+
+async def _collected(data: dict[str, Any]) -> str:
+    COLLECTED.append(dict(data))
+    return "齐了"
+
+
+def _twenty_router() -> Router:
+    router = Router("twenty")
+
+    @router.message(words("开始"))
+    async def begin(ctx: Context) -> Any:
+        return await forms.start(ctx, TWENTY)
+
+    return router
+
+
+async def test_twenty_simultaneous_answers_mid_form_lose_no_update(client: TestClient) -> None:
+    """Answered side by side, the answers read the same step and the last write won: the form
+    never finished, or finished with answers missing. In turn, every answer lands."""
+    bot = client.app[bot_key]
+    bot.use_router(build_router(_twenty_router()))
+    COLLECTED.clear()
+    user = "o-quick"
+    start = await client.post(
+        url_with(signed_query()),
+        data=wechat_xml(user, MsgType="text", Content="开始", MsgId=70000).encode(),
+    )
+    assert "第1个" in await start.text()
+
+    async def answer(i: int) -> str:
+        xml = wechat_xml(user, MsgType="text", Content=f"答案{i}", MsgId=70001 + i)
+        resp = await client.post(url_with(signed_query()), data=xml.encode())
+        assert resp.status == 200
+        return await resp.text()
+
+    replies = await asyncio.gather(*(answer(i) for i in range(ANSWERS)))
+    assert sum("齐了" in r for r in replies) == 1
+    assert len(COLLECTED) == 1
+    assert sorted(COLLECTED[0].values()) == sorted(f"答案{i}" for i in range(ANSWERS))
+    assert await bot.services.redis.get(keys.turn(user)) is None  # every turn given back
+    # The terminal and other channels answer through Bot.handle: in turn as well.
+    COLLECTED.clear()
+    await bot.handle(Incoming.of_text(user, "开始"))
+    await asyncio.gather(
+        *(bot.handle(Incoming.of_text(user, f"答案{i}")) for i in range(ANSWERS))
+    )
+    assert len(COLLECTED) == 1 and len(set(COLLECTED[0].values())) == ANSWERS
