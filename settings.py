@@ -18,7 +18,15 @@ WECHAT_API_DEFAULT = "https://api.weixin.qq.com"
 WECOM_API_DEFAULT = "https://qyapi.weixin.qq.com"
 _DB_SCHEMES = {"sqlite", "postgres", "postgresql", "asyncpg", "psycopg"}
 _REDIS_SCHEMES = {"redis", "rediss", "unix"}
-_SECRETS = {"WECHAT_TOKEN", "WECHAT_APP_SECRET", "WECHAT_AES_KEY", "MINI_APP_SECRET"}
+_SECRETS = {
+    "WECHAT_TOKEN",
+    "WECHAT_APP_SECRET",
+    "WECHAT_AES_KEY",
+    "MINI_APP_SECRET",
+    "WECOM_BOT_TOKEN",
+    "WECOM_BOT_AES_KEY",
+    "WECOM_BOT_SECRET",
+}
 
 
 class SettingsError(Exception):
@@ -78,6 +86,22 @@ class Settings(BaseSettings):
     api_writes_per_minute: int = Field(30, ge=1)
     api_logins_per_minute: int = Field(30, ge=1)
     console_session_ttl: int = Field(8 * 3600, ge=60)
+    # WeCom intelligent bot (企业微信智能机器人), handlers/wecom_bot.py. Callback mode: the
+    # Token and EncodingAESKey of its API settings (URL /wecom/bot). Long-connection mode
+    # (`python main.py wecom-bot`): the bot id and secret. A bot runs in one mode or the other.
+    wecom_bot_token: str | None = None
+    wecom_bot_aes_key: str | None = None
+    wecom_bot_id: str | None = None
+    wecom_bot_secret: str | None = None
+    wecom_bot_ws_url: str = "wss://openws.work.weixin.qq.com"
+    # Wait this long for an answer before the first passive reply says "working on it"; the
+    # rest follows on WeCom's stream refreshes.
+    wecom_bot_first_reply: float = Field(1.0, gt=0, le=4.5)
+    # WeCom refreshes a stream for up to 6 minutes after the message; an answer no refresh
+    # collected this long after it was ready goes out through response_url instead.
+    wecom_bot_refresh_grace: float = Field(8.0, gt=0)
+    wecom_bot_group_per_minute: int = Field(20, ge=1)
+    wecom_bot_heartbeat: float = Field(30.0, gt=0)
     # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed (comma-separated
     # addresses or networks, e.g. "127.0.0.1, 10.0.0.0/8"); empty: none, the peer is the client.
     trusted_proxies: str = ""
@@ -109,6 +133,10 @@ class Settings(BaseSettings):
         "mini_menu_template_id",
         "wechat_menu_template_id",
         "wechat_notice_template_id",
+        "wecom_bot_token",
+        "wecom_bot_aes_key",
+        "wecom_bot_id",
+        "wecom_bot_secret",
         mode="before",
     )
     @classmethod
@@ -137,7 +165,7 @@ class Settings(BaseSettings):
             raise ValueError("must be 3-32 letters or digits")
         return value
 
-    @field_validator("wechat_aes_key")
+    @field_validator("wechat_aes_key", "wecom_bot_aes_key")
     @classmethod
     def _check_aes(cls, value: str | None) -> str | None:
         if value is None:

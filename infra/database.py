@@ -20,6 +20,7 @@ APPS: dict[str, list[str]] = {
     "delivery": ["models.delivery"],
     "grid": ["models.grid"],
     "places": ["models.places"],
+    "groups": ["models.groups"],
 }
 
 

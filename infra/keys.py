@@ -151,3 +151,29 @@ def console_code(user_id: int, browser: str) -> str:
 def console_code_sent(who: str, browser: str) -> str:
     """Set for a minute after a code was sent for this account to this browser."""
     return f"{CONSOLE_CODE_SENT}{who}:{browser}"
+
+
+# WeCom intelligent bot (handlers/wecom_bot.py): one hash per reply stream (the answer, whether
+# it is ready and how it went out), one counter per group and minute (a busy group cannot flood
+# the bot), and for the long connection the lock that lets one process hold it (WeCom allows
+# one connection per bot) and the queue of proactive group messages it sends.
+WECOM_STREAM = PREFIX + "wecom:stream:"
+WECOM_GROUP_RATE = PREFIX + "wecom:rate:"
+WECOM_WS_LOCK = PREFIX + "wecom:ws:lock:"
+WECOM_WS_OUTBOX = PREFIX + "wecom:ws:outbox:"
+
+
+def wecom_stream(stream_id: str) -> str:
+    return WECOM_STREAM + stream_id
+
+
+def wecom_group_rate(chat_id: str, window: int) -> str:
+    return f"{WECOM_GROUP_RATE}{chat_id}:{window}"
+
+
+def wecom_ws_lock(bot_id: str) -> str:
+    return WECOM_WS_LOCK + bot_id
+
+
+def wecom_ws_outbox(bot_id: str) -> str:
+    return WECOM_WS_OUTBOX + bot_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from handlers import api, api_v1, console, wechat
+from handlers import api, api_v1, console, wechat, wecom_bot
 from handlers.appkeys import settings_key
 from server import lifecycle
 from server.middleware import request_context
@@ -32,6 +32,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_post("/api/nlu/parse", api.nlu_parse)
     api_v1.setup(app)
     console.setup(app)
+    wecom_bot.setup(app)  # after the bot: the WeCom intelligent bot's callback at /wecom/bot
     return app
 
 

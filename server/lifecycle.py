@@ -57,8 +57,10 @@ def feature_routers() -> list[Router]:
     from craftsman_directory.router import router as directory
     from delivery.router import router as delivery
     from grid.router import router as grid
+    from groups.router import router as groups
 
-    return [delivery, canteen, directory, grid]
+    # Groups first: a pasted 接龙 is numbered lines, not a sign-up or a volunteer's report.
+    return [groups, delivery, canteen, directory, grid]
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -1,0 +1,124 @@
+"""Group chats in the bot: staff paste a 接龙 (preview, then 确认), say 生成接龙 for the text
+to post; an admin binds a group to the canteen and area from inside the group."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot import forms
+from bot.context import Context
+from bot.forms import Form, Invalid, Step
+from bot.messages import Kind
+from bot.router import HandlerResult, Router, command_text
+from canteen import service as canteen_service
+from groups import service
+from groups.jielong import ChainError, looks_like_chain, parse_chain
+from models.canteen import Canteen, Meal
+
+router = Router("groups")
+
+ONLY_STAFF = "接龙报名要由食堂工作人员导入。自己报名请说“送餐”。"
+
+
+def _text(ctx: Context) -> str:
+    return ctx.msg.text if ctx.msg.kind is Kind.TEXT else ""
+
+
+async def _staff_canteen(ctx: Context) -> Canteen | None:
+    """Staff's canteen; in a bound group, the group's canteen when they may act for it."""
+    binding = await service.binding_of(ctx.msg.chat)
+    if binding is not None:
+        canteen = await Canteen.get_or_none(pk=binding.canteen_id)
+        if canteen is not None and await canteen_service.may_publish(ctx.user, canteen):
+            return canteen
+    return await canteen_service.staff_canteen(ctx.user)
+
+
+# ---- 接龙 in ----------------------------------------------------------------------------------
+
+
+async def _confirm(ctx: Context, data: forms.Data) -> bool:
+    answer = command_text(_text(ctx))
+    if answer in forms.YES:
+        return True
+    if looks_like_chain(_text(ctx)):
+        raise Invalid("上一个接龙还没确认。请先回复“确认”或“取消”，再贴新的。")
+    raise Invalid("请回复“确认”按上面办理，或回复“取消”放弃。")
+
+
+async def _book(ctx: Context, data: forms.Data) -> str:
+    preview = service.Preview.from_json(data["preview"])
+    try:
+        done = await service.apply_preview(preview, ctx.now())
+    except service.ChainProblem as exc:
+        return str(exc)
+    return service.render_outcome(done)
+
+
+CHAIN_CONFIRM = Form(
+    name="groups.chain_confirm",
+    title="导入接龙",
+    steps=[Step("confirm", lambda data: data["shown"], _confirm)],
+    on_done=_book,
+)
+
+
+@router.message(lambda ctx: looks_like_chain(_text(ctx)))
+async def chain_pasted(ctx: Context) -> HandlerResult:
+    """A 接龙 pasted by canteen staff: a preview line by line; 确认 books it."""
+    canteen = await _staff_canteen(ctx)
+    if canteen is None:
+        return ONLY_STAFF
+    today = ctx.now().date()
+    try:
+        chain = parse_chain(_text(ctx), today)
+        preview = await service.preview_chain(canteen, chain, ctx.now(), ctx.msg.chat)
+    except (ChainError, service.ChainProblem) as exc:
+        return str(exc)
+    shown = service.render_preview(preview, canteen.name, today)
+    if not preview.changes:
+        return shown
+    data = {"preview": preview.to_json(), "shown": shown}
+    return await forms.start(ctx, CHAIN_CONFIRM, data)
+
+
+# ---- 接龙 out ---------------------------------------------------------------------------------
+
+_MEALS = {"早": Meal.BREAKFAST, "午": Meal.LUNCH, "中": Meal.LUNCH, "晚": Meal.DINNER}
+
+
+@router.message(lambda ctx: command_text(_text(ctx)).startswith("生成接龙"))
+async def chain_out(ctx: Context) -> HandlerResult:
+    """ "生成接龙" (optionally 午餐/晚餐): tomorrow's chain for staff to post in the group."""
+    canteen = await _staff_canteen(ctx)
+    if canteen is None:
+        return "只有食堂工作人员可以生成接龙。"
+    rest = command_text(_text(ctx))[4:]
+    meal = next((m for w, m in _MEALS.items() if w in rest), None)
+    return await service.chain_to_post(canteen, ctx.now().date() + dt.timedelta(days=1), meal)
+
+
+# ---- binding a group --------------------------------------------------------------------------
+
+
+@router.message(lambda ctx: command_text(_text(ctx)).startswith("绑定本群"))
+async def bind_group(ctx: Context) -> HandlerResult:
+    """ "绑定本群 [食堂名] 1-5号楼": an admin ties this group to the canteen and an area."""
+    if not ctx.msg.chat:
+        return "请在要绑定的群里@我说“绑定本群 1-5号楼”。"
+    if not await service.is_admin(ctx.user):
+        return "只有社区管理员可以绑定群。"
+    words = command_text(_text(ctx))[4:].split()
+    canteen = None
+    for w in list(words):
+        if (found := await Canteen.get_or_none(name=w)) is not None:
+            canteen = found
+            words.remove(w)
+            break
+    canteen = canteen or await canteen_service.default_canteen()
+    if canteen is None:
+        return "本社区还没有登记食堂，请先添加食堂。"
+    area = "".join(words)
+    await service.bind_group(ctx.msg.chat, canteen, area, ctx.user)
+    where = f"，片区：{area}" if area else ""
+    return f"本群已绑定{canteen.name}{where}。群里问“附近”按这里算，接龙也报到这个食堂。"
