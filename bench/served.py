@@ -1,0 +1,74 @@
+"""`main.py serve` of any work tree, with the bench's counters: for `bench/realistic.py`.
+
+    .venv/bin/python bench/served.py /work/baseline serve [--workers N]
+
+Runs the given tree's `main.main()` in this process (so its pid is the server's, for CPU and
+py-spy), after counting NLU parses: every `Parser.parse` call, and every `Parser._parse` run
+(a cache miss, or a text too long to cache). On SIGUSR1 the counts go to the JSON file named
+by BENCH_STATS. With BENCH_CPROFILE=path (for where py-spy cannot attach), a first SIGUSR2
+starts cProfile and a second writes its stats there. Nothing in the tree is changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+
+def _count_parses() -> dict[str, int]:
+    counts = {"calls": 0, "parsed": 0}
+    try:
+        from bot.nlu.parser import Parser
+    except ImportError:  # a tree without this parser: no figure
+        return counts
+    outer, inner = Parser.parse, Parser._parse
+
+    def parse(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        counts["calls"] += 1
+        return outer(self, *args, **kwargs)
+
+    def _parse(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        counts["parsed"] += 1
+        return inner(self, *args, **kwargs)
+
+    Parser.parse, Parser._parse = parse, _parse  # type: ignore[method-assign]
+    return counts
+
+
+def main() -> int:
+    tree = Path(sys.argv[1]).resolve()
+    sys.path.insert(0, str(tree))
+    os.chdir(tree)
+    counts = _count_parses()
+    stats_path = os.environ.get("BENCH_STATS")
+    if stats_path:
+
+        def dump(signum: int, frame: object) -> None:
+            Path(stats_path).write_text(json.dumps(counts))
+
+        signal.signal(signal.SIGUSR1, dump)
+    profile_path = os.environ.get("BENCH_CPROFILE")
+    if profile_path:
+        import cProfile
+
+        prof: list[cProfile.Profile] = []
+
+        def toggle_profile(signum: int, frame: object) -> None:
+            if not prof:
+                prof.append(cProfile.Profile())
+                prof[0].enable()
+            else:
+                prof[0].disable()
+                prof.pop().dump_stats(profile_path)
+
+        signal.signal(signal.SIGUSR2, toggle_profile)
+    import main as tree_main
+
+    return tree_main.main(sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
