@@ -19,6 +19,7 @@ from canteen import cli as canteen_cli
 from craftsman_directory import cli as directory_cli
 from delivery import cli as delivery_cli
 from infra.log import setup_logging
+from places import cli as places_cli
 from server import cli as server_cli
 from server.app import create_app, served_app
 from settings import SettingsError, load_settings
@@ -26,7 +27,13 @@ from settings import SettingsError, load_settings
 __all__ = ["build_parser", "create_app", "main", "served_app"]
 
 # Every command group registers its subcommands with `register(sub)`, in this order in --help.
-COMMAND_MODULES: list[ModuleType] = [server_cli, directory_cli, canteen_cli, delivery_cli]
+COMMAND_MODULES: list[ModuleType] = [
+    server_cli,
+    directory_cli,
+    places_cli,
+    canteen_cli,
+    delivery_cli,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -57,6 +57,11 @@ class KindError(DomainError):
     """Not a place kind; the message lists the kinds."""
 
 
+def words_for_kinds() -> list[str]:
+    """Every Chinese word that names a kind (药房, 菜鸟驿站, ...)."""
+    return [w for w in _WORDS if not w.isascii()]
+
+
 def name(kind: str) -> str:
     return KINDS[kind].name if kind in KINDS else kind
 

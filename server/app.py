@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from handlers import api, api_v1, console, wechat, wecom_bot
+from handlers import api, api_v1, console, map_page, wechat, wecom_bot
 from handlers.appkeys import settings_key
+from places.app import index_ctx as places_index_ctx
 from server import lifecycle
 from server.middleware import request_context
 from settings import Settings
@@ -20,6 +21,7 @@ def create_app(settings: Settings) -> web.Application:
             lifecycle.redis_ctx,
             lifecycle.database_ctx,
             lifecycle.directory_index_ctx,
+            places_index_ctx,
             lifecycle.http_ctx,
             lifecycle.bot_ctx,
             lifecycle.push_worker_ctx,
@@ -33,6 +35,7 @@ def create_app(settings: Settings) -> web.Application:
     api_v1.setup(app)
     console.setup(app)
     wecom_bot.setup(app)  # after the bot: the WeCom intelligent bot's callback at /wecom/bot
+    map_page.setup(app)
     return app
 
 

@@ -20,7 +20,7 @@ from settings import Settings, ensure_wechat_token
 
 # Each domain contributes a small demo (module path of an `async def seed_demo() -> str`), used
 # by `make run` on an empty data directory so a newcomer can try the bot at once.
-DEMO_SEEDERS: list[str] = ["craftsman_directory.demo", "canteen.demo"]
+DEMO_SEEDERS: list[str] = ["craftsman_directory.demo", "canteen.demo", "places.demo"]
 
 
 def schema_is_current(settings: Settings) -> bool:
