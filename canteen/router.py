@@ -44,9 +44,11 @@ async def _publish(ctx: Context, data: forms.Data) -> str:
         return NO_CANTEEN
     draft = MenuDraft.from_json(data["draft"])
     templates = service.MenuTemplates.of(ctx.services.settings)
-    menu, people, groups = await service.publish_menu(canteen, draft, ctx.user, templates)
-    what = "已更正" if menu.version > 1 else "已发布"
-    return f"{what}。将推送给{people}位订阅居民和{groups}个群。"
+    done = await service.publish_menu(canteen, draft, ctx.user, templates)
+    if not done.changed:
+        return service.UNCHANGED
+    what = "已更正" if done.menu.version > 1 else "已发布"
+    return f"{what}。将推送给{done.residents}位订阅居民和{done.groups}个群。"
 
 
 MENU_CONFIRM = Form(

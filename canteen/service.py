@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from canteen.menu_parser import MenuDraft, render_menu
@@ -15,6 +18,7 @@ from models.users import Role, RoleGrant, User
 
 MINI = "mini"  # MenuSubscription.channel of residents who subscribed in the mini-program
 SIGNUP_HINT = "回复“送餐”报名送餐上门"
+UNCHANGED = "这份菜单和已发布的一样，没有重复推送。"
 
 
 async def staff_canteen(openid: str) -> Canteen | None:
@@ -47,13 +51,32 @@ class MenuTemplates:
         return cls(settings.mini_menu_template_id, settings.wechat_menu_template_id)
 
 
+@dataclass(frozen=True)
+class Publication:
+    """What `publish_menu` did: the menu, how many residents and groups get it pushed, and
+    whether anything changed (an identical republish changes and pushes nothing). Unpacks as
+    (menu, residents, groups)."""
+
+    menu: Menu
+    residents: int
+    groups: int
+    changed: bool = True
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.menu, self.residents, self.groups))
+
+
 async def publish_menu(
     canteen: Canteen, draft: MenuDraft, staff_openid: str, templates: MenuTemplates | None = None
-) -> tuple[Menu, int, int]:
-    """Save the menu and queue its push, in one transaction. Returns (menu, residents, groups).
+) -> Publication:
+    """Save the menu and queue its push, in one transaction.
 
     Publishing the same day and meal again is a correction: it replaces the menu and the
     correction is pushed (new dedupe keys per version, so nobody gets one version twice).
+    Publishing it again unchanged (a double 确认, a retried PUT) is a no-op: nothing is written
+    or pushed. Two publications at once are taken one after the other (the first write in the
+    transaction locks the menu's row; two first publications race on the unique key, and the
+    loser starts over and finds the winner's menu).
     Residents who subscribed in the mini-program get its subscribe message (templates.mini,
     fields thing1 canteen and meal, thing2 dishes, date3 day); without a template configured
     they are skipped, since a mini-program openid cannot receive Official Account messages.
@@ -62,8 +85,24 @@ async def publish_menu(
     the worker sends instead.
     """
     templates = templates or MenuTemplates()
+    try:
+        return await _publish(canteen, draft, staff_openid, templates)
+    except IntegrityError:  # another first publication of this menu won the race
+        return await _publish(canteen, draft, staff_openid, templates)
+
+
+async def _publish(
+    canteen: Canteen, draft: MenuDraft, staff_openid: str, templates: MenuTemplates
+) -> Publication:
     mini_template = templates.mini
     async with in_transaction() as conn:
+        # Write first: PostgreSQL locks the row, SQLite takes its write lock now (see
+        # delivery.service._lock), so a concurrent publication reads this one's result.
+        await (
+            Menu.filter(canteen=canteen, date=draft.date, meal=draft.meal)
+            .using_db(conn)
+            .update(version=F("version"))
+        )
         menu = (
             await Menu.filter(canteen=canteen, date=draft.date, meal=draft.meal)
             .using_db(conn)
@@ -74,6 +113,11 @@ async def publish_menu(
             "price_cents": draft.price_cents,
             "published_by": staff_openid,
         }
+        if menu is not None and (menu.dishes, menu.price_cents) == (
+            fields["dishes"],
+            fields["price_cents"],
+        ):
+            return Publication(menu, 0, 0, changed=False)
         if menu is None:
             menu = await Menu.create(
                 canteen=canteen, date=draft.date, meal=draft.meal, using_db=conn, **fields
@@ -124,7 +168,7 @@ async def publish_menu(
         ]
         if rows:
             await OutboxMessage.bulk_create(rows, batch_size=500, using_db=conn)
-    return menu, len(subscribers), len(canteen.robot_keys)
+    return Publication(menu, len(subscribers), len(canteen.robot_keys))
 
 
 def _clip(text: str, limit: int = 20) -> str:
@@ -166,6 +210,16 @@ def _official_payload(
 
 async def find_menu(canteen: Canteen, day: dt.date, meal: Meal) -> Menu | None:
     return await Menu.get_or_none(canteen=canteen, date=day, meal=meal)
+
+
+async def price_on(meal: CanteenMeal, day: dt.date) -> int:
+    """The price of `meal` on `day`, in cents: the one source for every reply that quotes it
+    (menus, the sign-up summary, "多少钱"). A menu published with a price sets that day's;
+    otherwise the meal's standing price (add-canteen) holds."""
+    menu = await Menu.get_or_none(canteen_id=meal.canteen_id, date=day, meal=meal.meal)  # type: ignore[attr-defined]
+    if menu is not None and menu.price_cents is not None:
+        return menu.price_cents
+    return meal.price_cents
 
 
 async def meals_of(canteen: Canteen) -> list[CanteenMeal]:

@@ -20,11 +20,13 @@ from openpyxl import Workbook
 from tortoise import connections
 
 from bot import forms, texts
-from bot.context import Context
+from bot.context import SHANGHAI, Context
 from bot.dispatch import build_router
 from bot.forms import Form, Step, text_step
 from bot.messages import Incoming
 from bot.router import Router, words
+from canteen.service import set_subscription
+from community.roles import grant_role
 from craftsman_directory import index
 from craftsman_directory import service as directory_service
 from craftsman_directory.importer import COLUMNS, import_file
@@ -33,9 +35,11 @@ from delivery import roster, service
 from handlers.api_v1 import document_key
 from handlers.keys import bot_key
 from infra import keys
-from models.canteen import CanteenMeal, Meal
+from models.canteen import CanteenMeal, Meal, Menu
 from models.directory import Craftsman
-from tests.api_support import Api
+from models.push import OutboxMessage
+from models.users import Role
+from tests.api_support import Api, grant
 from tests.conftest import lunch_and_dinner_canteen, signed_query, url_with, wechat_xml
 from tests.directory_support import HOME, freeze, make_craftsman, say, send_location
 
@@ -293,3 +297,65 @@ async def test_twenty_simultaneous_answers_mid_form_lose_no_update(client: TestC
         *(bot.handle(Incoming.of_text(user, f"答案{i}")) for i in range(ANSWERS))
     )
     assert len(COLLECTED) == 1 and len(set(COLLECTED[0].values())) == ANSWERS
+
+
+# ---- a menu published twice ------------------------------------------------------------------
+
+STAFF = "o-staff"
+MENU_POST = "发布菜单 明天午餐\n热菜：红烧肉、青菜\n汤：紫菜蛋花汤\n10元"
+WEDNESDAY_3PM = dt.datetime(2026, 11, 25, 15, 0, tzinfo=SHANGHAI)
+
+
+async def test_a_double_confirm_or_a_second_identical_post_publishes_once(
+    client: TestClient,
+) -> None:
+    """Two 确认 at once published v1 and a 【菜单更正】 v2: every subscriber got two pushes."""
+    bot = client.app[bot_key]
+    bot.services.clock = lambda: WEDNESDAY_3PM
+    canteen = await lunch_and_dinner_canteen(["robot-key-1"])
+    await grant_role(STAFF, Role.CANTEEN_STAFF, canteen.pk, None)
+    await set_subscription("o-a", True)
+
+    async def post(text: str, msg_id: int) -> str:
+        xml = wechat_xml(STAFF, MsgType="text", Content=text, MsgId=msg_id)
+        resp = await client.post(url_with(signed_query()), data=xml.encode())
+        return await resp.text()
+
+    assert "确认" in await post(MENU_POST, 81000)
+    both = await asyncio.gather(post("确认", 81001), post("确认", 81002))
+    assert sum("已发布" in r for r in both) == 1 and not any("已更正" in r for r in both)
+    # The same menu posted and confirmed again: nothing written, nothing pushed.
+    await post(MENU_POST, 81003)
+    assert "没有重复推送" in await post("确认", 81004)
+    menu = await Menu.get()
+    assert menu.version == 1
+    assert sorted(await OutboxMessage.all().values_list("target", flat=True)) == [
+        "o-a",
+        "robot-key-1",
+    ]
+
+
+async def test_a_retried_identical_put_is_a_no_op(client: TestClient) -> None:
+    bot = client.app[bot_key]
+    bot.services.clock = lambda: WEDNESDAY_3PM
+    canteen = await lunch_and_dinner_canteen()
+    await grant("staff", Role.CANTEEN_STAFF, canteen)
+    await set_subscription("o-a", True)
+    api = Api(client, client.app[document_key])
+    token = await api.login("staff")
+    path = f"/api/canteens/{canteen.pk}/menus/2026-11-26/lunch"
+    body = {"dishes": [{"name": "红烧肉", "kind": "hot"}], "price_cents": 1000}
+    first, again = await asyncio.gather(
+        api.call("PUT", path, token, json=body), api.call("PUT", path, token, json=body)
+    )
+    assert sorted([first.status, again.status]) == [200, 201]
+    quiet = first if first.status == 200 else again
+    assert quiet.body["pushed_to"] == {"residents": 0, "groups": 0}
+    assert quiet.body["version"] == 1
+    retry = await api.call("PUT", path, token, json=body)
+    assert retry.status == 200 and retry.body["version"] == 1
+    assert await OutboxMessage.all().count() == 1
+    body["price_cents"] = 1200  # a real correction still goes out
+    fixed = await api.call("PUT", path, token, json=body)
+    assert fixed.status == 200 and fixed.body["version"] == 2
+    assert await OutboxMessage.all().count() == 2

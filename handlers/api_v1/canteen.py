@@ -134,7 +134,8 @@ async def list_menus(call: Call) -> web.Response:
 
 
 async def publish_menu(call: Call) -> web.Response:
-    """Publish (201) or correct (200) a day's meal; subscribers and groups get it pushed."""
+    """Publish (201) or correct (200) a day's meal; subscribers and groups get it pushed. The
+    same menu again (a retry) is a no-op: 200, pushed to nobody."""
     canteen = await _canteen(call)
     if not await service.may_publish(call.me.openid, canteen):
         raise forbidden("只有本食堂的工作人员可以发布菜单。")
@@ -152,9 +153,11 @@ async def publish_menu(call: Call) -> web.Response:
         price_cents=call.body.get("price_cents"),
     )
     templates = service.MenuTemplates.of(call.app[settings_key])
-    menu, people, groups = await service.publish_menu(canteen, draft, call.me.openid, templates)
-    body = {**menu_out(canteen, menu), "pushed_to": {"residents": people, "groups": groups}}
-    return ok(body, status=201 if menu.version == 1 else 200)
+    done = await service.publish_menu(canteen, draft, call.me.openid, templates)
+    pushed = {"residents": done.residents, "groups": done.groups}
+    body = {**menu_out(canteen, done.menu), "pushed_to": pushed}
+    # A retried identical PUT changes nothing and pushes nothing: 200, pushed to nobody.
+    return ok(body, status=201 if done.changed and done.menu.version == 1 else 200)
 
 
 _NULL_NUM = {"type": ["number", "null"]}
