@@ -3,6 +3,7 @@
 python main.py serve          # the bot on http://HOST:PORT/wechat
 python main.py chat           # talk to the bot in the terminal
 python main.py parse 找裁缝    # the NLU result as JSON
+python main.py train-nlu      # rebuild the NLU model from bot/nlu/data (cross-validated)
 python main.py migrate        # apply database migrations
 python main.py import-craftsmen list.xlsx [--pending] [--dry-run]
 python main.py worker         # the push worker alone (`serve` also runs one in-process)
@@ -15,6 +16,7 @@ import argparse
 import sys
 from types import ModuleType
 
+from bot.nlu import cli as nlu_cli
 from canteen import cli as canteen_cli
 from craftsman_directory import cli as directory_cli
 from delivery import cli as delivery_cli
@@ -33,6 +35,7 @@ COMMAND_MODULES: list[ModuleType] = [
     places_cli,
     canteen_cli,
     delivery_cli,
+    nlu_cli,
 ]
 
 

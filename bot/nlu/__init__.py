@@ -4,16 +4,20 @@
     parse("冰箱不制冷").category  # "appliance_repair"
 
 The vocabulary lives in ``lexicon.toml`` beside this file; ``Parser(load_lexicon(path))``
-parses with another lexicon file.
+parses with another lexicon file. The learned model (``model.json``, built by
+``python main.py train-nlu`` from ``data/*.jsonl``) decides the intent from what the lexicon saw
+and the text itself; without a model file the lexicon's rules decide alone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from functools import lru_cache
 
-from .labels import CATEGORIES, INTENTS
+from .labels import CATEGORIES, INTENTS, PLACES
 from .lexicon import Lexicon, LexiconError, load_lexicon
+from .model import DEFAULT_MODEL_PATH, Model, ModelError, load_model
 from .parser import Parser, ParseResult
 
 __all__ = [
@@ -21,18 +25,33 @@ __all__ = [
     "INTENTS",
     "Lexicon",
     "LexiconError",
+    "Model",
+    "ModelError",
+    "PLACES",
     "ParseResult",
     "Parser",
+    "danger_detector",
     "default_parser",
     "load_lexicon",
+    "load_model",
     "parse",
 ]
 
 
+def danger_detector() -> Callable[[str], bool] | None:
+    """The conversations feature's rule-based emergency detector (bot.safety), if present."""
+    try:
+        from bot.safety import detect
+    except ImportError:
+        return None
+    return lambda text: detect(text) is not None
+
+
 @lru_cache(maxsize=1)
 def default_parser() -> Parser:
-    """The parser over the shipped lexicon, built on first use (not at import)."""
-    return Parser(load_lexicon())
+    """The parser over the shipped lexicon and model, built on first use (not at import)."""
+    model = load_model() if DEFAULT_MODEL_PATH.exists() else None
+    return Parser(load_lexicon(), model, danger_detector())
 
 
 def parse(text: str, *, today: dt.date | None = None) -> ParseResult:

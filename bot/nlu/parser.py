@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .lexicon import CRAFT_CUE, PLACE_CUE, Lexicon
+from .model import Model, features
 from .slots import extract_slots
 from .text import (
     clean,
@@ -36,6 +38,12 @@ _FUNCTION_CHARS = frozenset("了的一个是不有在我你他她它这那吗呢
 
 PARSE_CACHE_SIZE = 8192
 _CACHED_TEXT_MAX = 64
+# The safety detector's verdict, as a cue the rules and the model see.
+DANGER_CUE = "danger"
+# How much the learned category/place model adds to the lexicon's share (0..1) of a label,
+# and how sure it must be to name one when no lexicon word matched at all.
+_MODEL_SHARE = 0.5
+_MODEL_ALONE = 0.5
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,11 @@ class ParseResult:
     slots: dict[str, Any] = field(default_factory=dict)
     repairs: list[tuple[str, str]] = field(default_factory=list)
     matched: list[str] = field(default_factory=list)
+    # False: the top two readings are close or the best is weak; the bot should ask which
+    # of `alternatives` (best first: intent, score, and category / place) is meant
+    confident: bool = True
+    alternatives: list[dict[str, Any]] = field(default_factory=list)
+    model: str | None = None  # version of the learned model that decided (None: lexicon only)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,7 +78,29 @@ class ParseResult:
             "slots": dict(self.slots),
             "repairs": [[a, b] for a, b in self.repairs],
             "matched": list(self.matched),
+            "confident": self.confident,
+            "alternatives": [dict(a) for a in self.alternatives],
+            "model": self.model,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What the lexicon found in one message (the learned model's input)."""
+
+    text: str
+    repaired: str
+    normalized: str
+    repairs: list[tuple[str, str]]
+    words: list[str]
+    cues: frozenset[str]
+    cat_scores: dict[str, float]
+    place_scores: dict[str, float]
+    rule_scores: dict[str, float]  # intent -> best rule score, highest first
+    rule_winner: str | None  # the lexicon's own verdict (None: below min_score)
+    only_question: bool
+    gibberish: bool
+    danger: bool  # the safety detector recognised danger now
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,8 +120,17 @@ class _Match:
 class Parser:
     """A parser bound to one lexicon; build once, call :meth:`parse` many times."""
 
-    def __init__(self, lexicon: Lexicon) -> None:
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        model: Model | None = None,
+        danger: Callable[[str], bool] | None = None,
+    ) -> None:
+        """`model`: the learned intent/category/place model (None: the lexicon's rules decide);
+        `danger`: the safety detector (text -> someone in danger now), evidence for emergency."""
         self.lexicon = lexicon
+        self.model = model
+        self._danger = danger
         by_first: dict[str, list[str]] = {}
         ascii_words: set[str] = set()
         for word in lexicon.words:
@@ -336,7 +380,8 @@ class Parser:
             return self._parse(text, today)
         return self._remembered(text, today)
 
-    def _parse(self, text: str, today: dt.date) -> ParseResult:
+    def analyse(self, text: str) -> Analysis:
+        """What the lexicon sees in `text`: repairs, matched words, cues, scores, rule verdict."""
         lex = self.lexicon
         cleaned = clean(text)
         dialect: list[tuple[str, str]] = []
@@ -345,7 +390,6 @@ class Parser:
         units = self._units(cleaned)
         repaired, repairs = self._repair(units)
         repairs = dialect + repairs
-        normalized = strip_particles(repaired)
         matches = self._match(repaired)
 
         cat_scores: dict[str, float] = {}
@@ -359,65 +403,189 @@ class Parser:
                     place_scores[e.name] = place_scores.get(e.name, 0.0) + e.weight
                 else:
                     cues.add(e.name)
-
-        ranked_cats = sorted(cat_scores.items(), key=lambda kv: -kv[1])
         # the implied cues first, so that rules can name them
         if cat_scores:
             cues.add(CRAFT_CUE)
         if place_scores:
             cues.add(PLACE_CUE)
-        intent_scores: dict[str, float] = {}
+        danger = self._danger(text) if self._danger is not None else False
+        if danger:
+            cues.add(DANGER_CUE)
+        rule_scores: dict[str, float] = {}
         for rule in lex.rules:
-            if all(c in cues for c in rule.all) and rule.score > intent_scores.get(
-                rule.intent, 0.0
-            ):
-                intent_scores[rule.intent] = rule.score
-        if "averted" in cues:  # "差点着火", "打不着火": the danger is past or not one
-            intent_scores.pop("emergency", None)
-        if ranked_cats:
-            top_cat = ranked_cats[0][1]
-            intent_scores["find_craftsman"] = top_cat + (
+            if all(c in cues for c in rule.all) and rule.score > rule_scores.get(rule.intent, 0.0):
+                rule_scores[rule.intent] = rule.score
+        if "averted" in cues and not danger:  # "差点着火", "打不着火": past, or no danger
+            rule_scores.pop("emergency", None)
+        if danger:
+            rule_scores["emergency"] = max(rule_scores.get("emergency", 0.0), 9.0)
+        if cat_scores:
+            rule_scores["find_craftsman"] = max(cat_scores.values()) + (
                 lex.repair_bonus if "repair" in cues else 0.0
             )
-
-        ranked = sorted(intent_scores.items(), key=lambda kv: -kv[1])
-        slots = extract_slots(normalized, today)
-        only_question = bool(text.strip()) and all(
-            c in _QUESTION_MARKS or c.isspace() for c in text
+        ranked = sorted(rule_scores.items(), key=lambda kv: -kv[1])
+        winner = ranked[0][0] if ranked and ranked[0][1] >= lex.min_score else None
+        return Analysis(
+            text=text,
+            repaired=repaired,
+            normalized=strip_particles(repaired),
+            repairs=repairs,
+            words=[m.word for m in matches],
+            cues=frozenset(cues),
+            cat_scores=cat_scores,
+            place_scores=place_scores,
+            rule_scores=dict(ranked),
+            rule_winner=winner,
+            only_question=bool(text.strip())
+            and all(c in _QUESTION_MARKS or c.isspace() for c in text),
+            gibberish=any(u.kind == "lit" and u.surface.isalpha() for u in units) or not units,
+            danger=danger,
         )
 
-        if only_question:
+    def features(self, a: Analysis) -> list[str]:
+        return features(
+            a.repaired, a.words, a.cues, a.rule_scores, a.rule_winner, gibberish=a.gibberish
+        )
+
+    def _parse(self, text: str, today: dt.date) -> ParseResult:
+        a = self.analyse(text)
+        slots = extract_slots(a.normalized, today)
+        if self.model is None:
+            return self._by_rules(a, slots)
+        return self._by_model(a, self.model, slots)
+
+    # -- deciding ------------------------------------------------------------------------------
+
+    def _by_model(self, a: Analysis, model: Model, slots: dict[str, Any]) -> ParseResult:
+        feats = self.features(a)
+        ranked = model.heads["intent"].probabilities(feats)
+        if a.only_question:
+            ranked = [("help", 0.95), *[(i, p * 0.05) for i, p in ranked if i != "help"]]
+        elif a.danger:  # the safety detector has the last word on danger it recognises
+            ranked = [("emergency", 0.97), *[(i, p * 0.03) for i, p in ranked if i != "emergency"]]
+        elif a.gibberish and not a.words:  # keyboard mashing: nothing to guess from
+            ranked = [("unknown", 0.9), *[(i, p * 0.1) for i, p in ranked if i != "unknown"]]
+        intent, p1 = ranked[0]
+        p2 = ranked[1][1]
+        confident = p1 >= model.min_prob and p1 - p2 >= model.min_margin
+        category, candidates, clarify, cat_p = self._category(a, model, feats)
+        place, place_p = self._place(a, model, feats)
+        alternatives: list[dict[str, Any]] = []
+        for name, p in ranked[:3]:
+            if p < 0.05 and alternatives:
+                break
+            alt: dict[str, Any] = {"intent": name, "score": round(p, 3)}
+            if name == "find_craftsman":
+                alt["category"] = category
+            elif name == "find_place":
+                alt["place"] = place
+            alternatives.append(alt)
+        confidence = p1
+        if intent == "find_craftsman":
+            confidence *= cat_p
+            if clarify:
+                confidence *= 0.8
+        elif intent == "find_place":
+            confidence *= place_p
+        return ParseResult(
+            text=a.text,
+            normalized=a.normalized,
+            intent=intent,
+            category=category if intent == "find_craftsman" else None,
+            place=place if intent == "find_place" else None,
+            confidence=round(max(0.0, min(1.0, confidence)), 3),
+            candidates=candidates if intent == "find_craftsman" else [],
+            clarify=clarify if intent == "find_craftsman" else [],
+            slots=slots,
+            repairs=a.repairs,
+            matched=a.words,
+            confident=confident,
+            alternatives=alternatives,
+            model=model.version,
+        )
+
+    def _category(
+        self, a: Analysis, model: Model, feats: list[str]
+    ) -> tuple[str | None, list[tuple[str, float]], list[str], float]:
+        """The craft category: the lexicon's words first, the model breaking ties and filling
+        in when no craft word matched; (category, candidates, clarify, certainty)."""
+        head = model.head("category")
+        learned = dict(head.probabilities(feats)) if head is not None else {}
+        total = sum(a.cat_scores.values())
+        combined: dict[str, float] = {}
+        for cat, score in a.cat_scores.items():
+            combined[cat] = score / total + _MODEL_SHARE * learned.get(cat, 0.0)
+        if not combined:
+            if not learned:
+                return None, [], [], 1.0
+            best, p = max(learned.items(), key=lambda kv: kv[1])
+            if p < _MODEL_ALONE:
+                return None, [], [], 0.6
+            return best, [(best, round(p, 3))], [], p
+        ranked = sorted(combined.items(), key=lambda kv: -kv[1])
+        norm = sum(s for _, s in ranked)
+        candidates = [(c, round(s / norm, 3)) for c, s in ranked[:3]]
+        clarify: list[str] = []
+        lex_ranked = sorted(a.cat_scores.items(), key=lambda kv: -kv[1])
+        if (
+            len(lex_ranked) > 1
+            and lex_ranked[1][1] >= self.lexicon.clarify_ratio * lex_ranked[0][1]
+            and len(ranked) > 1
+            and ranked[1][1] >= self.lexicon.clarify_ratio * ranked[0][1]
+        ):
+            clarify = [ranked[0][0], ranked[1][0]]
+        return ranked[0][0], candidates, clarify, 1.0
+
+    def _place(self, a: Analysis, model: Model, feats: list[str]) -> tuple[str | None, float]:
+        head = model.head("place")
+        learned = dict(head.probabilities(feats)) if head is not None else {}
+        if a.place_scores:
+            best = max(
+                a.place_scores,
+                key=lambda k: a.place_scores[k] + _MODEL_SHARE * learned.get(k, 0.0),
+            )
+            return best, 1.0
+        if not learned:
+            return None, 1.0
+        best, p = max(learned.items(), key=lambda kv: kv[1])
+        return (best, p) if p >= _MODEL_ALONE else (None, 0.6)
+
+    def _by_rules(self, a: Analysis, slots: dict[str, Any]) -> ParseResult:
+        """The lexicon alone (no model file): the highest rule wins."""
+        lex = self.lexicon
+        ranked = list(a.rule_scores.items())
+        if a.only_question:
             intent, confidence = "help", 0.9
-        elif not ranked or ranked[0][1] < lex.min_score:
+        elif a.rule_winner is None:
             intent = "unknown"
-            gibberish = any(u.kind == "lit" and u.surface.isalpha() for u in units) or not units
-            confidence = 0.9 if gibberish else (0.75 if not ranked else 0.6)
+            confidence = 0.9 if a.gibberish else (0.75 if not ranked else 0.6)
         else:
             intent, top = ranked[0]
             second = ranked[1][1] if len(ranked) > 1 else 0.0
             strength = top / (top + 2.0)
             margin = (top - second) / top
             confidence = 0.5 * strength + 0.5 * margin
-            if repairs:
+            if a.repairs:
                 confidence *= 0.9
 
         category: str | None = None
         place: str | None = None
-        if intent == "find_place":
-            place = max(place_scores.items(), key=lambda kv: kv[1])[0] if place_scores else None
+        if intent == "find_place" and a.place_scores:
+            place = max(a.place_scores.items(), key=lambda kv: kv[1])[0]
         candidates: list[tuple[str, float]] = []
         clarify: list[str] = []
         if intent == "find_craftsman":
+            ranked_cats = sorted(a.cat_scores.items(), key=lambda kv: -kv[1])
             total = sum(s for _, s in ranked_cats)
             candidates = [(c, round(s / total, 3)) for c, s in ranked_cats[:3]]
             category = ranked_cats[0][0]
             if len(ranked_cats) > 1 and ranked_cats[1][1] >= lex.clarify_ratio * ranked_cats[0][1]:
                 clarify = [ranked_cats[0][0], ranked_cats[1][0]]
                 confidence *= 0.8
-
+        alternatives = [{"intent": i, "score": round(s, 3)} for i, s in ranked[:2]]
         return ParseResult(
-            text=text,
-            normalized=normalized,
+            text=a.text,
+            normalized=a.normalized,
             intent=intent,
             category=category,
             place=place,
@@ -425,6 +593,9 @@ class Parser:
             candidates=candidates,
             clarify=clarify,
             slots=slots,
-            repairs=repairs,
-            matched=[m.word for m in matches],
+            repairs=a.repairs,
+            matched=a.words,
+            confident=True,
+            alternatives=alternatives,
+            model=None,
         )
