@@ -24,6 +24,16 @@ from tests.directory_support import HOME, WEDNESDAY_10, freeze, north, say, send
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def pdf_text(pdf: bytes) -> str:
+    """The first page's text as pypdf reads it, without spaces. pypdf decodes fpdf2's ToUnicode
+    map for CJK as UTF-16 with a NUL before each character (poppler's pdftotext reads the same
+    file cleanly), so NULs are dropped too."""
+    from pypdf import PdfReader
+
+    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    return "".join(text.replace("\x00", "").split())
+
+
 async def make_place(
     bot: Any, name: str, kind: str, metres_north: float, hours: str = "24/7", **extra: Any
 ) -> Place:
@@ -250,7 +260,7 @@ async def test_map_link_and_unknown_kind(client: Any, bot: Any) -> None:
 
 
 async def test_geojson_is_wgs84_by_default_and_gcj02_on_request(client: Any, bot: Any) -> None:
-    near = await make_place(bot, "幸福路公厕", "toilet", 200)
+    near = await make_place(bot, "幸福路公厕", "toilet", 250)
     await make_place(bot, "远公厕", "toilet", 3000)
     await make_place(bot, "药房", "pharmacy", 100)
     resp = await client.get("/api/places", params={"kind": "toilet"})
@@ -347,8 +357,6 @@ async def test_map_csp_admits_only_the_configured_tile_host(make_settings: Any) 
 
 
 async def test_poster_png_and_pdf(client: Any, bot: Any) -> None:
-    from pypdf import PdfReader
-
     from places.demo import seed_demo
 
     await seed_demo()
@@ -361,9 +369,48 @@ async def test_poster_png_and_pdf(client: Any, bot: Any) -> None:
     img = Image.open(io.BytesIO(png))
     assert img.size == (1488, 2105) and len(png) > 50_000
     pdf = poster.render(view, poster.map_url(settings), "pdf", when)
-    text = "".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+    text = pdf_text(pdf)
     assert "幸福里社区" in text and "布点图" in text
     assert "仁心大药房" in text and "分钟" in text and "图例" in text
     assert "https://linli.example.org/map/" in text
     for kind in {s.kind for s in view.spots}:
         assert KINDS[kind].name in text
+
+
+async def test_console_admin_edits_verifies_and_downloads_the_poster(
+    client: Any, bot: Any, fake_wechat: Any
+) -> None:
+    from models.users import Role
+    from tests.console_support import console_login, make_staff
+
+    freeze(bot)
+    admin = await make_staff("o-admin", Role.ADMIN)
+    csrf = await console_login(client, fake_wechat, admin)
+    place = await Place.create(
+        name="社区书屋", kind="culture_sports", lat=HOME[0], lng=HOME[1], source=PlaceSource.IMPORT
+    )
+    page = await (await client.get("/console/places")).text()
+    assert "社区书屋" in page and "待核实（1）" in page
+    resp = await client.post(
+        f"/console/places/{place.pk}/verify", data={"csrf": csrf, "verified": "1"}
+    )
+    assert "已核实" in await resp.text()
+    assert (await Place.get(pk=place.pk)).verified
+    found = await index.nearby(bot.services.redis, "culture_sports", HOME[0], HOME[1], 100)
+    assert [h.card.name for h in found] == ["社区书屋"]
+    form = {"csrf": csrf, "name": "社区书屋", "kind": "culture_sports", "lat": str(HOME[0]),
+            "lng": str(HOME[1]), "hours": "早上开"}  # fmt: skip
+    resp = await client.post(f"/console/places/{place.pk}", data=form)
+    assert "没有保存" in await resp.text() and "营业时间" in await resp.text()
+    form["hours"] = "周二至周日 9:00-20:00"
+    resp = await client.post(f"/console/places/{place.pk}", data=form)
+    assert "已保存" in await resp.text()
+    assert (await Place.get(pk=place.pk)).hours == "Tu-Su 09:00-20:00"
+    refused = await client.post(f"/console/places/{place.pk}", data={**form, "csrf": "x"})
+    assert refused.status == 403
+    pdf = await client.get("/console/places/poster.pdf")
+    assert pdf.status == 200 and pdf.content_type == "application/pdf"
+    text = pdf_text(await pdf.read())
+    assert "社区书屋" in text
+    resident = await client.get("/console/places", allow_redirects=False)
+    assert resident.status == 200  # still the admin's session

@@ -615,3 +615,6 @@ def setup(app: web.Application) -> None:
     r.add_post("/console/craftsmen/{craftsman_id}/{action}", craftsman_action)
     r.add_post("/console/complaints/{complaint_id}/decision", complaint_decision)
     r.add_post("/console/pushes/{push_id}/retry", push_retry)
+    from handlers.console import places  # the places page (imports this module's helpers)
+
+    places.setup(app)
