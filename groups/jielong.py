@@ -150,6 +150,8 @@ def _split_name(first: str) -> tuple[str, str]:
     """'王阿姨3号楼401' (no space) → ('王阿姨', '3号楼401'); a plain name → (name, '')."""
     for i, ch in enumerate(first):
         if ch.isdigit():
+            if _building_of(first[i:]) is None:
+                return first, ""  # a name with a number in it ("住户1")
             return first[:i], first[i:]
     return first, ""
 

@@ -37,16 +37,17 @@ async def _staff_canteen(ctx: Context) -> Canteen | None:
 # ---- 接龙 in ----------------------------------------------------------------------------------
 
 
-async def _confirm(ctx: Context, data: forms.Data) -> bool:
-    answer = command_text(_text(ctx))
-    if answer in forms.YES:
-        return True
+async def _confirm(ctx: Context, data: forms.Data) -> str:
     if looks_like_chain(_text(ctx)):
-        raise Invalid("上一个接龙还没确认。请先回复“确认”或“取消”，再贴新的。")
+        return "again"  # a corrected chain pasted instead: it replaces this preview
+    if command_text(_text(ctx)) in forms.YES:
+        return "yes"
     raise Invalid("请回复“确认”按上面办理，或回复“取消”放弃。")
 
 
-async def _book(ctx: Context, data: forms.Data) -> str:
+async def _book(ctx: Context, data: forms.Data) -> HandlerResult:
+    if data["confirm"] == "again":
+        return await chain_pasted(ctx)
     preview = service.Preview.from_json(data["preview"])
     try:
         done = await service.apply_preview(preview, ctx.now())

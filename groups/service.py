@@ -284,8 +284,7 @@ class Outcome:
 
 async def apply_preview(preview: Preview, now: dt.datetime) -> Outcome:
     """Book, change and cancel what the preview showed, each through the delivery service
-    (capacity and cutoffs are checked again there: the preview may be minutes old). Staff
-    bookings go straight to `delivery.book`: the per-resident limits of the chat do not apply."""
+    (capacity and cutoffs are checked again there: the preview may be minutes old)."""
     canteen = await Canteen.get(pk=preview.canteen_id)
     meal = await _meal(canteen, Meal(preview.meal))
     day = dt.date.fromisoformat(preview.day)
@@ -298,10 +297,11 @@ async def apply_preview(preview: Preview, now: dt.datetime) -> Outcome:
             recipient = await _recipient_for(canteen.pk, x)
             if old is not None and old.recipient_id != recipient.pk:
                 await _cancel_line(old, meal, now)  # moved to another recipient
-            booking = await delivery.book(recipient, meal, day, x.count, now)
-            if booking.result in (Result.FULL, Result.CLOSED):
-                why = "名额已满" if booking.result is Result.FULL else "已过截止时间"
-                done.refused.append(f"{x.public}（{why}）")
+            # Staff book for residents: the per-resident limits of the chat do not apply.
+            booking = await delivery.book(recipient, meal, day, x.count, now, by_staff=True)
+            if booking.result not in (Result.BOOKED, Result.UPDATED, Result.ALREADY):
+                why = {Result.FULL: "名额已满", Result.CLOSED: "已过截止时间"}
+                done.refused.append(f"{x.public}（{why.get(booking.result, '没订上')}）")
                 continue
             signup = await Signup.get(recipient=recipient, slot__date=day, slot__meal=meal.meal,
                                       slot__canteen_id=canteen.pk)  # fmt: skip

@@ -222,9 +222,7 @@ async def handshake(request: web.Request) -> web.Response:
     q = request.query
     try:
         proto.check_timestamp(q.get("timestamp"), request.app[settings_key].wechat_timestamp_skew)
-        plain = crypto.verify_url(
-            q.get("msg_signature"), q["timestamp"], q.get("nonce"), q.get("echostr", "")
-        )
+        plain = proto.verify_url(crypto, q)
     except proto.Forbidden:
         return web.Response(status=403)
     except proto.BadRequest:
@@ -242,7 +240,7 @@ async def callback(request: web.Request) -> web.Response:
     try:
         proto.check_timestamp(q.get("timestamp"), settings.wechat_timestamp_skew)
         body = await request.read()  # over client_max_size: aiohttp answers 413
-        data = crypto.open(body, q.get("msg_signature"), q["timestamp"], q.get("nonce"))
+        data = proto.open_body(crypto, body, q)
         m = proto.parse_message(data)
     except proto.Forbidden as exc:
         log.info("wecom callback refused", extra={"reason": str(exc)})

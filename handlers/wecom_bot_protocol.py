@@ -1,99 +1,43 @@
-"""WeCom intelligent-bot (智能机器人) callback protocol: signatures, AES, JSON in and out.
+"""WeCom intelligent-bot (智能机器人) callback protocol: what a callback says, normalised.
 
-The cipher is WeCom's WXBizMsgCrypt scheme, as for WeCom apps, with an empty receive id ("企业
-内部智能机器人场景中，ReceiveId为空字符串", developer.work.weixin.qq.com/document/path/101033).
-wechatpy's `enterprise.crypto.PrpCrypto` does that cipher and accepts "" as the id; its
-`WeChatCrypto` wrappers do not fit (they read and write XML envelopes, and compare signatures
-with `!=`), so the JSON envelope and the constant-time signature check are here.
-
-Bodies are JSON: `{"encrypt": ...}` in, `{"encrypt", "msgsignature", "timestamp", "nonce"}` out.
+The cipher and the JSON envelope (`{"encrypt": ...}` in, `{"encrypt", "msgsignature",
+"timestamp", "nonce"}` out) are in wechat_api/wecom_crypto.py; here their errors become the
+transport's Forbidden (403) and BadRequest (400).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import os
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from wechatpy.enterprise.crypto import PrpCrypto
-
 from bot.messages import Channel, Incoming, Kind
-from handlers.wechat_protocol import BadRequest, Forbidden, _same, check_timestamp, sign
+from handlers.wechat_protocol import BadRequest, Forbidden, check_timestamp
+from wechat_api.wecom_crypto import BadEnvelope, BadSignature, BotCrypto
 
-RECEIVE_ID = ""
 __all__ = ["BadRequest", "BotCrypto", "Forbidden", "Message", "check_timestamp", "parse_message"]
 
 
-class BotCrypto:
-    def __init__(self, token: str, aes_key: str) -> None:
-        try:
-            key = base64.b64decode(aes_key + "=")
-        except binascii.Error:
-            key = b""
-        if len(key) != 32:
-            raise ValueError("WECOM_BOT_AES_KEY must be the 43-character EncodingAESKey")
-        self.token = token
-        self._key = key
+def verify_url(crypto: BotCrypto, q: Any) -> str:
+    """GET /wecom/bot: the plain echostr; Forbidden or BadRequest."""
+    try:
+        return crypto.verify_url(
+            q.get("msg_signature"), q["timestamp"], q.get("nonce"), q.get("echostr", "")
+        )
+    except BadSignature as exc:
+        raise Forbidden(str(exc)) from None
+    except BadEnvelope as exc:
+        raise BadRequest(str(exc)) from None
 
-    def _check(self, signature: str | None, timestamp: str, nonce: str | None, data: str) -> None:
-        if nonce is None or not _same(sign(self.token, timestamp, nonce, data), signature):
-            raise Forbidden("bad msg_signature")
 
-    def _decrypt(self, data: str) -> str:
-        try:
-            text = PrpCrypto(self._key).decrypt(data, RECEIVE_ID)
-        except Exception:
-            # wechatpy raises InvalidCorpIdException for another receive id, and struct or
-            # binascii errors for garbage: all mean "not for us / not ours".
-            raise BadRequest("cannot decrypt") from None
-        return text if isinstance(text, str) else text.decode("utf-8")
-
-    def verify_url(
-        self, signature: str | None, timestamp: str, nonce: str | None, echo: str
-    ) -> str:
-        """GET: check msg_signature over (token, timestamp, nonce, echostr); the plain echostr."""
-        self._check(signature, timestamp, nonce, echo)
-        return self._decrypt(echo)
-
-    def open(self, body: bytes, signature: str | None, timestamp: str, nonce: str | None) -> dict:
-        """POST body → the decrypted message as a dict; Forbidden or BadRequest."""
-        try:
-            envelope = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise BadRequest("body is not JSON") from None
-        encrypt = envelope.get("encrypt") if isinstance(envelope, dict) else None
-        if not isinstance(encrypt, str) or not encrypt:
-            raise BadRequest('body without "encrypt"')
-        self._check(signature, timestamp, nonce, encrypt)
-        try:
-            message = json.loads(self._decrypt(encrypt))
-        except ValueError:
-            raise BadRequest("decrypted body is not JSON") from None
-        if not isinstance(message, dict):
-            raise BadRequest("decrypted body is not an object")
-        return message
-
-    def seal(self, payload: dict[str, Any], nonce: str, timestamp: str | None = None) -> dict:
-        """A passive reply: the payload encrypted, signed, in WeCom's JSON envelope."""
-        timestamp = timestamp or str(int(time.time()))
-        plain = json.dumps(payload, ensure_ascii=False)
-        encrypt = PrpCrypto(self._key).encrypt(plain, RECEIVE_ID)
-        encrypt = encrypt.decode("ascii") if isinstance(encrypt, bytes) else encrypt
-        return {
-            "encrypt": encrypt,
-            "msgsignature": sign(self.token, timestamp, nonce, encrypt),
-            "timestamp": int(timestamp),
-            "nonce": nonce,
-        }
-
-    def encrypt(self, plain: str) -> str:
-        """For the fake server and tests: what WeCom puts in `encrypt` or `echostr`."""
-        out = PrpCrypto(self._key).encrypt(plain, RECEIVE_ID)
-        return out.decode("ascii") if isinstance(out, bytes) else out
+def open_body(crypto: BotCrypto, body: bytes, q: Any) -> dict[str, Any]:
+    """POST /wecom/bot: the decrypted message; Forbidden or BadRequest."""
+    try:
+        return crypto.open(body, q.get("msg_signature"), q["timestamp"], q.get("nonce"))
+    except BadSignature as exc:
+        raise Forbidden(str(exc)) from None
+    except BadEnvelope as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def new_nonce() -> str:

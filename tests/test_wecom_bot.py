@@ -21,12 +21,13 @@ from bot.router import Router, kind
 from canteen.cli import grant_role
 from handlers import wecom_bot
 from handlers.keys import bot_key
-from handlers.wecom_bot_protocol import BotCrypto, strip_mention
+from handlers.wecom_bot_protocol import strip_mention
 from infra import keys
 from models.groups import GroupBinding
 from models.users import Role
 from tests.conftest import AES_KEY, lunch_and_dinner_canteen, reset_state
 from wechat_api.fake_wecom import FakeWeComBot
+from wechat_api.wecom_crypto import BadEnvelope, BotCrypto, sign
 
 BOT_TOKEN = "wecomBotToken1"
 
@@ -66,7 +67,7 @@ def test_the_cipher_matches_tencents_published_samples() -> None:
     xml = PrpCrypto(key).decrypt(SAMPLE_MSG, SAMPLE_CORP)
     assert "<Content><![CDATA[hello]]></Content>" in xml
     # the sample is not for the bot's empty receive id: refused, not misread
-    with pytest.raises(wecom_bot.proto.BadRequest):
+    with pytest.raises(BadEnvelope):
         crypto._decrypt(SAMPLE_MSG)
 
 
@@ -180,8 +181,6 @@ async def test_bad_signatures_and_bodies_get_a_4xx(
     body = good if body is None else body
     if query_change == "sign":
         encrypt = json.loads(body)["encrypt"]
-        from handlers.wechat_protocol import sign
-
         query["msg_signature"] = sign(BOT_TOKEN, query["timestamp"], query["nonce"], encrypt)
     elif query_change:
         query.update(query_change)
@@ -292,3 +291,22 @@ async def test_an_admin_binds_the_group_and_nearest_uses_its_place(wecom: Wecom)
     found = await wecom.say("@小助手 找裁缝", user="zhang", chat="wrG")
     assert found != ask
     assert "位置" in ask
+
+
+async def test_staff_turn_a_groups_chain_into_sign_ups_from_the_group(wecom: Wecom) -> None:
+    import datetime as dt
+
+    from bot.context import SHANGHAI
+    from models.delivery import Signup
+
+    canteen = await lunch_and_dinner_canteen()
+    await grant_role("wecom:cook", Role.CANTEEN_STAFF, canteen.pk, None)
+    bot = wecom.client.app[bot_key]
+    bot.services.clock = lambda: dt.datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI)
+    chain = "@小助手 #接龙\n明天午餐\n1. 王阿姨 3号楼2单元401 1份\n2. 老李 5号楼 两份"
+    preview = await wecom.say(chain, user="cook", chat="wrG")
+    assert "王阿姨 3号楼 1份 —— 可报名" in preview and "401" not in preview
+    assert "食堂工作人员" in await wecom.say(chain, user="resident", chat="wrG")
+    done = await wecom.say("@小助手 确认", user="cook", chat="wrG")
+    assert "已报名2行" in done
+    assert sorted(s.count for s in await Signup.all()) == [1, 2]

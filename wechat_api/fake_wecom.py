@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
-from handlers.wecom_bot_protocol import BotCrypto
+from wechat_api.wecom_crypto import BotCrypto
 
 
 def _sign(*parts: str) -> str:
