@@ -26,6 +26,7 @@ router = Router("places")
 KIND_WORDS = sorted(words_for_kinds(), key=len, reverse=True)  # longest first: 大药房 before 药房
 
 SEARCH_ACTION = "places.search"
+CRAFTSMAN_RESULTS = "dir_results"  # the directory's last list (craftsman_directory.search)
 ASK_KIND = (
     "您要找哪一类地方？比如药店、社区卫生服务站、菜市场、超市、快递驿站、电动车充电、公厕、"
     "党群服务中心。"
@@ -54,6 +55,9 @@ async def _answer(ctx: Context, kind: str, lat: float, lng: float) -> str:
     if not outcome.found:
         await ctx.redis.delete(keys.scratch(ctx.conv, search.RESULTS))
         return head + f"全部服务点见地图：{map_url(ctx)}"
+    # Follow-ups ("第一个几点关门", "评价 1 5") are about the list shown last: the craftsman list
+    # goes, so the dialogue's craftsman follow-ups do not answer about an older list.
+    await ctx.redis.delete(keys.scratch(ctx.conv, CRAFTSMAN_RESULTS))
     return search.remember(ctx.state, ctx.conv, outcome, head)
 
 
@@ -145,6 +149,8 @@ def _short(name: str) -> str:
 async def _follow_up(ctx: Context) -> bool:
     if ctx.msg.kind is not Kind.TEXT or _question(_text(ctx)) is None:
         return False
+    if await ctx.redis.exists(keys.scratch(ctx.conv, CRAFTSMAN_RESULTS)):
+        return False  # craftsmen were listed after the places: the question is about them
     cards = await search.last_results(ctx.redis, ctx.conv)
     return bool(cards) and _pick(_text(ctx), cards) is not None  # type: ignore[arg-type]
 

@@ -239,6 +239,21 @@ async def test_chat_asks_for_the_location_then_answers_and_follows_up(
     assert "021-63210003" in phone
 
 
+async def test_follow_ups_are_about_the_list_shown_last(client: Any, bot: Any) -> None:
+    from tests.directory_support import make_craftsman
+
+    freeze(bot)
+    await make_craftsman(bot, "张师傅", ["tailor"], 100, "Mo-Su 08:00-18:00")
+    await make_place(bot, "仁心大药房", "pharmacy", 300, "Mo-Su 08:00-22:00")
+    await send_location(bot, *HOME)
+    assert "张师傅" in await say(bot, "找裁缝")
+    assert "仁心大药房" in await say(bot, "附近有药店吗")
+    answer = await say(bot, "第一个几点关门")
+    assert "仁心大药房" in answer and "22:00关门" in answer
+    assert "张师傅" in await say(bot, "找裁缝")
+    assert "仁心大药房" not in await say(bot, "第一个几点关门")
+
+
 async def test_typed_compound_answers_a_waiting_place_search(client: Any, bot: Any) -> None:
     freeze(bot)
     await Craftsman.create(
