@@ -66,11 +66,28 @@ async def add_canteen(
     lng: float | None,
     robot_keys: list[str],
     meal_specs: list[str],
+    *,
+    portions_per_account: int | None = None,
+    portions_per_recipient: int | None = None,
 ) -> Canteen:
+    """Create or update a canteen and its meals. The residents' sign-up limits (portions per
+    account and per recipient, for one meal) are changed only when given."""
     meals = [parse_meal_spec(s) for s in meal_specs] or [parse_meal_spec("lunch=")]
-    canteen, _ = await Canteen.update_or_create(
-        name=name, defaults={"address": address, "lat": lat, "lng": lng, "robot_keys": robot_keys}
-    )
+    defaults: dict[str, Any] = {
+        "address": address,
+        "lat": lat,
+        "lng": lng,
+        "robot_keys": robot_keys,
+    }
+    for field, value in (
+        ("portions_per_account", portions_per_account),
+        ("portions_per_recipient", portions_per_recipient),
+    ):
+        if value is not None:
+            if value < 1:
+                raise ValueError(f"--{field.replace('_', '-')} must be at least 1")
+            defaults[field] = value
+    canteen, _ = await Canteen.update_or_create(name=name, defaults=defaults)
     for fields in meals:
         meal = fields.pop("meal")
         await CanteenMeal.update_or_create(canteen=canteen, meal=meal, defaults=fields)
@@ -93,7 +110,14 @@ def _run(settings: Settings, coro_factory: Any) -> int:
 def cmd_add_canteen(settings: Settings, args: argparse.Namespace) -> int:
     async def go() -> str:
         c = await add_canteen(
-            args.name, args.address, args.lat, args.lng, args.robot_key, args.meal
+            args.name,
+            args.address,
+            args.lat,
+            args.lng,
+            args.robot_key,
+            args.meal,
+            portions_per_account=args.portions_per_account,
+            portions_per_recipient=args.portions_per_recipient,
         )
         return f"canteen {c.pk}: {c.name}"
 
@@ -123,6 +147,16 @@ def register(sub: Any) -> None:
         action="append",
         default=[],
         help="e.g. lunch=11:00-12:30,cutoff=09:30,capacity=50,price=10 (repeatable)",
+    )
+    add.add_argument(
+        "--portions-per-account",
+        type=int,
+        help="residents: portions one account may book for one meal, all recipients (default 6)",
+    )
+    add.add_argument(
+        "--portions-per-recipient",
+        type=int,
+        help="residents: portions one recipient may get for one meal (default 5)",
     )
     add.set_defaults(func=cmd_add_canteen)
     grant = sub.add_parser("grant-role", help="give a user a role")

@@ -356,6 +356,10 @@ async def _submit(ctx: Context, data: forms.Data) -> HandlerResult:
                 f"要报就回复“送餐 {offer.month}月{offer.day}日{meal_label(first.meal)}"
                 f"{data['count']}份”。"
             )
+    limited = [b for b in results if b.result is Result.LIMIT]
+    if limited:  # the reason is the service's own words, as the API gives them
+        missed = "、".join(_booking_line(b, today) for b in limited)
+        lines.append(f"{missed}没有报上：{limited[0].reason}")
     if ok:
         lines.append("取消回复“取消送餐”，查询回复“我订了几天”。")
     return "\n".join(lines) or "没有报上名，请稍后再试。"

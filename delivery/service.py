@@ -13,14 +13,21 @@ from enum import StrEnum
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from bot.context import SHANGHAI
 from models.canteen import MEAL_NAMES, Canteen, CanteenMeal, Meal
 from models.delivery import MealSlot, Recipient, Signup, SignupStatus
+from models.users import Role, RoleGrant
 
 MAX_COUNT = 5  # portions per meal for one address
 SELF = "本人"
+# Residents' limits, unless the canteen sets its own (Canteen.portions_per_*): one account held
+# 10 recipients × 5 portions × 31 days in under a minute, and the next resident found every
+# meal full. Staff bookings are exempt.
+PORTIONS_PER_ACCOUNT = 6  # one account, one meal on one day, all its recipients together
+PORTIONS_PER_RECIPIENT = MAX_COUNT  # one recipient, one meal on one day
 
 
 class Result(StrEnum):
@@ -29,6 +36,7 @@ class Result(StrEnum):
     ALREADY = "already"  # booked already, same count
     FULL = "full"
     CLOSED = "closed"  # past the sign-up cutoff
+    LIMIT = "limit"  # past the canteen's per-account or per-recipient limit (residents)
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,16 @@ class Booking:
     meal: Meal
     result: Result
     count: int
+    reason: str = ""  # for LIMIT: what to tell the resident (the chat and the API show it)
+
+
+def recipient_limit_text(limit: int) -> str:
+    return f"每位送餐对象每餐最多订{limit}份。"
+
+
+def account_limit_text(limit: int, held: int) -> str:
+    others = f"您这一餐已给其他家人订了{held}份，" if held else ""
+    return f"{others}每个账号每餐最多订{limit}份。如有特殊需要，请联系食堂。"
 
 
 def _at(day: dt.date, hhmm: str) -> dt.datetime:
@@ -112,10 +130,68 @@ async def _take(conn: BaseDBAsyncClient, slot_id: int, places: int) -> bool:
     return bool(rows)
 
 
+async def _limits(conn: BaseDBAsyncClient, canteen_id: int) -> tuple[int, int]:
+    """(portions per account, portions per recipient) for one meal at this canteen."""
+    row = (
+        await Canteen.filter(pk=canteen_id)
+        .using_db(conn)
+        .values("portions_per_account", "portions_per_recipient")
+    )
+    account = row[0]["portions_per_account"] if row else None
+    recipient = row[0]["portions_per_recipient"] if row else None
+    return (
+        PORTIONS_PER_ACCOUNT if account is None else account,
+        PORTIONS_PER_RECIPIENT if recipient is None else recipient,
+    )
+
+
+async def _is_staff(conn: BaseDBAsyncClient, openid: str, canteen_id: int) -> bool:
+    """Staff of this canteen, or an admin: their bookings (for others) are not limited."""
+    return await (
+        RoleGrant.filter(user__openid=openid)
+        .filter(Q(role=Role.ADMIN) | Q(role=Role.CANTEEN_STAFF, canteen_id=canteen_id))
+        .using_db(conn)
+        .exists()
+    )
+
+
+async def _over_limit(
+    conn: BaseDBAsyncClient, recipient: Recipient, slot: MealSlot, count: int
+) -> str:
+    """Why `count` portions for `recipient` would pass the canteen's limits ("" if they don't).
+    Runs after the slot is locked, so two bookings by one account cannot both slip under."""
+    per_account, per_recipient = await _limits(conn, slot.canteen_id)
+    if count > per_recipient:
+        return recipient_limit_text(per_recipient)
+    others = await (
+        Signup.filter(
+            slot_id=slot.pk, status=SignupStatus.BOOKED, recipient__openid=recipient.openid
+        )
+        .exclude(recipient_id=recipient.pk)
+        .using_db(conn)
+        .values_list("count", flat=True)
+    )
+    held = sum(others)
+    if held + count > per_account:
+        return account_limit_text(per_account, held)
+    return ""
+
+
 async def book(
-    recipient: Recipient, meal: CanteenMeal, day: dt.date, count: int, now: dt.datetime
+    recipient: Recipient,
+    meal: CanteenMeal,
+    day: dt.date,
+    count: int,
+    now: dt.datetime,
+    *,
+    by_staff: bool = False,
 ) -> Booking:
-    """Book `count` portions of `meal` on `day` for `recipient`; never more than the capacity."""
+    """Book `count` portions of `meal` on `day` for `recipient`; never more than the capacity.
+
+    A resident's booking stays within the canteen's limits (portions per account and per
+    recipient, for one meal): past them the result is LIMIT with the reason to show. Staff
+    bookings are exempt: `by_staff` (staff booking for residents, e.g. a pasted 接龙 list), or
+    the booking account is staff of this canteen or an admin."""
     if not 1 <= count <= MAX_COUNT:
         raise ValueError(f"count must be 1..{MAX_COUNT}")
     if now >= cutoff_at(meal, day):
@@ -128,6 +204,10 @@ async def book(
             held = existing.count if existing and existing.status == SignupStatus.BOOKED else 0
             if held == count:
                 return Booking(day, meal.meal, Result.ALREADY, count)
+            if count > held and not by_staff:
+                reason = await _over_limit(conn, recipient, slot, count)
+                if reason and not await _is_staff(conn, recipient.openid, slot.canteen_id):
+                    return Booking(day, meal.meal, Result.LIMIT, count, reason)
             if not await _take(conn, slot.pk, count - held):
                 return Booking(day, meal.meal, Result.FULL, count)
             if existing is None:

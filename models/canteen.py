@@ -33,6 +33,13 @@ class Canteen(Model):
     lng = fields.FloatField(null=True)
     # WeCom group-robot webhook keys of the community groups that get the menu.
     robot_keys = fields.JSONField(default=list)
+    # Delivery sign-up limits for residents (staff bookings are exempt; delivery.service.book):
+    # the portions one account may hold for one meal on one day, all its recipients together,
+    # and the portions one recipient may get for one meal. None: the community default
+    # (delivery.service.PORTIONS_PER_ACCOUNT, PORTIONS_PER_RECIPIENT); nullable so the column
+    # is added to a table that has rows on SQLite as on PostgreSQL.
+    portions_per_account = fields.IntField(null=True)
+    portions_per_recipient = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     meals: fields.ReverseRelation[CanteenMeal]

@@ -25,6 +25,7 @@ from bot.dispatch import build_router
 from bot.forms import Form, Step, text_step
 from bot.messages import Incoming
 from bot.router import Router, words
+from canteen.cli import add_canteen
 from canteen.service import set_subscription
 from community.roles import grant_role
 from craftsman_directory import index
@@ -36,14 +37,17 @@ from handlers.api_v1 import document_key
 from handlers.keys import bot_key
 from infra import keys
 from models.canteen import CanteenMeal, Meal, Menu
+from models.delivery import MealSlot
 from models.directory import Craftsman
 from models.push import OutboxMessage
 from models.users import Role
-from tests.api_support import Api, grant
+from tests.api_support import Api, grant, openid_of
 from tests.conftest import lunch_and_dinner_canteen, signed_query, url_with, wechat_xml
 from tests.directory_support import HOME, freeze, make_craftsman, say, send_location
+from tests.test_delivery import TAIL, THU, WED, Chat, at, sign_up
 
 HOUR = dt.timedelta(hours=1)
+FRI = dt.date(2026, 11, 27)
 ROOT = Path(__file__).resolve().parent.parent
 GOOD_ROW = ["王师傅", "裁缝", "13800000001", "幸福小区3号楼", "31.2310", "121.4737", "", "", ""]
 
@@ -359,3 +363,73 @@ async def test_a_retried_identical_put_is_a_no_op(client: TestClient) -> None:
     fixed = await api.call("PUT", path, token, json=body)
     assert fixed.status == 200 and fixed.body["version"] == 2
     assert await OutboxMessage.all().count() == 2
+
+
+# ---- booking limits for residents ------------------------------------------------------------
+
+
+async def _family(openid: str, n: int) -> list[Any]:
+    return [
+        await service.save_recipient(
+            openid, label=f"家人{i}", address=f"3号楼{101 + i}", building="3", phone="13812345678"
+        )
+        for i in range(n)
+    ]
+
+
+async def test_one_account_cannot_book_every_place(client: TestClient) -> None:
+    """10 recipients × 5 portions at once: the account holds at most its limit, the next
+    resident still finds places; staff (or a staff booking) are not limited."""
+    canteen = await lunch_and_dinner_canteen()
+    lunch = await CanteenMeal.get(canteen=canteen, meal=Meal.LUNCH)
+    early = at(WED, "08:00")
+    family = await _family("o-greedy", 10)
+    results = await asyncio.gather(*(service.book(r, lunch, THU, 5, early) for r in family))
+    assert sum(b.count for b in results if b.result is service.Result.BOOKED) == 5
+    limited = [b for b in results if b.result is service.Result.LIMIT]
+    assert len(limited) == 9 and limited[0].reason == service.account_limit_text(6, 5)
+    ones = [await service.book(r, lunch, THU, 1, early) for r in family[1:]]
+    assert [b.result for b in ones].count(service.Result.BOOKED) == 1  # 5 + 1 = 6
+    slot = await MealSlot.get(canteen_id=canteen.pk, date=THU, meal=Meal.LUNCH)
+    assert slot.booked == 6
+    [neighbour] = await _family("o-next", 1)
+    assert (await service.book(neighbour, lunch, THU, 2, early)).result is service.Result.BOOKED
+    # Per canteen: a tighter per-recipient limit; staff and staff bookings are exempt.
+    await add_canteen("幸福里爱心食堂", "3号楼底商", None, None, [], [], portions_per_recipient=2)
+    assert (await service.book(neighbour, lunch, FRI, 3, early)).reason == (
+        service.recipient_limit_text(2)
+    )
+    assert (await service.book(neighbour, lunch, FRI, 3, early, by_staff=True)).result is (
+        service.Result.BOOKED
+    )
+    staff_family = await _family("o-staff", 3)
+    await grant_role("o-staff", Role.CANTEEN_STAFF, canteen.pk, None)
+    booked = [await service.book(r, lunch, THU, 4, early) for r in staff_family]
+    assert {b.result for b in booked} == {service.Result.BOOKED}
+
+
+async def test_chat_and_api_refuse_past_the_limit_with_the_same_words(client: TestClient) -> None:
+    bot = client.app[bot_key]
+    chat = Chat(bot)
+    canteen = await lunch_and_dinner_canteen()
+    lunch = await CanteenMeal.get(canteen=canteen, meal=Meal.LUNCH)
+    words_said = service.account_limit_text(6, 6)
+    for r in await _family(openid_of("a"), 2):
+        await service.book(r, lunch, THU, 3, at(WED, "08:00"))
+    api = Api(client, client.app[document_key])
+    token = await api.login("a")
+    extra = await service.save_recipient(  # a third relative, same account
+        openid_of("a"), label="我爸", address="3号楼301", building="3", phone="13812345678"
+    )
+    answer = await api.call(
+        "POST",
+        "/api/me/signups",
+        token,
+        json={"recipient_id": extra.pk, "meal": "lunch", "dates": [THU.isoformat()], "count": 1},
+    )
+    assert answer.status == 200, answer.body
+    [result] = answer.body["results"]
+    assert result["result"] == "limit" and result["message"] == words_said
+    reply = await sign_up(chat, openid_of("a"), "明天给我送午饭", "5号楼301", *TAIL)
+    assert words_said in reply, reply
+    assert (await MealSlot.get(canteen_id=canteen.pk, date=THU, meal=Meal.LUNCH)).booked == 6

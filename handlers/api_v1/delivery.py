@@ -48,6 +48,7 @@ RESULT_NAMES = {
     Result.ALREADY: "已报过",
     Result.FULL: "名额已满",
     Result.CLOSED: "已过报名截止时间",
+    Result.LIMIT: "超过订餐限额",
 }
 MAX_DAYS = 31  # as the chat form: one month at a time
 
@@ -184,8 +185,9 @@ async def update_recipient(call: Call) -> web.Response:
 
 
 async def create_signups(call: Call) -> web.Response:
-    """Sign one of my recipients up for a meal on some days. Each day is booked, full or closed
-    (past the cutoff); when one is missed, the next day with places is offered."""
+    """Sign one of my recipients up for a meal on some days. Each day is booked, full, closed
+    (past the cutoff) or past the canteen's limits for residents (with the reason in
+    `message`); when one is missed, the next day with places is offered."""
     body, now = call.body, call.services.clock()
     today = now.date()
     recipient = await service.own_recipient(call.me.openid, body["recipient_id"])
@@ -230,6 +232,7 @@ async def create_signups(call: Call) -> web.Response:
                     "date": b.day.isoformat(),
                     "result": b.result.value,
                     "result_name": RESULT_NAMES[b.result],
+                    **({"message": b.reason} if b.reason else {}),
                 }
                 for b in results
             ],
@@ -427,6 +430,10 @@ SCHEMAS: dict[str, Any] = {
                         "date": _DATE,
                         "result": {"type": "string", "enum": [r.value for r in Result]},
                         "result_name": STR,
+                        "message": {
+                            "type": "string",
+                            "description": "没报上的原因（超过订餐限额时），可直接展示给居民",
+                        },
                     },
                 ),
             },
