@@ -7,6 +7,7 @@ python main.py train-nlu      # rebuild the NLU model from bot/nlu/data (cross-v
 python main.py migrate        # apply database migrations
 python main.py import-craftsmen list.xlsx [--pending] [--dry-run]
 python main.py worker         # the push worker alone (`serve` also runs one in-process)
+python main.py wecom-bot      # the WeCom intelligent bot over its long connection
 python main.py --help         # every command
 """
 
@@ -23,6 +24,7 @@ from delivery import cli as delivery_cli
 from infra.log import setup_logging
 from places import cli as places_cli
 from server import cli as server_cli
+from server import wecom as wecom_cli
 from server.app import create_app, served_app
 from settings import SettingsError, load_settings
 
@@ -36,6 +38,7 @@ COMMAND_MODULES: list[ModuleType] = [
     canteen_cli,
     delivery_cli,
     nlu_cli,
+    wecom_cli,
 ]
 
 
