@@ -55,10 +55,24 @@ def check_signature(token: str, signature: str | None, timestamp: str, nonce: st
         raise Forbidden("bad signature")
 
 
-# Text the resident typed travels in CDATA sections and may contain anything, "<!" included.
-_CDATA = re.compile(rb"<!\[CDATA\[.*?\]\]>", re.S)
 # Outside CDATA, "<!" starts a markup declaration (<!DOCTYPE, <!ENTITY, ...) or a comment.
 _DECLARATION = re.compile(rb"<!(?!--)")
+
+
+def _outside_cdata(body: bytes) -> bytes:
+    """The body without its CDATA sections (text the resident typed may contain anything, "<!"
+    included). A scan with find: a lazy CDATA pattern was quadratic on a body of
+    unclosed "<![CDATA[" (64 KB took 1.8 s)."""
+    parts: list[bytes] = []
+    done = 0
+    while (start := body.find(b"<![CDATA[", done)) != -1:
+        end = body.find(b"]]>", start + 9)
+        if end == -1:  # unclosed: the rest is not CDATA
+            break
+        parts.append(body[done:start])
+        done = end + 3
+    parts.append(body[done:])
+    return b"".join(parts)
 
 
 def screen_xml(body: bytes) -> None:
@@ -68,8 +82,7 @@ def screen_xml(body: bytes) -> None:
     in a DTD, so refusing every markup declaration refuses them all; WeChat never sends one.
     A byte scan instead of a defusedxml parse: the body is then parsed once, not twice.
     """
-    outside = _CDATA.sub(b"", body) if b"<![CDATA[" in body else body
-    if _DECLARATION.search(outside):
+    if _DECLARATION.search(_outside_cdata(body)):
         raise BadRequest("forbidden XML construct: markup declaration")
 
 

@@ -42,10 +42,12 @@ _MAX_SYL = 6
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 # Keep CJK, ASCII letters/digits; everything else (emoji, punctuation, symbols) becomes a space.
 _DROP = re.compile(r"[^\u3400-\u4dbf\u4e00-\u9fffa-z0-9]+")
+# A run of spaces is tried once, from its start, and never given back (`(?<! ) ++`): tried
+# from every space it was quadratic in the run's length.
 _SPACE_NEAR_CJK = re.compile(
-    r"(?<=[\u3400-\u4dbf\u4e00-\u9fff0-9]) +|\ +(?=[\u3400-\u4dbf\u4e00-\u9fff0-9])"
+    r"(?<=[\u3400-\u4dbf\u4e00-\u9fff0-9]) +|(?<! ) ++(?=[\u3400-\u4dbf\u4e00-\u9fff0-9])"
 )
-_PARTICLES = re.compile(r"(?<=.)[吗嘛么呀啊呢吧哈啦哦噢呗咧哇嘞喽呐]+$")
+_PARTICLES = "吗嘛么呀啊呢吧哈啦哦噢呗咧哇嘞喽呐"
 
 
 @lru_cache(maxsize=1)
@@ -73,7 +75,8 @@ def clean(text: str) -> str:
 
 
 def strip_particles(text: str) -> str:
-    return _PARTICLES.sub("", text)
+    """Trailing modal particles off ("有裁缝吗" -> "有裁缝"); only particles: the first stays."""
+    return text.rstrip(_PARTICLES) or text[:1]
 
 
 def normalize_word(word: str) -> str:
