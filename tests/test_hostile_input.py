@@ -8,20 +8,55 @@ to a normal request (or a smaller input) measured in the same test, never in sec
 from __future__ import annotations
 
 import ast
+import asyncio
+import csv
+import datetime as dt
 import importlib
+import io
+import json
+import math
 import re
+import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
+from openpyxl import Workbook
+from tortoise import connections
 
+from bot import forms, texts
+from bot.context import SHANGHAI, Context
+from bot.dispatch import build_router
+from bot.forms import Form, Step, text_step
+from bot.messages import Incoming
 from bot.nlu import default_parser
+from bot.router import Router, words
+from canteen.cli import add_canteen
+from canteen.service import set_subscription
 from community.roles import grant_role
+from craftsman_directory import index
+from craftsman_directory import service as directory_service
+from craftsman_directory.importer import COLUMNS, import_file
+from craftsman_directory.service import DirectoryError
+from delivery import roster, service
+from handlers.api_v1 import document_key
+from handlers.keys import bot_key
+from infra import keys
+from models.canteen import CanteenMeal, Meal, Menu
+from models.delivery import MealSlot
+from models.directory import Craftsman
+from models.push import OutboxMessage
 from models.users import Role
-from tests.conftest import signed_query, url_with, wechat_xml
+from tests.api_support import Api, grant, openid_of
+from tests.conftest import lunch_and_dinner_canteen, signed_query, url_with, wechat_xml
+from tests.directory_support import HOME, freeze, make_craftsman, say, send_location
+from tests.test_delivery import TAIL, THU, WED, Chat, at, sign_up
 
 # ==== the WeChat callback (/wechat) ============================================================
 
@@ -339,4 +374,394 @@ def test_every_pattern_on_user_input_works_in_linear_time() -> None:
 
 
 # ==== the REST API and the importers ===========================================================
-# (cases for the mini-program API and the craftsman/menu importers go here)
+# Non-finite numbers (a 400 in the API, a row error in the importers, the location asked again in
+# chat, stored NaN rows kept out of the index), huge and hostile spreadsheets, formulas in the
+# deliveries CSV, a user's simultaneous messages, republished menus and booking floods.
+
+HOUR = dt.timedelta(hours=1)
+FRI = dt.date(2026, 11, 27)
+PROJECT = Path(__file__).resolve().parent.parent
+GOOD_ROW = ["王师傅", "裁缝", "13800000001", "幸福小区3号楼", "31.2310", "121.4737", "", "", ""]
+
+
+def far_cell_xlsx(path: Path) -> Path:
+    """A few KB: a header, one good row and one cell at XFD1048576, so the sheet declares
+    <dimension ref="A1:XFD1048576"/> (openpyxl writes what Excel would)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.append(list(COLUMNS))
+    ws.append(GOOD_ROW)
+    ws["XFD1048576"] = "x"
+    wb.save(path)
+    return path
+
+
+def test_a_far_cell_xlsx_stops_with_a_message_in_bounded_memory(tmp_path: Path) -> None:
+    """Read in a child process capped at 1 GB of address space: before the bound, openpyxl
+    padded a million rows to 16384 columns and the import took all the machine's memory."""
+    path = far_cell_xlsx(tmp_path / "far.xlsx")
+    assert path.stat().st_size < 10_000
+    script = textwrap.dedent(
+        f"""
+        import resource, sys
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+        from craftsman_directory.importer import read_rows
+        from craftsman_directory.service import DirectoryError
+        try:
+            read_rows(__import__("pathlib").Path({str(path)!r}))
+        except DirectoryError as exc:
+            print("refused:", exc)
+        except MemoryError:
+            print("memory")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("refused:"), done.stdout
+    assert "最多读5000行" in done.stdout
+
+
+async def test_sheets_past_the_row_column_or_size_bounds_write_nothing(
+    bot: Any, tmp_path: Path
+) -> None:
+    wide = Workbook()
+    wide.active.append([*COLUMNS, *(f"x{i}" for i in range(40))])
+    wide.active.append(GOOD_ROW)
+    wide.save(tmp_path / "wide.xlsx")
+    long_csv = tmp_path / "long.csv"
+    with long_csv.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(COLUMNS)
+        writer.writerows([GOOD_ROW] * 6000)
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"name,category,phone,lat,lng\n" + b"a" * (6 * 1024 * 1024))
+    huge_field = tmp_path / "field.csv"
+    huge_field.write_text("name,category,phone,lat,lng\n" + '"' + "a" * 200_000 + '"\n')
+    for path, expected in (
+        (tmp_path / "wide.xlsx", "最多读30列"),
+        (long_csv, "最多读5000行"),
+        (big, "文件太大了"),
+        (huge_field, "CSV 文件读不了"),
+    ):
+        with pytest.raises(DirectoryError) as refused:  # the CLI prints "import failed: ..."
+            await import_file(path, bot.services.redis)
+        assert expected in str(refused.value), (path, refused.value)
+    assert await Craftsman.all().count() == 0
+
+
+async def test_non_finite_coordinates_are_a_row_error(bot: Any, tmp_path: Path) -> None:
+    rows = [
+        GOOD_ROW,
+        ["李师傅", "裁缝", "13800000002", "", "nan", "121.47", "", "", ""],
+        ["赵师傅", "裁缝", "13800000003", "", "31.23", "inf", "", "", ""],
+        ["钱师傅", "裁缝", "13800000004", "", "-Infinity", "121.47", "", "", ""],
+    ]
+    path = tmp_path / "list.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(COLUMNS)
+        writer.writerows(rows)
+    report = await import_file(path, bot.services.redis)
+    assert len(report.created) == 1
+    assert report.errors == [(n, "经纬度不是有效的数字") for n in (3, 4, 5)]
+    assert await Craftsman.all().count() == 1
+
+
+# ---- the deliveries CSV ----------------------------------------------------------------------
+
+
+def test_csv_cells_never_start_a_formula() -> None:
+    from infra.spreadsheets import safe_row
+
+    out = io.StringIO()
+    hostile = ['=HYPERLINK("http://x")', "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx"]
+    csv.writer(out).writerow(safe_row([*hostile, "3号楼401", 2, "13800000001"]))
+    cells = next(csv.reader(io.StringIO(out.getvalue())))
+    assert all(c.startswith("'") for c in cells[:6]), cells
+    assert cells[6:] == ["3号楼401", "2", "13800000001"]
+
+
+async def test_the_deliveries_export_neutralises_formulas_in_residents_text(
+    client: TestClient,
+) -> None:
+    """`export-deliveries` and GET /api/canteens/{id}/deliveries.csv both write export_csv."""
+    canteen = await lunch_and_dinner_canteen()
+    lunch = await CanteenMeal.get(canteen=canteen, meal=Meal.LUNCH)
+    recipient = await service.save_recipient(
+        "o-x",
+        label="=1+1",
+        address="@3号楼401",
+        building="3",
+        phone="13800000001",
+        diet='=HYPERLINK("http://evil.example","少盐")',
+    )
+    day = dt.date(2026, 11, 26)
+    await service.book(recipient, lunch, day, 1, service.cutoff_at(lunch, day) - HOUR)
+    text = await roster.export_csv(canteen.pk, day)
+    row = next(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    assert row["address"] == "'@3号楼401" and row["ordered_for"] == "'=1+1"
+    assert row["diet"].startswith("'=HYPERLINK") and row["phone"] == "13800000001"
+    assert row["count"] == "1" and row["date"] == "2026-11-26"
+
+
+# ---- non-finite numbers ----------------------------------------------------------------------
+
+REGISTRATION = {
+    "name": "李师傅",
+    "categories": ["裁缝"],
+    "lat": HOME[0],
+    "lng": HOME[1],
+    "address": "幸福小区3号楼",
+    "hours": "每天8:00-18:00",
+    "phone": "13800138000",
+}
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999"])
+async def test_the_api_answers_400_to_a_non_finite_number(client: TestClient, number: str) -> None:
+    """Python's JSON parser takes NaN, Infinity and 1e999 (inf); NaN passed the schema's
+    bounds and a craftsman was stored with lat NaN (PostgreSQL), or a misleading 409 (SQLite)."""
+    api = Api(client, client.app[document_key])
+    token = await api.login("r")
+    body = json.dumps(REGISTRATION, ensure_ascii=False).replace(str(HOME[0]), number)
+    answer = await api.call("POST", "/api/craftsmen", token, data=body.encode())
+    assert answer.status == 400, answer.body
+    assert answer.body["error"]["fields"] == {"lat": "不是有效的数字"}
+    nested = '{"dishes": [{"name": "青菜"}], "price_cents": ' + number + "}"
+    path = "/api/canteens/1/menus/2026-11-26/lunch"
+    menu = await api.call("PUT", path, token, data=nested.encode())
+    assert menu.status == 400 and menu.body["error"]["fields"] == {"price_cents": "不是有效的数字"}
+    search = await api.get("/api/craftsmen", token, category="tailor", lat=number, lng=HOME[1])
+    assert search.status == 400 and "lat" in search.body["error"]["fields"]
+    assert await Craftsman.all().count() == 0
+
+
+async def test_a_location_without_real_coordinates_is_asked_again(bot: Any) -> None:
+    freeze(bot)
+    await make_craftsman(bot, "近师傅", ["tailor"], 200, phone="13800000001")
+    asked = await say(bot, "找裁缝")
+    for lat, lng in ((math.nan, math.nan), (math.inf, HOME[1]), (HOME[0], -math.inf)):
+        again = await send_location(bot, lat, lng)
+        assert again == texts.LOCATION_UNUSABLE, again
+    assert await bot.services.redis.get(keys.location("o-resident")) is None
+    assert "近师傅" in await send_location(bot, *HOME)  # the waiting search goes on
+    assert "近师傅" in asked or "位置" in asked
+    # A NaN kept in Redis before the check is not used: the location is asked for again.
+    await bot.services.redis.set(keys.location("o-resident"), '{"lat": NaN, "lng": 1, "label": ""}')
+    assert "近师傅" not in await say(bot, "找裁缝")
+
+
+async def test_stored_non_finite_coordinates_never_reach_geoadd_or_the_compound_centre(
+    bot: Any,
+) -> None:
+    """Rows stored before the API refused them: on PostgreSQL a NaN (SQLite keeps NaN as NULL,
+    so an infinity stands in for it there). The index rebuild at start-up skipped nothing and
+    failed with "value is not a valid float" on every start; the compound centre became NaN."""
+    freeze(bot)
+    good = await make_craftsman(bot, "近师傅", ["tailor"], 200, compound="幸福小区")
+    bad = await make_craftsman(bot, "坏师傅", ["tailor"], 300, compound="幸福小区")
+    conn = connections.get("default")
+    postgres = conn.capabilities.dialect == "postgres"
+    value = "'NaN'::float8" if postgres else "9e999"
+    await conn.execute_query(f"UPDATE craftsmen SET lat = {value} WHERE id = {bad.pk}")
+    assert not math.isfinite((await Craftsman.get(pk=bad.pk)).lat)
+    assert await index.rebuild(bot.services.redis) >= 1
+    await index.sync(bot.services.redis, await Craftsman.get(pk=bad.pk))
+    hits = await index.nearby(bot.services.redis, "tailor", *HOME, 5000)
+    assert [h.card.id for h in hits] == [good.pk]
+    found = await directory_service.compound_location("幸福小区")
+    assert found is not None and found[1:] == (good.lat, good.lng)
+
+
+# ---- one message at a time per user ----------------------------------------------------------
+
+ANSWERS = 20
+COLLECTED: list[dict[str, Any]] = []
+TWENTY = Form(
+    name="test.twenty_answers",
+    title="二十问",
+    steps=[Step(f"q{i}", f"第{i + 1}个？", text_step()) for i in range(ANSWERS)],
+    on_done=lambda ctx, data: _collected(data),
+)
+
+
+async def _collected(data: dict[str, Any]) -> str:
+    COLLECTED.append(dict(data))
+    return "齐了"
+
+
+def _twenty_router() -> Router:
+    router = Router("twenty")
+
+    @router.message(words("开始"))
+    async def begin(ctx: Context) -> Any:
+        return await forms.start(ctx, TWENTY)
+
+    return router
+
+
+async def test_twenty_simultaneous_answers_mid_form_lose_no_update(client: TestClient) -> None:
+    """Answered side by side, the answers read the same step and the last write won: the form
+    never finished, or finished with answers missing. In turn, every answer lands."""
+    bot = client.app[bot_key]
+    bot.use_router(build_router(_twenty_router()))
+    COLLECTED.clear()
+    user = "o-quick"
+    start = await client.post(
+        url_with(signed_query()),
+        data=wechat_xml(user, MsgType="text", Content="开始", MsgId=70000).encode(),
+    )
+    assert "第1个" in await start.text()
+
+    async def answer(i: int) -> str:
+        xml = wechat_xml(user, MsgType="text", Content=f"答案{i}", MsgId=70001 + i)
+        resp = await client.post(url_with(signed_query()), data=xml.encode())
+        assert resp.status == 200
+        return await resp.text()
+
+    replies = await asyncio.gather(*(answer(i) for i in range(ANSWERS)))
+    assert sum("齐了" in r for r in replies) == 1
+    assert len(COLLECTED) == 1
+    assert sorted(COLLECTED[0].values()) == sorted(f"答案{i}" for i in range(ANSWERS))
+    assert await bot.services.redis.get(keys.turn(user)) is None  # every turn given back
+    # The terminal and other channels answer through Bot.handle: in turn as well.
+    COLLECTED.clear()
+    await bot.handle(Incoming.of_text(user, "开始"))
+    await asyncio.gather(
+        *(bot.handle(Incoming.of_text(user, f"答案{i}")) for i in range(ANSWERS))
+    )
+    assert len(COLLECTED) == 1 and len(set(COLLECTED[0].values())) == ANSWERS
+
+
+# ---- a menu published twice ------------------------------------------------------------------
+
+STAFF = "o-staff"
+MENU_POST = "发布菜单 明天午餐\n热菜：红烧肉、青菜\n汤：紫菜蛋花汤\n10元"
+WEDNESDAY_3PM = dt.datetime(2026, 11, 25, 15, 0, tzinfo=SHANGHAI)
+
+
+async def test_a_double_confirm_or_a_second_identical_post_publishes_once(
+    client: TestClient,
+) -> None:
+    """Two 确认 at once published v1 and a 【菜单更正】 v2: every subscriber got two pushes."""
+    bot = client.app[bot_key]
+    bot.services.clock = lambda: WEDNESDAY_3PM
+    canteen = await lunch_and_dinner_canteen(["robot-key-1"])
+    await grant_role(STAFF, Role.CANTEEN_STAFF, canteen.pk, None)
+    await set_subscription("o-a", True)
+
+    async def post(text: str, msg_id: int) -> str:
+        xml = wechat_xml(STAFF, MsgType="text", Content=text, MsgId=msg_id)
+        resp = await client.post(url_with(signed_query()), data=xml.encode())
+        return await resp.text()
+
+    assert "确认" in await post(MENU_POST, 81000)
+    both = await asyncio.gather(post("确认", 81001), post("确认", 81002))
+    assert sum("已发布" in r for r in both) == 1 and not any("已更正" in r for r in both)
+    # The same menu posted and confirmed again: nothing written, nothing pushed.
+    await post(MENU_POST, 81003)
+    assert "没有重复推送" in await post("确认", 81004)
+    menu = await Menu.get()
+    assert menu.version == 1
+    assert sorted(await OutboxMessage.all().values_list("target", flat=True)) == [
+        "o-a",
+        "robot-key-1",
+    ]
+
+
+async def test_a_retried_identical_put_is_a_no_op(client: TestClient) -> None:
+    bot = client.app[bot_key]
+    bot.services.clock = lambda: WEDNESDAY_3PM
+    canteen = await lunch_and_dinner_canteen()
+    await grant("staff", Role.CANTEEN_STAFF, canteen)
+    await set_subscription("o-a", True)
+    api = Api(client, client.app[document_key])
+    token = await api.login("staff")
+    path = f"/api/canteens/{canteen.pk}/menus/2026-11-26/lunch"
+    body = {"dishes": [{"name": "红烧肉", "kind": "hot"}], "price_cents": 1000}
+    first, again = await asyncio.gather(
+        api.call("PUT", path, token, json=body), api.call("PUT", path, token, json=body)
+    )
+    assert sorted([first.status, again.status]) == [200, 201]
+    quiet = first if first.status == 200 else again
+    assert quiet.body["pushed_to"] == {"residents": 0, "groups": 0}
+    assert quiet.body["version"] == 1
+    retry = await api.call("PUT", path, token, json=body)
+    assert retry.status == 200 and retry.body["version"] == 1
+    assert await OutboxMessage.all().count() == 1
+    body["price_cents"] = 1200  # a real correction still goes out
+    fixed = await api.call("PUT", path, token, json=body)
+    assert fixed.status == 200 and fixed.body["version"] == 2
+    assert await OutboxMessage.all().count() == 2
+
+
+# ---- booking limits for residents ------------------------------------------------------------
+
+
+async def _family(openid: str, n: int) -> list[Any]:
+    return [
+        await service.save_recipient(
+            openid, label=f"家人{i}", address=f"3号楼{101 + i}", building="3", phone="13812345678"
+        )
+        for i in range(n)
+    ]
+
+
+async def test_one_account_cannot_book_every_place(client: TestClient) -> None:
+    """10 recipients × 5 portions at once: the account holds at most its limit, the next
+    resident still finds places; staff (or a staff booking) are not limited."""
+    canteen = await lunch_and_dinner_canteen()
+    lunch = await CanteenMeal.get(canteen=canteen, meal=Meal.LUNCH)
+    early = at(WED, "08:00")
+    family = await _family("o-greedy", 10)
+    results = await asyncio.gather(*(service.book(r, lunch, THU, 5, early) for r in family))
+    assert sum(b.count for b in results if b.result is service.Result.BOOKED) == 5
+    limited = [b for b in results if b.result is service.Result.LIMIT]
+    assert len(limited) == 9 and limited[0].reason == service.account_limit_text(6, 5)
+    ones = [await service.book(r, lunch, THU, 1, early) for r in family[1:]]
+    assert [b.result for b in ones].count(service.Result.BOOKED) == 1  # 5 + 1 = 6
+    slot = await MealSlot.get(canteen_id=canteen.pk, date=THU, meal=Meal.LUNCH)
+    assert slot.booked == 6
+    [neighbour] = await _family("o-next", 1)
+    assert (await service.book(neighbour, lunch, THU, 2, early)).result is service.Result.BOOKED
+    # Per canteen: a tighter per-recipient limit; staff and staff bookings are exempt.
+    await add_canteen("幸福里爱心食堂", "3号楼底商", None, None, [], [], portions_per_recipient=2)
+    assert (await service.book(neighbour, lunch, FRI, 3, early)).reason == (
+        service.recipient_limit_text(2)
+    )
+    assert (await service.book(neighbour, lunch, FRI, 3, early, by_staff=True)).result is (
+        service.Result.BOOKED
+    )
+    staff_family = await _family("o-staff", 3)
+    await grant_role("o-staff", Role.CANTEEN_STAFF, canteen.pk, None)
+    booked = [await service.book(r, lunch, THU, 4, early) for r in staff_family]
+    assert {b.result for b in booked} == {service.Result.BOOKED}
+
+
+async def test_chat_and_api_refuse_past_the_limit_with_the_same_words(client: TestClient) -> None:
+    bot = client.app[bot_key]
+    chat = Chat(bot)
+    canteen = await lunch_and_dinner_canteen()
+    lunch = await CanteenMeal.get(canteen=canteen, meal=Meal.LUNCH)
+    words_said = service.account_limit_text(6, 6)
+    for r in await _family(openid_of("a"), 2):
+        await service.book(r, lunch, THU, 3, at(WED, "08:00"))
+    api = Api(client, client.app[document_key])
+    token = await api.login("a")
+    extra = await service.save_recipient(  # a third relative, same account
+        openid_of("a"), label="我爸", address="3号楼301", building="3", phone="13812345678"
+    )
+    answer = await api.call(
+        "POST",
+        "/api/me/signups",
+        token,
+        json={"recipient_id": extra.pk, "meal": "lunch", "dates": [THU.isoformat()], "count": 1},
+    )
+    assert answer.status == 200, answer.body
+    [result] = answer.body["results"]
+    assert result["result"] == "limit" and result["message"] == words_said
+    reply = await sign_up(chat, openid_of("a"), "明天给我送午饭", "5号楼301", *TAIL)
+    assert words_said in reply, reply
+    assert (await MealSlot.get(canteen_id=canteen.pk, date=THU, meal=Meal.LUNCH)).booked == 6

@@ -193,3 +193,26 @@ async def test_staff_get_a_chain_to_post(staff: Staff) -> None:
     assert "401" not in text
     # the posted chain, pasted back, reads as the same bookings
     assert "已报过" in await staff(text)
+
+
+async def test_staff_paste_and_generate_a_chain_in_the_console(
+    client: Any, bot: Any, fake_wechat: Any
+) -> None:
+    from tests.console_support import console_login, make_staff
+
+    canteen = await lunch_and_dinner_canteen()
+    Staff(bot)  # the clock: Wednesday 08:00
+    staff = await make_staff("o-console-staff", Role.CANTEEN_STAFF, canteen)
+    csrf = await console_login(client, fake_wechat, staff)
+    assert "生成明天的接龙" in await (await client.get("/console/")).text()
+    resp = await client.post("/console/jielong/preview", data={"csrf": csrf, "text": CHAIN})
+    html = await resp.text()
+    assert resp.status == 200 and "王阿姨 3号楼 1份 —— 可报名" in html and "看不懂" in html
+    assert await _booked() == {}
+    done = await client.post("/console/jielong/confirm", data={"csrf": csrf, "text": CHAIN})
+    assert "已报名2行" in await done.text()
+    assert await _booked() == {"王阿姨": 1, "老李": 2}
+    bad = await client.post("/console/jielong/preview", data={"csrf": csrf, "text": "随便写写"})
+    assert bad.status == 400
+    post = await (await client.post("/console/jielong/generate", data={"csrf": csrf})).text()
+    assert "#接龙" in post and "王阿姨 3号楼 1份" in post and "401" not in post
