@@ -149,16 +149,40 @@
       "font-size": 17, "text-anchor": "middle", fill: "#1d2b24", "font-weight": 700,
       stroke: "#fff", "stroke-width": 4, "paint-order": "stroke",
     });
-    // The places.
+    // The places. A label goes right of its marker, else left; one that would cover another
+    // label, a marker or a ring's label is left out (the list below names every place).
     var pts = el("g", { id: "points" }, svg);
+    var labels = el("g", { id: "labels" }, svg);
+    var taken = [[W / 2 - 70, H / 2 - 10, W / 2 + 70, H / 2 + 34]];
+    data.rings.forEach(function (min) {
+      var r = min * pace() * proj.s;
+      taken.push([W / 2, H / 2 - r + 2, W / 2 + 60, H / 2 - r + 24]);
+    });
+    var shown = [];
     data.spots.forEach(function (p) {
       if (state.hidden[p.kind]) return;
       var d = drawn(p), xy = proj.xy(d[0], d[1]);
       if (xy[0] < -20 || xy[0] > W + 20 || xy[1] < -20 || xy[1] > H + 20) return;
       marker(pts, p.kind, xy[0], xy[1], 11);
-      text(pts, xy[0] + 14, xy[1] + 5, p.name, {
-        "font-size": 14, fill: "#1d2b24", stroke: "#fff", "stroke-width": 3,
-        "paint-order": "stroke", "class": "label",
+      taken.push([xy[0] - 11, xy[1] - 11, xy[0] + 11, xy[1] + 11]);
+      shown.push([p, xy]);
+    });
+    function free(b) {
+      return b[0] >= 0 && b[2] <= W && taken.every(function (t) {
+        return !(b[0] < t[2] && t[0] < b[2] && b[1] < t[3] && t[1] < b[3]);
+      });
+    }
+    shown.forEach(function (s) {
+      var p = s[0], xy = s[1], w = p.name.length * 14;
+      [xy[0] + 14, xy[0] - 14 - w].some(function (x) {
+        var b = [x, xy[1] - 9, x + w, xy[1] + 9];
+        if (!free(b)) return false;
+        taken.push(b);
+        text(labels, x, xy[1] + 5, p.name, {
+          "font-size": 14, fill: "#1d2b24", stroke: "#fff", "stroke-width": 3,
+          "paint-order": "stroke", "class": "label",
+        });
+        return true;
       });
     });
     // Scale bar (500 m) and north.
