@@ -21,6 +21,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 from tortoise.exceptions import IntegrityError
 
+from community.errors import DomainError
 from handlers.api import error, unstorable
 from handlers.keys import bot_key, mini_api_key, redis_key, settings_key
 from handlers.proxy import client_ip
@@ -68,6 +69,26 @@ class ApiError(Exception):
 
 def invalid(fields: dict[str, str], message: str = "请求有误，请检查标出的字段。") -> ApiError:
     return ApiError(400, "invalid", message, fields)
+
+
+# A domain error's code → HTTP status; any other code is a 400 on the field it names.
+DOMAIN_STATUS = {
+    "not_found": 404,
+    "forbidden": 403,
+    "conflict": 409,
+    "full": 409,
+    "past_cutoff": 409,
+    "limit": 409,
+    "not_open": 409,
+}
+
+
+def from_domain(exc: DomainError) -> ApiError:
+    """The one error body for a rule a service enforced: its code, its plain message, and the
+    field it concerns (so the mini-program marks that field)."""
+    status = DOMAIN_STATUS.get(exc.code, 400)
+    fields = {exc.field: exc.message} if exc.field and status == 400 else None
+    return ApiError(status, exc.code, exc.message, fields)
 
 
 def not_found(what: str = "内容") -> ApiError:
@@ -395,6 +416,8 @@ def wrap(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
             return await ep.handler(Call(request, caller, path, query, body))
         except ApiError as exc:
             return exc.response()
+        except DomainError as exc:
+            return from_domain(exc).response()
         except IntegrityError:
             # Two requests raced to create the same row; the loser gets a clean answer.
             return conflict("刚刚已经有相同的记录了，请刷新后再试。").response()
