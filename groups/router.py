@@ -17,6 +17,7 @@ from models.canteen import Canteen, Meal
 
 router = Router("groups")
 
+NOT_POSTED = "（没有发到群：要企业微信机器人的长连接，并先在群里“绑定本群”。请复制上面的文字。）"
 ONLY_STAFF = "接龙报名要由食堂工作人员导入。自己报名请说“送餐”。"
 
 
@@ -96,7 +97,19 @@ async def chain_out(ctx: Context) -> HandlerResult:
         return "只有食堂工作人员可以生成接龙。"
     rest = command_text(_text(ctx))[4:]
     meal = next((m for w, m in _MEALS.items() if w in rest), None)
-    return await service.chain_to_post(canteen, ctx.now().date() + dt.timedelta(days=1), meal)
+    text = await service.chain_to_post(canteen, ctx.now().date() + dt.timedelta(days=1), meal)
+    if "发到群" not in rest:
+        return text
+    # "生成接龙 发到群": the WeCom bot posts it in every group bound to the canteen (over its
+    # long connection: a bot can speak first only there).
+    settings = ctx.services.settings
+    bot_id = getattr(settings, "wecom_bot_id", None)
+    groups = await service.bound_groups(canteen)
+    if not (bot_id and getattr(settings, "wecom_bot_secret", None)) or not groups:
+        return f"{text}\n\n{NOT_POSTED}"
+    for chat_id in groups:
+        await service.push_to_group(ctx.services.redis, bot_id, chat_id, text)
+    return f"已交给企业微信机器人发到{len(groups)}个群。\n\n{text}"
 
 
 # ---- binding a group --------------------------------------------------------------------------

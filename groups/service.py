@@ -8,6 +8,7 @@ show the result; the rules and the reasons shown to staff live here, once.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -20,6 +21,7 @@ from delivery.days import day_name
 from delivery.places import AddressError, parse_address
 from delivery.service import Result, cutoff_at, meal_label
 from groups.jielong import Chain, render_chain
+from infra import keys
 from models.canteen import Canteen, CanteenMeal, Meal
 from models.delivery import MealSlot, Recipient, Signup, SignupStatus
 from models.groups import ChainLine, GroupBinding
@@ -351,6 +353,17 @@ def render_outcome(done: Outcome) -> str:
 
 
 # ---- 接龙 out ---------------------------------------------------------------------------------
+
+
+async def push_to_group(redis: Any, bot_id: str, chat_id: str, text: str) -> None:
+    """Queue a message the WeCom bot says first in a group (a 接龙, a menu, a roster). The
+    process holding the bot's long connection sends it (handlers/wecom_ws.py); any may queue."""
+    item = json.dumps({"chatid": chat_id, "content": text}, ensure_ascii=False)
+    await redis.rpush(keys.wecom_ws_outbox(bot_id), item)
+
+
+async def bound_groups(canteen: Canteen) -> list[str]:
+    return [b.chat_id for b in await GroupBinding.filter(canteen_id=canteen.pk).order_by("id")]
 
 
 async def chain_to_post(canteen: Canteen, day: dt.date, meal: Meal | None = None) -> str:

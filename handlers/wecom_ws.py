@@ -5,7 +5,7 @@ For a community office behind NAT: no public URL, the process dials WeCom's WebS
 (`aibot_subscribe`), keeps it alive with `ping`, gets the same messages as the callback in
 `aibot_msg_callback` frames and answers on the same connection (`aibot_respond_msg`, a stream
 keyed by the frame's req_id). It can also speak first in a group (`aibot_send_msg`): menus,
-rosters, a 接龙 (see `push_to_group`).
+rosters, a 接龙 (queued by `groups.service.push_to_group`).
 
 WeCom keeps one connection per bot (a second subscriber takes over; the first gets a
 `disconnected_event`), so with several processes a Redis lock decides which one holds it; the
@@ -22,7 +22,6 @@ import os
 from typing import Any
 
 import aiohttp
-from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from handlers import wecom_bot_protocol as proto
@@ -45,13 +44,6 @@ _RELEASE = AsyncScript(
 
 class Refused(Exception):
     """WeCom refused the subscription (wrong bot id or secret): retried slowly, and said."""
-
-
-async def push_to_group(redis: Redis, bot_id: str, chat_id: str, text: str) -> None:
-    """Queue a message the bot says first in a group; the process holding the long connection
-    sends it (any process may queue)."""
-    item = json.dumps({"chatid": chat_id, "content": text}, ensure_ascii=False)
-    await redis.rpush(keys.wecom_ws_outbox(bot_id), item)
 
 
 class LongConnection:

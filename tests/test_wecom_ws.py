@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from groups.service import push_to_group
 from handlers.wecom_bot import wecom_bot_key
-from handlers.wecom_ws import LongConnection, push_to_group
+from handlers.wecom_ws import LongConnection
 from tests.conftest import AES_KEY, reset_state
 from wechat_api.fake_wecom import FakeWeComBot
 
@@ -119,3 +120,23 @@ async def test_a_message_delivered_again_after_a_reconnect_is_answered_once(
     await fake.push(message)
     await fake.push(fake.message("帮助", user="wangwu"))
     assert len(await gateway.answered(2)) == 2  # the repeat was not answered a second time
+
+
+async def test_staff_post_tomorrows_chain_to_the_bound_groups(gateway: Gateway) -> None:
+    from bot.messages import Incoming
+    from canteen.cli import grant_role
+    from handlers.keys import bot_key
+    from models.groups import GroupBinding
+    from models.users import Role
+    from tests.conftest import lunch_and_dinner_canteen
+
+    canteen = await lunch_and_dinner_canteen()
+    await grant_role("o-cook", Role.CANTEEN_STAFF, canteen.pk, None)
+    await GroupBinding.create(chat_id="wrBound", canteen_id=canteen.pk, area="", bound_by="x")
+    gateway.start()
+    bot = gateway.client.app[bot_key]
+    [said] = await bot.handle(Incoming.of_text("o-cook", "生成接龙 午餐 发到群"))
+    assert said.text.startswith("已交给企业微信机器人发到1个群")
+    await gateway.fake.wait_for(lambda: len(gateway.fake.sent) == 1)
+    body = gateway.fake.sent[0]["body"]
+    assert body["chatid"] == "wrBound" and "午餐送餐接龙" in body["markdown"]["content"]
