@@ -20,6 +20,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import zipfile
 from pathlib import Path
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
@@ -765,3 +766,45 @@ async def test_chat_and_api_refuse_past_the_limit_with_the_same_words(client: Te
     reply = await sign_up(chat, openid_of("a"), "明天给我送午饭", "5号楼301", *TAIL)
     assert words_said in reply, reply
     assert (await MealSlot.get(canteen_id=canteen.pk, date=THU, meal=Meal.LUNCH)).booked == 6
+
+
+IMPORTERS = ("craftsman_directory.importer", "places.importer")
+
+
+def test_every_importer_reads_within_the_bounds(tmp_path: Path) -> None:
+    """Each file importer (craftsmen, places) in a child process capped at 1 GB: the far-cell
+    sheet, an .xlsx that unpacks past the bound (60 MB of zeros in a few KB) and a sheet wider
+    than the bound all stop with a message naming the bound, before anything is written."""
+    far = far_cell_xlsx(tmp_path / "far.xlsx")
+    bomb = tmp_path / "bomb.xlsx"
+    bomb.write_bytes(far.read_bytes())
+    with zipfile.ZipFile(bomb, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/media/padding.bin", b"\0" * (60 * 1024 * 1024))
+    assert bomb.stat().st_size < 200_000
+    wide = tmp_path / "wide.csv"
+    wide.write_text("name,kind,category,phone,lat,lng," + ",".join("x" * 40) + "\n")
+    script = textwrap.dedent(
+        f"""
+        import importlib, resource
+        from pathlib import Path
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+        for name in {IMPORTERS!r}:
+            module = importlib.import_module(name)
+            for path in {[str(far), str(bomb), str(wide)]!r}:
+                try:
+                    module.read_rows(Path(path))
+                    print(name, "read")
+                except MemoryError:
+                    print(name, "memory")
+                except ValueError as exc:  # DirectoryError, PlaceError: both DomainErrors
+                    print(name, "refused:", exc)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=PROJECT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    assert len(lines) == 3 * len(IMPORTERS), done.stdout
+    for line, expected in zip(lines, ["最多读5000行", "解压后太大", "最多读30列"] * 2, strict=True):
+        assert "refused:" in line and expected in line, line
