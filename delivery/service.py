@@ -16,12 +16,16 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from bot.context import SHANGHAI
+from canteen.service import default_canteen
+from community.clock import SHANGHAI
+from community.errors import DomainError
+from delivery import texts
 from models.canteen import MEAL_NAMES, Canteen, CanteenMeal, Meal
 from models.delivery import MealSlot, Recipient, Signup, SignupStatus
 from models.users import Role, RoleGrant
 
 MAX_COUNT = 5  # portions per meal for one address
+MAX_DAYS = 31  # days in one sign-up: a month at a time
 SELF = "本人"
 # Residents' limits, unless the canteen sets its own (Canteen.portions_per_*): one account held
 # 10 recipients × 5 portions × 31 days in under a minute, and the next resident found every
@@ -251,6 +255,59 @@ async def cancel(signup: Signup, meal: CanteenMeal, now: dt.datetime) -> bool:
         if changed:
             await _take(conn, slot.pk, -signup.count)
     return bool(changed)
+
+
+# ---- the sign-up rules every channel checks the same way -----------------------------------
+
+
+async def delivering_canteen(canteen_id: int | None = None) -> Canteen:
+    """The canteen a sign-up goes to: the one named, else the community's."""
+    if canteen_id is not None:
+        canteen = await Canteen.get_or_none(pk=canteen_id)
+        if canteen is None:
+            raise DomainError(texts.NO_SUCH_CANTEEN, code="invalid", field="canteen_id")
+        return canteen
+    canteen = await default_canteen()
+    if canteen is None:
+        raise DomainError(texts.NO_CANTEEN, code="invalid", field="canteen_id")
+    return canteen
+
+
+def offered_meal(offered: list[CanteenMeal], wanted: Meal | str) -> CanteenMeal:
+    """The canteen's delivered meal asked for; the reason names what it does deliver."""
+    for meal in offered:
+        if meal.meal == wanted:
+            return meal
+    raise DomainError(
+        texts.only_meals([meal_label(m.meal) for m in offered]), code="invalid", field="meal"
+    )
+
+
+def day_problems(days: list[dt.date], today: dt.date) -> dict[str, str]:
+    """Each bad sign-up day's field (dates.i) and reason: none in the past, at most MAX_DAYS.
+    The API shows them all; the chat says the first."""
+    found = {f"dates.{i}": texts.PAST_DAY for i, day in enumerate(days) if day < today}
+    if len(days) > MAX_DAYS:
+        found["dates"] = texts.TOO_MANY_DAYS
+    return found
+
+
+def check_days(days: list[dt.date], today: dt.date) -> None:
+    for field, message in day_problems(days, today).items():
+        raise DomainError(message, code="invalid", field=field)
+
+
+async def cancel_booked(signup: Signup, now: dt.datetime) -> None:
+    """Cancel a resident's booked sign-up, or say why not (already cancelled, past cutoff)."""
+    if signup.status == SignupStatus.CANCELLED:
+        raise DomainError(texts.ALREADY_CANCELLED, code="already_cancelled")
+    meal = await meal_of(await signup.slot)
+    if meal is None or not await cancel(signup, meal, now):
+        await signup.refresh_from_db(fields=["status"])
+        if signup.status == SignupStatus.CANCELLED:  # cancelled at the same moment elsewhere
+            raise DomainError(texts.ALREADY_CANCELLED, code="already_cancelled")
+        raise DomainError(texts.PAST_CUTOFF_CANCEL, code="past_cutoff")
+    await signup.refresh_from_db(fields=["status"])
 
 
 async def upcoming(openid: str, today: dt.date, label: str | None = None) -> list[Signup]:

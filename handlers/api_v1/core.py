@@ -80,6 +80,7 @@ DOMAIN_STATUS = {
     "past_cutoff": 409,
     "limit": 409,
     "not_open": 409,
+    "already_cancelled": 409,
 }
 
 
@@ -87,8 +88,9 @@ def from_domain(exc: DomainError) -> ApiError:
     """The one error body for a rule a service enforced: its code, its plain message, and the
     field it concerns (so the mini-program marks that field)."""
     status = DOMAIN_STATUS.get(exc.code, 400)
-    fields = {exc.field: exc.message} if exc.field and status == 400 else None
-    return ApiError(status, exc.code, exc.message, fields)
+    if exc.field and status == 400:
+        return invalid({exc.field: exc.message})
+    return ApiError(status, exc.code, exc.message)
 
 
 def not_found(what: str = "内容") -> ApiError:

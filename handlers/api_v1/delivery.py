@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.context import SHANGHAI
 from canteen import service as canteen_service
+from community.errors import DomainError
 from craftsman_directory.service import DirectoryError, normalise_phone
 from delivery import roster, service
 from delivery.places import AddressError, parse_address
@@ -24,7 +25,6 @@ from handlers.api_v1.core import (
     PAGE_QUERY,
     PHONE_RULE,
     STR,
-    ApiError,
     Call,
     Endpoint,
     checked,
@@ -50,7 +50,6 @@ RESULT_NAMES = {
     Result.CLOSED: "已过报名截止时间",
     Result.LIMIT: "超过订餐限额",
 }
-MAX_DAYS = 31  # as the chat form: one month at a time
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -193,24 +192,16 @@ async def create_signups(call: Call) -> web.Response:
     recipient = await service.own_recipient(call.me.openid, body["recipient_id"])
     if recipient is None:
         raise not_found("送餐对象")
-    if "canteen_id" in body:
-        canteen = await Canteen.get_or_none(pk=body["canteen_id"])
-        if canteen is None:
-            raise invalid({"canteen_id": "没有这个食堂"})
-    else:
-        canteen = await canteen_service.default_canteen()
-        if canteen is None:
-            raise invalid({"canteen_id": "本社区还没有开通食堂送餐。"})
-    offered = {m.meal.value: m for m in await service.delivered_meals(canteen)}
-    errors: dict[str, str] = {}
-    meal = offered.get(body["meal"])
-    if meal is None:
-        names = "、".join(meal_label(m) for m in offered)
-        errors["meal"] = f"食堂只送{names}。" if names else "这个食堂不送餐。"
+    canteen = await service.delivering_canteen(body.get("canteen_id"))
+    offered = await service.delivered_meals(canteen)
     days = [dt.date.fromisoformat(d) for d in body["dates"]]
-    for i, day in enumerate(days):
-        if day < today:
-            errors[f"dates.{i}"] = "不能报过去的日子。"
+    # Every invalid field at once, each with the reason the chat gives for it.
+    errors = service.day_problems(days, today)
+    meal = None
+    try:
+        meal = service.offered_meal(offered, body["meal"])
+    except DomainError as exc:
+        errors["meal"] = exc.message
     if errors:
         raise invalid(errors)
     assert meal is not None
@@ -258,17 +249,7 @@ async def cancel_signup(call: Call) -> web.Response:
     signup = await service.own_signup(call.me.openid, call.path["signup_id"])
     if signup is None:
         raise not_found("送餐报名")
-    if signup.status == SignupStatus.CANCELLED:
-        raise ApiError(409, "already_cancelled", "这份报名已经取消了。")
-    meal = await service.meal_of(signup.slot)
-    if meal is None or not await service.cancel(signup, meal, now):
-        await signup.refresh_from_db(fields=["status"])
-        if signup.status == SignupStatus.CANCELLED:  # cancelled at the same moment elsewhere
-            raise ApiError(409, "already_cancelled", "这份报名已经取消了。")
-        raise ApiError(
-            409, "past_cutoff", "已过截止时间，取消不了了，饭还会按时送到。有急事请联系食堂。"
-        )
-    await signup.refresh_from_db(fields=["status"])
+    await service.cancel_booked(signup, now)
     return ok(await signup_out(signup, now))
 
 
@@ -623,7 +604,7 @@ ENDPOINTS = [
                 "dates": {
                     "type": "array",
                     "minItems": 1,
-                    "maxItems": MAX_DAYS,
+                    "maxItems": service.MAX_DAYS,
                     "items": checked(_DATE, "不能是过去的日子"),
                 },
                 "count": {"type": "integer", "minimum": 1, "maximum": MAX_COUNT, "default": 1},
