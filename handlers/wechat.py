@@ -23,6 +23,10 @@ _PENDING = "\x00pending"
 _ASYNC = "\x00async"  # answered later as a customer-service message
 # A passive text reply may hold at most 2048 bytes; keep some room for the XML envelope.
 REPLY_MAX_BYTES = 2000
+# A callback body: a message as WeChat sends it, AES-sealed (base64, a third longer). Well
+# above a pasted menu or a 接龙 chain of 40 lines (about 2 KB of text), well below the app's
+# limit for uploads: the bot's work on a message is bounded by its length.
+MAX_BODY_BYTES = 16 * 1024
 
 
 def split_text(text: str, limit: int = REPLY_MAX_BYTES) -> list[str]:
@@ -53,7 +57,10 @@ async def callback(request: web.Request) -> web.Response:
     query = dict(request.query)
     try:
         proto.check_timestamp(query.get("timestamp"), settings.wechat_timestamp_skew)
-        body = await request.read()  # over client_max_size: aiohttp answers 413
+        body = await _read_capped(request)
+        if body is None:
+            log.info("callback refused", extra={"reason": "body too large"})
+            return web.Response(status=413, text="request body too large")
         envelope = proto.open_envelope(
             body,
             token=settings.wechat_token or "",
@@ -83,6 +90,20 @@ async def callback(request: web.Request) -> web.Response:
             nonce=query["nonce"],
         )
     return web.Response(text=reply_xml, content_type="application/xml")
+
+
+async def _read_capped(request: web.Request) -> bytes | None:
+    """The body, or None past MAX_BODY_BYTES (read no further: it may have no Content-Length)."""
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def _answer_once(app: web.Application, message: object) -> str:

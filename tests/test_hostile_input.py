@@ -37,6 +37,7 @@ from bot.dispatch import build_router
 from bot.forms import Form, Step, text_step
 from bot.messages import Incoming
 from bot.nlu import default_parser
+from bot.nlu.parser import NLU_MAX_CHARS
 from bot.router import Router, words
 from canteen.cli import add_canteen
 from canteen.service import set_subscription
@@ -48,6 +49,7 @@ from craftsman_directory.service import DirectoryError
 from delivery import roster, service
 from handlers.api_v1 import document_key
 from handlers.keys import bot_key
+from handlers.wechat import MAX_BODY_BYTES
 from infra import keys
 from models.canteen import CanteenMeal, Meal, Menu
 from models.delivery import MealSlot
@@ -112,12 +114,48 @@ async def test_a_volunteer_reports_many_numbers_at_once(client: TestClient) -> N
     assert "没有您负责的第1、2、3、4、5、6、7、8、9、10、11、12、13、14、15、16、17、18号" in body
 
 
-def _best_parse_time(text: str) -> float:
+def _near_the_cap(unit: str) -> str:
+    """A text of `unit` as long as fits in one callback body."""
+    room = MAX_BODY_BYTES - len(wechat_xml("o-hostile", MsgType="text", Content="", MsgId=1)) - 64
+    return unit * (room // len(unit.encode()))
+
+
+async def test_a_body_over_the_cap_is_refused_and_a_long_paste_fits(client: TestClient) -> None:
+    """/wechat bodies were capped only by the app's 64 KB (a 58 KB text blocked the loop 30 s)."""
+    resp = await _post_text(client, "找裁缝" * 2000, 9400)  # 18 KB
+    assert resp.status == 413
+    chain = "\n".join(f"{n}. {n % 9 + 1}号楼{n}0{n % 4 + 1}室 王阿姨 午餐 1份" for n in range(40))
+    resp = await _post_text(client, "#接龙 明天午餐送餐\n" + chain, 9401)
+    assert resp.status == 200
+
+
+async def test_texts_as_long_as_fit_answer_about_as_fast_as_a_normal_message(
+    client: TestClient,
+) -> None:
+    """The bot's work grows at most linearly with the text, and the NLU reads only its start:
+    the longest texts that fit take a small multiple of a normal message, well inside the
+    reply deadline."""
+    normal = await _normal_time(client, 9500)
+    units = ["找裁缝", "找采缝", "1 ", "1", " ", "号", "吗", "发布菜单 ", "<![CDATA[", "送到"]
+    for k, unit in enumerate(units):
+        text = _near_the_cap(unit)
+        took = min([await _timed_text(client, text, 9600 + 2 * k + j) for j in range(2)])
+        assert took < SLOWER_AT_MOST * normal, (unit, took, normal)
+
+
+def test_the_nlu_reads_only_the_start_of_a_long_text() -> None:
     parser = default_parser()
+    assert parser.parse("找裁缝" + "。" * 5000, cache=False).intent == "find_craftsman"
+    assert parser.parse("。" * NLU_MAX_CHARS + "找裁缝", cache=False).intent != "find_craftsman"
+
+
+def _best_parse_time(text: str) -> float:
+    """The parser's own work on the whole text (parse() itself reads only a prefix)."""
+    parser, today = default_parser(), dt.date(2026, 11, 30)
     best = float("inf")
-    for _ in range(3):
+    for _ in range(5):
         started = time.perf_counter()
-        parser.parse(text, cache=False)
+        parser._parse(text, today)
         best = min(best, time.perf_counter() - started)
     return best
 
@@ -128,7 +166,7 @@ def test_nlu_work_grows_linearly_with_the_text() -> None:
     default_parser().parse("预热", cache=False)
     for unit in ("找裁缝", "找采缝", "修鞋配钥匙", "1号楼"):
         small, large = _best_parse_time(unit * 100), _best_parse_time(unit * 1600)
-        assert large < 40 * small, (unit, small, large)
+        assert large < 64 * small, (unit, small, large)
 
 
 # ---- every pattern applied to user input -------------------------------------------------------
@@ -366,8 +404,8 @@ def test_every_pattern_on_user_input_works_in_linear_time() -> None:
         ):
             if isinstance(pattern, bytes):
                 short, long = short.encode(), long.encode()  # type: ignore[assignment]
-            small, large = _best_time(compiled, short, 5), _best_time(compiled, long, 3)
-            if large > 40 * small:
+            small, large = _best_time(compiled, short, 7), _best_time(compiled, long, 3)
+            if large > 64 * small:
                 slow.append((where, long[:3], round(large / small)))
     # To fix one: a possessive quantifier (`\s*+`), a lookbehind so that a run is tried once,
     # from its start (`(?<!\d)\d+份`), no quantified group inside a quantifier, or no regex.

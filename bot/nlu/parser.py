@@ -38,6 +38,9 @@ _FUNCTION_CHARS = frozenset("了的一个是不有在我你他她它这那吗呢
 
 PARSE_CACHE_SIZE = 8192
 _CACHED_TEXT_MAX = 64
+# A request is a sentence or two. Of a longer text (a pasted menu, a 接龙 chain: their own
+# parsers read it whole) the NLU reads only the start, so its work per message is bounded.
+NLU_MAX_CHARS = 300
 # The safety detector's verdict, as a cue the rules and the model see.
 DANGER_CUE = "danger"
 # How much the learned category/place model adds to the lexicon's share (0..1) of a label,
@@ -374,6 +377,7 @@ class Parser:
 
     def parse(self, text: str, *, today: dt.date | None = None, cache: bool = True) -> ParseResult:
         """Intent, category and slots of `text`; `cache=False` always parses afresh."""
+        text = text[:NLU_MAX_CHARS]
         if today is None:
             today = dt.datetime.now(_TZ).date()
         if not cache or len(text) > _CACHED_TEXT_MAX:  # long texts (pasted menus) rarely repeat
