@@ -129,8 +129,6 @@ class WeComBot:
     async def start(self, m: proto.Message) -> dict[str, Any] | None:
         """A new user message: the first passive reply (a stream), answered at once when the
         answer is quick, else "working on it" and the answer on a later refresh."""
-        if not m.msgid:
-            raise proto.BadRequest("message without msgid")
         stream_id = os.urandom(8).hex()
         once = keys.dedupe("wecom:" + m.msgid)
         if not await self.redis.set(once, stream_id, nx=True, ex=DEDUPE_TTL):

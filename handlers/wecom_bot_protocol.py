@@ -90,6 +90,8 @@ def parse_message(data: dict) -> Message:
     user = _str(data, "from", "userid")
     if not msgtype or (msgtype != "stream" and not user):
         raise BadRequest("message without msgtype or from.userid")
+    if msgtype not in ("stream", "event") and not _str(data, "msgid"):
+        raise BadRequest("message without msgid")  # it could not be deduplicated
     chattype = _str(data, "chattype")
     chatid = _str(data, "chatid") if chattype == "group" else ""
     text = ""
@@ -98,10 +100,10 @@ def parse_message(data: dict) -> Message:
     elif msgtype == "voice":
         text = _str(data, "voice", "content")  # WeCom sends voice already as text
     elif msgtype == "mixed":
-        items = (
-            data.get("mixed", {}).get("msg_item", []) if isinstance(data.get("mixed"), dict) else []
-        )
-        parts = [_str(i, "text", "content") for i in items if isinstance(i, dict)][:20]
+        mixed = data.get("mixed")
+        items = mixed.get("msg_item") if isinstance(mixed, dict) else None
+        items = items if isinstance(items, list) else []
+        parts = [_str(i, "text", "content") for i in items[:20] if isinstance(i, dict)]
         text = " ".join(p for p in parts if p)
     mentioned = False
     if text:

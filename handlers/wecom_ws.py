@@ -100,8 +100,11 @@ class LongConnection:
             except Refused as exc:
                 log.error("wecom long connection refused", extra={"reason": str(exc)})
                 attempt = max(attempt, 5)
-            except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
+            except (aiohttp.ClientError, OSError, TimeoutError, ValueError, TypeError) as exc:
+                # TypeError: aiohttp's receive_json when the gateway closes instead of answering
                 log.warning("wecom long connection failed", extra={"error": type(exc).__name__})
+            except Exception:
+                log.exception("wecom long connection broke")  # kept running: reconnect below
             finally:
                 self.connected.clear()
                 await self._release_lock()

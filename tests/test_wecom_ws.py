@@ -140,3 +140,27 @@ async def test_staff_post_tomorrows_chain_to_the_bound_groups(gateway: Gateway) 
     await gateway.fake.wait_for(lambda: len(gateway.fake.sent) == 1)
     body = gateway.fake.sent[0]["body"]
     assert body["chatid"] == "wrBound" and "午餐送餐接龙" in body["markdown"]["content"]
+
+
+async def test_a_wrong_secret_is_retried_slowly_and_never_crashes(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    from main import create_app
+
+    fake = FakeWeComBot("wsToken1", AES_KEY, "aibot-ws", "the-real-secret")
+    async with fake.running():
+        settings = make_settings(
+            wecom_bot_id="aibot-ws",
+            wecom_bot_secret="a-wrong-secret",
+            wecom_bot_ws_url=fake.ws_url,
+            wecom_bot_heartbeat=0.05,
+        )
+        client = await aiohttp_client(create_app(settings))
+        await reset_state(client)
+        conn = LongConnection(client.app[wecom_bot_key], backoff=0.001, backoff_max=0.002)
+        stop = asyncio.Event()
+        task = asyncio.create_task(conn.run(stop))
+        await fake.wait_for(lambda: fake.connections >= 3)  # refused, and tried again
+        assert not task.done() and not conn.connected.is_set()
+        stop.set()
+        await task

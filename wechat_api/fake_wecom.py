@@ -185,6 +185,8 @@ class FakeWeComBot:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self.connections += 1
+        async with self.frame_seen:
+            self.frame_seen.notify_all()
         try:
             async for raw in ws:
                 if raw.type != aiohttp.WSMsgType.TEXT:
