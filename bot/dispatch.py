@@ -15,11 +15,16 @@ log = logging.getLogger(__name__)
 
 
 def build_router(*features: Router) -> Router:
-    """System routes first (cancel, forms, locations, events), then features, then fallbacks."""
+    """System routes first (cancel, forms, locations, events), then features, then fallbacks;
+    a feature router made `before_system` (emergencies) comes before everything."""
     root = Router("root")
+    for feature in features:
+        if feature.before_system:
+            root.include_router(feature)
     root.include_router(system.router)
     for feature in features:
-        root.include_router(feature)
+        if not feature.before_system:
+            root.include_router(feature)
     root.include_router(fallback.router)
     return root
 

@@ -4,18 +4,30 @@ A form lists its steps up front. Each step turns the user's message into a slot 
 `Invalid` with the reason, and the step is asked again. State and data live in Redis under one
 key per user, with a TTL, so a form survives interruptions. "取消" and "上一步" work everywhere
 (routed in `bot.system`).
+
+Forms survive people (Rasa's unhappy paths), for every form alike:
+- leave: "算了", "不订了", "回头再说" end the form politely; its first prompt says so;
+- interrupt: a question in the middle (price, menu, hours, status, a search) or another clear
+  request is answered by the feature that owns it, then the form asks its step again in one line;
+- correct: "地址写错了 是…", "改成两份", "晚饭也要", "不是我妈 是我爸" change the field they name
+  (a step's `names`), whatever step the form is at; at the summary, "修改" offers the fields by
+  number. Nothing said as a correction or a question is stored as another field.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
+import re
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot import acts
 from bot.context import Context
 from bot.messages import Kind, Reply, as_replies
 from bot.router import command_text
+from community.errors import DomainError
 from infra import keys
 
 FORM_TTL = 24 * 3600
@@ -23,11 +35,13 @@ FORM_TTL = 24 * 3600
 Data = dict[str, Any]
 
 
-class Invalid(Exception):
-    """The answer does not fit the step; `reason` is shown to the user before asking again."""
+class Invalid(DomainError):
+    """The answer does not fit the step; `reason` is shown to the user before asking again.
+    A step may also let a domain service's DomainError through: it is shown the same way, so
+    the chat gives the reason the REST API gives."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+        super().__init__(reason, code="invalid_answer")
         self.reason = reason
 
 
@@ -39,9 +53,33 @@ class Step:
     parse: Callable[[Context, Data], Awaitable[Any]]
     # A step is skipped when this says the value is already known (returning users).
     skip: Callable[[Data], bool] | None = None
+    # What the field is called at the summary ("地址"), and a regex of the words that name it in
+    # a correction ("地址|住址|门牌"): a step without `names` is never corrected by name.
+    label: str = ""
+    names: str = ""
+    # How a value is shown back ("好的，份数改成2份"); default: the text, or a list joined.
+    show: Callable[[Any], str] | None = None
+    # Free text (a note, a description): anything parses, so only marked corrections and
+    # clear questions are kept out of it.
+    free: bool = False
+    # Intents the parser gives this step's answers ("午饭" reads as menu_query at "送哪一餐"):
+    # a wrong answer of that kind is asked again, not taken for another request.
+    accepts: frozenset[str] = frozenset()
 
     def ask(self, data: Data) -> str:
         return self.prompt(data) if callable(self.prompt) else self.prompt
+
+    def again(self, data: Data) -> str:
+        """The step asked again in one line (a summary's last line is its question)."""
+        lines = [line for line in self.ask(data).splitlines() if line.strip()]
+        return lines[-1] if lines else ""
+
+    def shown(self, value: Any) -> str:
+        if self.show is not None:
+            return self.show(value)
+        if isinstance(value, list):
+            return "、".join(map(str, value))
+        return str(value) if value not in ("", None) else "无"
 
 
 @dataclass
@@ -50,6 +88,10 @@ class Form:
     title: str  # shown to the user, e.g. "师傅登记"
     steps: list[Step]
     on_done: Callable[[Context, Data], Awaitable[Any]]
+    # Intents that are answers here, not interruptions (e.g. a trade at "您做哪一行").
+    own_intents: frozenset[str] = frozenset()
+    # The first prompt says how to leave; off for one-question forms like "在哪栋楼".
+    leave_hint: bool = True
     step_names: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -63,6 +105,26 @@ class Form:
 
 
 FORMS: dict[str, Form] = {}
+
+LEAVE_HINT = "（不想填了随时说“算了”）"
+LEFT = "好的，{title}先不弄了，已经填的都不算数。需要时再找我。"
+REASK = "（{title}还没填完）{question}"
+EDIT_WORDS = {
+    "修改",
+    "改一下",
+    "我要改",
+    "要改",
+    "改",
+    "不对",
+    "错了",
+    "有错",
+    "改改",
+    "不是",
+    "不",
+}
+# While a detour (a question asked in the middle) is answered by the feature that owns it, the
+# form is out of the way: its routes do not catch the message again.
+_DETOUR: contextvars.ContextVar[bool] = contextvars.ContextVar("form_detour", default=False)
 
 
 async def _save(ctx: Context, form: Form, step: str, data: Data) -> None:
@@ -83,6 +145,8 @@ async def active(ctx: Context) -> tuple[Form, str, Data] | None:
 
 
 async def has_active(ctx: Context) -> bool:
+    if _DETOUR.get():
+        return False
     return await active(ctx) is not None
 
 
@@ -91,42 +155,252 @@ async def clear(ctx: Context) -> bool:
 
 
 def _next_step(form: Form, start: int, data: Data) -> Step | None:
+    given = data.get("_given", [])
     for step in form.steps[start:]:
+        if step.name in given:  # set ahead by a correction ("改成两份" before the count step)
+            continue
         if step.skip is None or not step.skip(data):
             return step
     return None
 
 
 async def _advance(
-    ctx: Context, form: Form, start: int, data: Data, lead: list[Reply]
+    ctx: Context, form: Form, start: int, data: Data, lead: list[Reply], hint: str = ""
 ) -> list[Reply]:
-    step = _next_step(form, start, data)
+    back_to = data.pop("_back_to", None)  # an edit from the summary returns to it
+    step = form.steps[form.index(back_to)] if back_to else _next_step(form, start, data)
     if step is None:
         await clear(ctx)
         return lead + as_replies(await form.on_done(ctx, data))
     await _save(ctx, form, step.name, data)
-    return lead + [Reply(step.ask(data))]
+    return lead + [Reply(step.ask(data) + hint)]
 
 
 async def start(ctx: Context, form: Form, data: Data | None = None, intro: str = "") -> list[Reply]:
-    """Begin (or restart) `form` for this user; `data` pre-fills known slots."""
+    """Begin (or restart) `form` for this user; `data` pre-fills known slots. The first prompt
+    says how to leave."""
     lead = [Reply(intro)] if intro else []
-    return await _advance(ctx, form, 0, dict(data or {}), lead)
+    hint = LEAVE_HINT if form.leave_hint else ""
+    return await _advance(ctx, form, 0, dict(data or {}), lead, hint)
+
+
+def _with_text(ctx: Context, text: str) -> Context:
+    """The same message with other text, for a step parser fed a part of it."""
+    return Context(replace(ctx.msg, text=text), ctx.services, ctx.state)
 
 
 async def handle(ctx: Context) -> list[Reply] | None:
-    """Feed the message to the user's active form; None when there is none."""
+    """Feed the message to the user's active form; None when there is none.
+
+    In order: leave; a choice of field to change (after "修改"); a correction naming a field;
+    a question asked in the middle (answered, then the step again); the step's own answer,
+    and when that does not parse but the message is another clear request, that request."""
     state = await active(ctx)
     if state is None:
         return None
     form, step_name, data = state
     step = form.steps[form.index(step_name)]
+    text = command_text(ctx.msg.text) if ctx.msg.kind is Kind.TEXT else ""
+    if text and acts.is_leave(ctx.msg.text):
+        await clear(ctx)
+        return [Reply(LEFT.format(title=form.title))]
+    if text and data.get("_choosing"):
+        chosen = await _choose_field(ctx, form, step, data, text)
+        if chosen is not None:
+            return chosen
+    if text and step.name == "confirm" and text in EDIT_WORDS:
+        return await _offer_fields(ctx, form, step, data)
+    if text and step.name != "confirm" and text in {"不对", "错了", "说错了", "写错了"}:
+        return await back(ctx)
+    if text and acts.small_talk(text) is not None:  # "谢谢" in the middle: answered, form waits
+        return await _detour(ctx, form, step, data)
+    if text and acts.is_correction(text):
+        corrected = await _correct(ctx, form, step, data, text)
+        if corrected is not None:
+            return corrected
+    if text and _asks_aside(ctx, form, text):
+        return await _detour(ctx, form, step, data)
     try:
         value = await step.parse(ctx, data)
-    except Invalid as exc:
-        return [Reply(f"{exc.reason}\n{step.ask(data)}")]
+    except DomainError as exc:
+        if text and _other_request(ctx, form, step):
+            return await _detour(ctx, form, step, data)
+        return [Reply(f"{exc.message}\n{step.ask(data)}")]
     data[step.name] = value
     return await _advance(ctx, form, form.index(step.name) + 1, data, [])
+
+
+# ---- leaving, asides and corrections ---------------------------------------------------------
+
+# Intents that are never an answer to a step: asked in a form, they are a detour.
+_ASIDE_INTENTS = {
+    "menu_query",
+    "delivery_status",
+    "delivery_cancel",
+    "delivery_signup",
+    "find_craftsman",
+    "find_place",
+    "menu_subscribe",
+    "menu_unsubscribe",
+    "contact_grid_worker",
+    "craftsman_register",
+    "help",
+}
+
+
+def _asks_aside(ctx: Context, form: Form, text: str) -> bool:
+    """A question asked in passing ("多少钱", "今天吃什么", "我订了几天"), before the step reads it:
+    a question is never stored as a field (not even in a free-text step)."""
+    side = acts.side_question(text)
+    if side is None:
+        return False
+    if side in ("price", "hours", "status"):  # "送餐多少钱" is a question even in the sign-up
+        return True
+    if ctx.nlu.intent in form.own_intents:  # "明天不用送了" answers the cancel form
+        return False
+    if side == "search":  # "找个修鞋的" is a search; "找网格员" in the grid form is not
+        return ctx.nlu.intent in ("find_craftsman", "find_place")
+    return True
+
+
+def _other_request(ctx: Context, form: Form, step: Step) -> bool:
+    """A message that did not answer the step and is clearly something else."""
+    intent = ctx.nlu.intent
+    return intent in _ASIDE_INTENTS and intent not in form.own_intents | step.accepts
+
+
+_SIDE_INTENT = {"price": "menu_query", "hours": "menu_query", "menu": "menu_query",
+                "status": "delivery_status", "cancel": "delivery_cancel",
+                "help": "help"}  # fmt: skip
+
+
+def side_intent(ctx: Context) -> str | None:
+    """The intent a side question stands for when the parser did not say (e.g. "多少钱")."""
+    if ctx.nlu.intent not in ("unknown", "help"):
+        return None
+    side = acts.side_question(ctx.msg.text)
+    intent = _SIDE_INTENT.get(side or "")
+    return intent if intent != ctx.nlu.intent else None
+
+
+def with_intent(ctx: Context, intent: str) -> Context:
+    """A context whose parse says `intent` (a rule knew better than the parser)."""
+    sub = Context(ctx.msg, ctx.services, ctx.state)
+    sub.__dict__["nlu"] = replace(ctx.nlu, intent=intent)
+    return sub
+
+
+async def _detour(ctx: Context, form: Form, step: Step, data: Data) -> list[Reply]:
+    """Answer the message as if no form were active, then ask the step again in one line. If
+    the answer started another form (a new request), that one goes on instead."""
+    token = _DETOUR.set(True)
+    try:
+        intent = side_intent(ctx)
+        sub = with_intent(ctx, intent) if intent else Context(ctx.msg, ctx.services, ctx.state)
+        replies = await ctx.services.root_router().dispatch(sub) or []
+    finally:
+        _DETOUR.reset(token)
+    now = await active(ctx)
+    if now is None or now[0] is not form or now[1] != step.name:
+        return replies
+    return replies + [Reply(REASK.format(title=form.title, question=step.again(data)))]
+
+
+def _target(form: Form, current: Step, data: Data, text: str) -> tuple[Step, str] | None:
+    """The step a correction names, and its new value."""
+    m = acts.NOT_BUT.search(text)
+    if m:  # "不是我妈 是我爸": the field whose value was the wrong one
+        wrong, right = m.group(1).strip(" ，,"), m.group(2).strip(" ，,")
+        for step in form.steps:
+            value = data.get(step.name)
+            if isinstance(value, str) and value and (wrong in value or value in wrong):
+                return step, right
+    best: tuple[int, int, Step] | None = None
+    for i, step in enumerate(form.steps):
+        if not step.names or step.name == "confirm":
+            continue
+        for found in re.finditer(step.names, text):
+            span = (found.end() - found.start(), i)
+            if best is None or span > best[:2]:
+                best = (*span, step)
+    if best is None or best[2].name not in data:  # only what was said (or known) before
+        return None
+    step = best[2]
+    value = acts.correction_value(text)
+    return step, value
+
+
+async def _correct(
+    ctx: Context, form: Form, current: Step, data: Data, text: str
+) -> list[Reply] | None:
+    found = _target(form, current, data, text)
+    if found is None:
+        return None
+    step, value = found
+    if step is current and current.name != "confirm":
+        return None  # the step being asked anyway: read the message as its answer
+    merge = bool(acts.MERGE.search(text))
+    work = {k: v for k, v in data.items()}
+    try:
+        new = await step.parse(_with_text(ctx, value or text), work)
+    except DomainError as exc:
+        return [Reply(f"没改成：{exc.message}\n{current.again(data)}")]
+    if merge and isinstance(new, list) and isinstance(data.get(step.name), list):
+        new = data[step.name] + [v for v in new if v not in data[step.name]]
+    work[step.name] = new
+    if form.index(step.name) > form.index(current.name):
+        work["_given"] = sorted(set(work.get("_given", [])) | {step.name})
+    data.clear()
+    data.update(work)
+    await _save(ctx, form, current.name, data)
+    label = step.label if step.label and not step.label.startswith("哪") else ""
+    said = f"好的，{label}改成{step.shown(new)}。"
+    question = current.ask(data) if current.name == "confirm" else current.again(data)
+    return [Reply(f"{said}\n{question}")]
+
+
+def _editable(form: Form, data: Data) -> list[Step]:
+    return [s for s in form.steps if s.label and s.name in data and s.name != "confirm"]
+
+
+async def _offer_fields(ctx: Context, form: Form, step: Step, data: Data) -> list[Reply]:
+    """ "修改" at the summary: the fields by number (a bare number now means one of them)."""
+    fields = _editable(form, data)
+    if not fields:  # nothing labelled: start again, as before
+        data["_choosing"] = False
+        return await start(ctx, form, {}, intro="好的，我们重新填一遍。")
+    data["_choosing"] = True
+    await _save(ctx, form, step.name, data)
+    listed = "\n".join(f"{i}. {s.label}：{s.shown(data[s.name])}" for i, s in enumerate(fields, 1))
+    return [Reply(f"要改哪一项？回复数字：\n{listed}\n也可以直接说，比如“地址改成3号楼2单元401”。")]
+
+
+_NUMBER = re.compile(r"^第?([1-9]|[一二三四五六七八九])(?:项|个|条)?$")
+
+
+async def _choose_field(
+    ctx: Context, form: Form, step: Step, data: Data, text: str
+) -> list[Reply] | None:
+    fields = _editable(form, data)
+    m = _NUMBER.match(text)
+    chosen: Step | None = None
+    if m:
+        n = "一二三四五六七八九".find(m.group(1)) + 1 or int(m.group(1))
+        if 1 <= n <= len(fields):
+            chosen = fields[n - 1]
+        else:
+            return [Reply(f"请回复1到{len(fields)}之间的数字。")]
+    else:
+        for s in fields:
+            if s.names and re.fullmatch(f"(?:{s.names})", text) or text == s.label:
+                chosen = s
+    data["_choosing"] = False
+    if chosen is None:
+        await _save(ctx, form, step.name, data)
+        return None
+    data["_back_to"] = step.name
+    await _save(ctx, form, chosen.name, data)
+    return [Reply(chosen.ask(data))]
 
 
 async def back(ctx: Context) -> list[Reply] | None:
@@ -176,7 +450,8 @@ def phone_step(
     normalise: Callable[[str], str], skip: Collection[str] = (), hint: str = ""
 ) -> Callable[[Context, Data], Awaitable[str]]:
     """A phone number, checked by `normalise` (which raises ValueError with the reason); an
-    answer in `skip` leaves it empty, and `hint` says so when the number is wrong."""
+    answer in `skip` leaves it empty, and `hint` says so when the number is wrong. The number
+    may sit among words, spaces and dashes ("就是我 138-1234-5678")."""
 
     async def parse(ctx: Context, data: Data) -> str:
         text = command_text(ctx.msg.text) if ctx.msg.kind is Kind.TEXT else ""
@@ -185,10 +460,17 @@ def phone_step(
         try:
             return normalise(text)
         except ValueError as exc:
+            for run in _DIGIT_RUN.findall(text):
+                try:
+                    return normalise(run.strip(" -"))
+                except ValueError:
+                    continue
             raise Invalid(f"{exc}。{hint}" if hint else str(exc)) from None
 
     return parse
 
+
+_DIGIT_RUN = re.compile(r"\+?[\d\s\-()（）—－–]{7,24}")
 
 YES = {
     "确认",

@@ -20,8 +20,10 @@ Filter = Callable[[Context], bool | Awaitable[bool]]
 
 
 class Router:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, before_system: bool = False) -> None:
         self.name = name
+        # Tried before the system routes (cancel, forms): emergencies, whatever the state.
+        self.before_system = before_system
         self._routes: list[tuple[tuple[Filter, ...], Handler]] = []
         self._children: list[Router] = []
         self._resumers: dict[str, Resumer] = {}
@@ -111,7 +113,15 @@ def command_text(text: str) -> str:
     return text.strip().rstrip(_TRAILING).strip()
 
 
+_PUNCT = "。.!！?？~～ 　，,"
+
+
 def words(*options: str) -> Filter:
-    """The whole message is one of `options` (ignoring punctuation and trailing particles)."""
+    """The whole message is one of `options` (ignoring punctuation and trailing particles).
+
+    Compared with and without the particles stripped: "算了" and "不要了" end in 了, which
+    `command_text` would strip to "算" and "不要"."""
     wanted = set(options)
-    return lambda ctx: ctx.msg.kind is Kind.TEXT and command_text(ctx.msg.text) in wanted
+    return lambda ctx: ctx.msg.kind is Kind.TEXT and (
+        command_text(ctx.msg.text) in wanted or ctx.msg.text.strip(_PUNCT) in wanted
+    )

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 DAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 DAY_NAMES_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
@@ -239,3 +240,37 @@ def state_at(text: str, minute: datetime) -> tuple[int, str]:
         return OPEN, "营业中"
     nxt = oh.next_opening(minute)
     return CLOSED, describe_opening(nxt, minute) if nxt else "暂不营业"
+
+
+def _clock(minutes: int) -> str:
+    if minutes > 1440:
+        return f"次日{(minutes - 1440) // 60}:{minutes % 60:02d}"
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def in_words(text: str) -> str:
+    """Opening hours as people say them: '每天7:30–19:00', '周一到周五8:00–17:30，周六休息'."""
+    oh = cached(text)
+    if oh is None:
+        return text or "营业时间未登记"
+    if oh.text == "24/7":
+        return "24小时营业"
+    groups: list[list[Any]] = []  # [first day, last day, intervals]
+    for day, intervals in enumerate(oh.week):
+        if groups and groups[-1][2] == intervals:
+            groups[-1][1] = day
+        else:
+            groups.append([day, day, intervals])
+    parts = []
+    for first, last, intervals in groups:
+        if (first, last) == (0, 6):
+            days = "每天"
+        elif first == last:
+            days = DAY_NAMES_ZH[first]
+        elif last == first + 1:
+            days = f"{DAY_NAMES_ZH[first]}、{DAY_NAMES_ZH[last]}"
+        else:
+            days = f"{DAY_NAMES_ZH[first]}到{DAY_NAMES_ZH[last]}"
+        times = "、".join(f"{_clock(s)}–{_clock(e)}" for s, e in intervals) or "休息"
+        parts.append(days + times)
+    return "，".join(parts)

@@ -75,13 +75,16 @@ async def search(
     return Outcome(category, found, radius, widened=radius != radii[0])
 
 
-def line(n: int, card: Card, minutes: int, note: str) -> str:
+def line(n: int, card: Card, minutes: int, note: str, category: str = "") -> str:
+    """One result; the trade shown is the one asked for ("找个保姆": 李阿姨 under 家政, not the
+    first trade she registered)."""
     extra = ""
     if card.rating_count:
         extra += f" {card.rating_avg:.1f}分"
     if card.home_visits:
         extra += " 可上门"
-    trade = category_name(card.categories[0]) if card.categories else ""
+    shown = category if category in card.categories else (card.categories or [""])[0]
+    trade = category_name(shown) if shown else ""
     return f"{n}. {card.name}（{trade}）步行约{minutes}分钟 电话{card.phone} {note}{extra}"
 
 
@@ -123,11 +126,15 @@ def remember(state_view: StateView, user: str, outcome: Outcome, head: str) -> s
         "minutes": [f.minutes for f in found],
         "notes": [f.note for f in found],
         "page": 0,
+        "category": outcome.category,
     }
     state_view.set_later(
         keys.scratch(user, "dir_results"), json.dumps(state, ensure_ascii=False), RESULTS_TTL
     )
-    shown = [line(i + 1, f.card, f.minutes, f.note) for i, f in enumerate(found[:PAGE_SIZE])]
+    shown = [
+        line(i + 1, f.card, f.minutes, f.note, outcome.category)
+        for i, f in enumerate(found[:PAGE_SIZE])
+    ]
     return _render(state, shown)
 
 
@@ -148,7 +155,9 @@ async def _page_lines(redis: Redis, state: dict[str, Any]) -> list[str]:
         if card is None:  # suspended or removed since the search
             out.append(f"{n + 1}. （这位师傅已暂停接单）")
         else:
-            out.append(line(n + 1, card, state["minutes"][n], state["notes"][n]))
+            out.append(
+                line(n + 1, card, state["minutes"][n], state["notes"][n], state.get("category", ""))
+            )
     return out
 
 

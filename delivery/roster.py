@@ -343,7 +343,9 @@ async def export_csv(canteen_id: int, day: dt.date) -> str:
     return out.getvalue()
 
 
-async def day_summary(canteen: Canteen, day: dt.date) -> str:
+async def day_summary(canteen: Canteen, day: dt.date, console: str = "") -> str:
+    """The day's sign-ups for the staff; `console` is the staff console's address, where the
+    full list can be exported (never a command line: staff read this in WeChat)."""
     rows = [s for s in await day_signups(canteen.pk, day) if s.status == SignupStatus.BOOKED]
     slots = {s.meal: s for s in await MealSlot.filter(canteen_id=canteen.pk, date=day)}
     if not rows:
@@ -367,5 +369,6 @@ async def day_summary(canteen: Canteen, day: dt.date) -> str:
             result = OUTCOME_NAMES.get(s.outcome, "未报告") if s.outcome else "未报告"
             number = f"{s.line_no}. " if s.line_no else ""
             lines.append(f"  {number}{s.recipient.address} {s.count}份 {result}")
-    lines.append("导出表格：python main.py export-deliveries --date " + day.isoformat())
+    if console:
+        lines.append(f"完整名单和导出请用管理后台：{console}")
     return "\n".join(lines)

@@ -107,7 +107,8 @@ async def staff_summary(ctx: Context) -> HandlerResult:
     day = ctx.now().date()
     if _text(ctx).startswith("明"):
         day += dt.timedelta(days=1)
-    return await roster.day_summary(canteen, day)
+    base = getattr(ctx.services.settings, "base_url", "")
+    return await roster.day_summary(canteen, day, console=f"{base}/console/" if base else "")
 
 
 # ---- sign-up form --------------------------------------------------------------------------
@@ -203,14 +204,36 @@ async def _days(ctx: Context, data: forms.Data) -> list[str]:
     if len(days.dates) > 31:
         raise Invalid("一次最多报一个月。")
     data["recurring"] = days.recurring
+    if days.dates:
+        data["prices"] = await _prices(await _canteen_meals(data), min(days.dates))
     return [d.isoformat() for d in days.dates]
 
 
-async def _count(ctx: Context, data: forms.Data) -> int:
+async def _prices(meals: list[CanteenMeal], day: dt.date) -> dict[str, str]:
+    """What each meal costs on `day`, from the one source the menus use too."""
+    return {
+        m.meal.value: f"{meal_label(m.meal)}{await canteen_service.price_on(m, day) / 100:g}元一份"
+        for m in meals
+    }
+
+
+_COUNT_RE = re.compile(r"(\d{1,3}|[一二两俩三四五六七八九十]{1,3})\s*(?:份|个|盒|人)")
+_BARE_COUNT_RE = re.compile(r"^(?:要|来|订)?(\d{1,3}|[一二两俩三四五六七八九十]{1,3})$")
+
+
+def count_in(text: str) -> int | None:
+    """Portions as people say them: "2", "两份", "俩", "一份就够 她吃得少"."""
     from bot.nlu.slots import cn_number
 
-    text = _text(ctx).rstrip("份个人盒")
-    n = cn_number(text)
+    m = _COUNT_RE.search(text) or _BARE_COUNT_RE.match(text)
+    if m is None:
+        return None
+    word = m.group(1).replace("俩", "两")
+    return cn_number(word)
+
+
+async def _count(ctx: Context, data: forms.Data) -> int:
+    n = count_in(_text(ctx))
     if n is None:
         raise Invalid("请回复数字，比如“1”。")
     if not 1 <= n <= service.MAX_COUNT:
@@ -264,6 +287,11 @@ def _known(name: str) -> Any:
     return lambda data: name in data
 
 
+def _show_days(value: list[str]) -> str:
+    days = [dt.date.fromisoformat(d) for d in value]
+    return days_summary(days, min(days)) if days else "无"
+
+
 SIGNUP_FORM = Form(
     name="delivery.signup",
     title="送餐报名",
@@ -273,32 +301,54 @@ SIGNUP_FORM = Form(
             "给谁送？给自己送回复“自己”，给家人送就说称呼，比如“我妈”。",
             _label,
             _known("label"),
+            label="给谁", names=r"给谁|称呼",
         ),
         Step(
             "address",
             "送到哪里？请写楼号、单元、门牌，比如“3号楼2单元401”。",
             _address,
             _known("address"),
+            label="地址", names=r"地址|住址|门牌|房号|门牌号|号楼|单元|栋|幢",
         ),
-        Step("meals", _meals_prompt, _meals, _known("meals")),
-        Step("days", "哪几天送？比如“明天”“周一到周五”“每个工作日”。", _days, _known("days")),
-        Step("count", "每餐要几份？回复数字，比如“1”。", _count, _known("count")),
+        Step(
+            "meals", _meals_prompt, _meals, _known("meals"),
+            label="哪餐", names=r"早饭|午饭|中饭|晚饭|早餐|午餐|晚餐|中午|晚上|早上|哪餐|哪一餐",
+            show=lambda v: "、".join(meal_label(m) for m in v),
+            accepts=frozenset({"menu_query"}),
+        ),
+        Step(
+            "days", "哪几天送？比如“明天”“周一到周五”“每个工作日”。", _days, _known("days"),
+            label="日期",
+            names=r"日期|哪天|哪几天|今天|明天|后天|周[一二三四五六日天末]|星期|工作日|每天|天天",
+            show=_show_days,
+        ),
+        Step(
+            "count", "每餐要几份？回复数字，比如“1”。", _count, _known("count"),
+            label="份数", names=r"份数|\d+份|[一两俩三四五六七八九十]份|几份|俩",
+            show=lambda v: f"每餐{v}份",
+        ),
         Step(
             "diet",
             "有忌口或特别要求吗？比如少盐、要软烂。没有就回复“没有”。",
             _diet,
             _known("diet"),
+            label="忌口", names=r"忌口|口味", free=True, accepts=frozenset({"menu_query"}),
         ),
-        Step("phone", "联系电话是多少？送餐的志愿者会打这个电话。", _phone, _known("phone")),
+        Step(
+            "phone", "联系电话是多少？送餐的志愿者会打这个电话。", _phone, _known("phone"),
+            label="电话", names=r"(?<!紧急)(?:电话|手机|号码)",
+        ),
         Step(
             "emergency",
             "紧急联系人的电话？敲门没人应时我们会联系。没有就回复“没有”。",
             _emergency,
             _known("emergency"),
+            label="紧急联系人", names=r"紧急联系人|紧急电话|紧急联系",
         ),
         Step("confirm", _summary, _confirm),
     ],  # fmt: skip
     on_done=lambda ctx, data: _submit(ctx, data),
+    own_intents=frozenset({"delivery_signup"}),
 )
 
 
@@ -375,9 +425,7 @@ async def start_signup(ctx: Context) -> HandlerResult:
     data: forms.Data = {
         "canteen_id": canteen.pk,
         "offered": [m.meal.value for m in meals],
-        "prices": {
-            m.meal.value: f"{meal_label(m.meal)}{m.price_cents / 100:g}元一份" for m in meals
-        },
+        "prices": await _prices(meals, today + dt.timedelta(days=1)),
         "today": today.isoformat(),
     }
     if len(meals) == 1:
@@ -395,6 +443,8 @@ async def start_signup(ctx: Context) -> HandlerResult:
     if (days := parse_days(text, today)) is not None and all(d >= today for d in days.dates):
         data["days"] = [d.isoformat() for d in days.dates]
         data["recurring"] = days.recurring
+        if days.dates:
+            data["prices"] = await _prices(meals, min(days.dates))
     if isinstance(count := slots.get("count"), int) and 1 <= count <= service.MAX_COUNT:
         data["count"] = count
     if address := slots.get("address"):

@@ -54,13 +54,16 @@ def feature_routers() -> list[Router]:
     system routes and before the fallbacks. Delivery first: a volunteer's "3 送到" is a report,
     not a sign-up."""
     from canteen.router import router as canteen
+    from conversation.emergency import router as emergency
+    from conversation.router import router as conversation
     from craftsman_directory.router import router as directory
     from delivery.router import router as delivery
     from grid.router import router as grid
     from groups.router import router as groups
 
     # Groups first: a pasted 接龙 is numbered lines, not a sign-up or a volunteer's report.
-    return [groups, delivery, canteen, directory, grid]
+    # Emergencies before everything (forms too); the dialogue acts before the features.
+    return [emergency, groups, conversation, delivery, canteen, directory, grid]
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:

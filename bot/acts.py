@@ -1,0 +1,158 @@
+"""Dialogue acts that are not intents: leaving, side questions, corrections, small talk.
+
+Pure functions over the message text, cheap enough for every message (a few precompiled
+regexes). Forms use them to tell an answer from a request to leave, a question asked in the
+middle, or a correction of a field given earlier; the dialogue router uses them for small talk.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_EDGE = "。.!！?？~～ 　，,、…"
+
+# Leaving a form: the whole message says "stop" (not "没有"/"不用", which answer optional steps).
+_LEAVE = re.compile(
+    r"^(?:哎呀?|唉|那|那就|还是|我|我们|先|要不)?"
+    r"(?:算了吧?|算了(?:算了)?|不要了|不用了吧|不订了|不报了|不报名了|不弄了|先不弄了|不办了|不填了|"
+    r"不登记了|不投诉了|不反映了|不评了|不找了|不想(?:订|报|弄|填|办|登记)了|先不(?:订|报|弄|填|办)?了|"
+    r"回头再说|以后再说|改天再说|下次再说|过两天再说|等等再说|再说吧|取消|退出|不想弄了|不干了)"
+    r"(?:吧|了|啊|呀|哈)?"
+    r"(?:[，, ]*(?:不订了|不要了|不弄了|不报了|不填了|谢谢|回头再说|以后再说))?$"
+)
+
+
+def is_leave(text: str) -> bool:
+    """The message asks to leave whatever is going on ("算了", "算了不订了", "回头再说")."""
+    return bool(_LEAVE.match(text.strip(_EDGE).replace(" ", "")))
+
+
+# ---- side questions: answered in the middle of a form, which then asks its step again --------
+
+_SIDE: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "price",
+        re.compile(r"多少钱|几块钱|几元|什么价|价格|价钱|贵不贵|怎么收费|收费多少|要钱吗|收钱吗"),
+    ),
+    (
+        "hours",
+        re.compile(
+            r"几点(?:开|关|送|到|营业|开饭|吃饭)|什么时候(?:开|送|到|开饭)|营业时间|开门时间"
+        ),
+    ),
+    (
+        "menu",
+        re.compile(r"吃什么|吃啥|菜单|什么菜|有什么菜|啥菜|有(?:没有)?[^\s，,]{1,4}(?:吗|没有)$"),
+    ),
+    (
+        "status",
+        re.compile(
+            r"订了几天|报了几天|订了哪几天|我订了|我报了|订的饭|饭.{0,4}(?:到哪|送哪|怎么还没)|"
+            r"怎么还没(?:到|送)|送到哪了|送到了吗"
+        ),
+    ),
+    (
+        "cancel",
+        re.compile(r"(?:不用|不要|别)(?:再)?送(?!到)|取消.{0,4}送餐|退订送餐"),
+    ),
+    ("search", re.compile(r"^(?:帮我|我想|我要)?(?:找|请)(?:个|一个|一位|位)?.{1,8}(?:师傅|的)?$")),
+    ("help", re.compile(r"^(?:帮助|你能做什么|你会什么|怎么用|能干什么|有什么功能)$")),
+)
+
+
+def side_question(text: str) -> str | None:
+    """What a question asked in passing is about: price, hours, menu, status, search, help."""
+    s = text.strip(_EDGE)
+    for name, pattern in _SIDE:
+        if pattern.search(s):
+            return name
+    return None
+
+
+# ---- corrections -------------------------------------------------------------------------
+
+# Words that mark a correction of something said before; a correction must carry one.
+CORRECTION = re.compile(
+    r"写错了?|填错了?|说错了?|弄错了?|搞错了?|打错了?|记错了?|错了|不对|改成|改为|换成|改一下|改到|"
+    r"改下|应该是|重新写|也要|还要|加上|再加|另外加|哦对了|对了|不是.{1,10}?是"
+)
+# "不是我妈 是我爸": the value said wrongly, and the right one.
+NOT_BUT = re.compile(r"不是(.{1,10}?)[，,\s]*(?:而)?是(.+)$")
+# Where the new value starts: after the last of these.
+_VALUE_AFTER = re.compile(r"(?:应该是|改成|改为|换成|改到|写成|就是|是|为|成)")
+MERGE = re.compile(r"也要|还要|加上|再加|另外加|也送")
+_NOISE = re.compile(
+    r"^(?:不对|错了|哦|噢|啊|哎|对了|哦对了|那个|嗯)+|写错了?|填错了?|说错了?|弄错了?|搞错了?|打错了?|"
+    r"记错了?|改一下|改下|重新写"
+)
+
+
+def is_correction(text: str) -> bool:
+    return bool(CORRECTION.search(text))
+
+
+def correction_value(text: str) -> str:
+    """The new value in a correction: what follows 是/改成/换成 ..., else the text without the
+    correction words ("电话写错了 13812345679" -> "13812345679")."""
+    s = text.strip(_EDGE)
+    last = None
+    for m in _VALUE_AFTER.finditer(s):
+        last = m
+    if last is not None and s[last.end() :].strip(_EDGE):
+        return s[last.end() :].strip(_EDGE)
+    return _NOISE.sub("", s).strip(_EDGE)
+
+
+# ---- small talk ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmallTalk:
+    kind: str  # thanks, bye, who, anyone, praise_bot, sorry, ok
+    reply: str
+
+
+_SMALL = (
+    (
+        "thanks",
+        re.compile(
+            r"^(?:好的?|嗯|哦)?[，, ]*(?:谢谢|多谢|谢了|谢啦|感谢|麻烦你了|辛苦了|辛苦)"
+            r"(?:你|您|啦|了|哈)*(?:啊|呀)?$"
+        ),
+        "不客气！有事随时找我。",
+    ),
+    (
+        "bye",
+        re.compile(
+            r"^(?:好的?|嗯|那)?[，, ]*(?:再见|拜拜|byebye|bye|回见|下次聊|先这样|晚安)"
+            r"(?:了|啦|吧)?$"
+        ),
+        "再见，您慢走！有事随时说。",
+    ),
+    (
+        "who",
+        re.compile(
+            r"^(?:你是谁|你是哪位|你是什么|你叫什么|你是机器人吗|你是人吗|是机器人吗|是真人吗)$"
+        ),
+        "我是社区的小助手“邻里”，是个机器人。能帮您找师傅、看食堂菜单、报名送餐、联系网格员。",
+    ),
+    (
+        "anyone",
+        re.compile(r"^(?:有人吗|有人在吗|在不在|人呢|喂|有没有人|没人吗)$"),
+        "在的，您请说。找师傅、看菜单、报名送餐、找网格员，都可以直接告诉我。",
+    ),
+    (
+        "praise_bot",
+        re.compile(r"^(?:你真好|真好用|太好了|真棒|你真棒|挺好的|很好用|不错)$"),
+        "谢谢夸奖！有事随时找我。",
+    ),
+)
+
+
+def small_talk(text: str) -> SmallTalk | None:
+    s = text.strip(_EDGE).replace(" ", "").lower()
+    for kind, pattern, reply in _SMALL:
+        if pattern.match(s):
+            return SmallTalk(kind, reply)
+    return None
