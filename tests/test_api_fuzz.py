@@ -198,7 +198,16 @@ async def seed(client: TestClient) -> dict[str, list[Any]]:
     await grant(ADMIN, Role.ADMIN)
     today = dt.datetime.now(SHANGHAI).date()
     ids = await seed_delivery(canteen, RESIDENT, today)
+    from models.places import Place, PlaceSource
+
+    places = [
+        await Place.create(name="仁心药房", kind="pharmacy", lat=31.23, lng=121.47, verified=True),
+        await Place.create(
+            name="待核实公厕", kind="toilet", lat=31.231, lng=121.47, source=PlaceSource.IMPORT
+        ),
+    ]
     return {
+        "place_id": [p.pk for p in places],
         "craftsman_id": [c.pk for c in craftsmen],
         "canteen_id": [canteen.pk],
         "complaint_id": [complaint.pk],

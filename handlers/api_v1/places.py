@@ -191,6 +191,7 @@ _KIND = {"type": "string", "enum": list(IDS), "description": "服务点类型（
 _PID = {"place_id": ID}
 _HOURS_RULE = "营业时间：如“每天8:00-18:00”“周一到周五 9:00-17:00”，或 OpenStreetMap 写法"
 _TEXT_RULE = "不能含看不见的控制字符"
+_TOGETHER = "按距离筛选（within_m）或排序时，lat 和 lng 要一起给"
 
 PLACE_FIELDS: dict[str, Any] = {
     "name": checked({"type": "string", "minLength": 1, "maxLength": 64}, _TEXT_RULE),
@@ -311,8 +312,8 @@ ENDPOINTS = [
         access=Access.PUBLIC,
         query={
             "kind": _KIND,
-            "lat": _LAT,
-            "lng": _LNG,
+            "lat": checked(_LAT, _TOGETHER),
+            "lng": checked(_LNG, _TOGETHER),
             "within_m": {"type": "number", "exclusiveMinimum": 0, "maximum": 50000},
             "datum": {"type": "string", "enum": ["wgs84", "gcj02"], "default": "wgs84"},
         },
