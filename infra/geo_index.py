@@ -5,13 +5,17 @@ database. The craftsman directory and the places both index this way.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
+log = logging.getLogger(__name__)
+
 # GEOADD arguments per command while rebuilding (keeps each command small).
 CHUNK = 5000
+GEO_LAT_MAX = 85.05112878
 
 # GEOSEARCH, then HMGET of the members found: returns distance, card, distance, card, ...
 NEARBY = AsyncScript(
@@ -43,6 +47,19 @@ async def nearby(
 
 
 def add_points(pipe: Any, geo_key: str, values: list[Any]) -> None:
-    """GEOADD lng, lat, member triples in commands of CHUNK points."""
+    """GEOADD lng, lat, member triples in commands of CHUNK points. A point off the map (NaN
+    included: a row stored before the inputs refused it) is left out, logged: GEOADD would
+    fail the whole command on it ("value is not a valid float"), and every rebuild with it."""
+    triples = [values[i : i + 3] for i in range(0, len(values), 3)]
+    bad = [t for t in triples if not _indexable(float(t[0]), float(t[1]))]
+    if bad:
+        members = [t[2] for t in bad[:20]]
+        log.warning("points not indexed: no valid coordinates", extra={"members": members})
+        values = [v for t in triples if _indexable(float(t[0]), float(t[1])) for v in t]
     for i in range(0, len(values), CHUNK * 3):
         pipe.execute_command("GEOADD", geo_key, *values[i : i + CHUNK * 3])
+
+
+def _indexable(lng: float, lat: float) -> bool:
+    # Redis GEO holds the Web Mercator band only; comparisons are False for NaN.
+    return -GEO_LAT_MAX <= lat <= GEO_LAT_MAX and -180 <= lng <= 180

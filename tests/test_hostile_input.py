@@ -846,3 +846,20 @@ def test_every_importer_reads_within_the_bounds(tmp_path: Path) -> None:
     assert len(lines) == 3 * len(IMPORTERS), done.stdout
     for line, expected in zip(lines, ["最多读5000行", "解压后太大", "最多读30列"] * 2, strict=True):
         assert "refused:" in line and expected in line, line
+
+
+async def test_a_stored_non_finite_place_stays_out_of_the_index(bot: Any) -> None:
+    """The places index shares GEOADD (infra.geo_index.add_points): a stored non-finite point
+    is left out instead of failing the rebuild for every place."""
+    from models.places import Place
+    from places import index as place_index
+
+    here = {"kind": "pharmacy", "lat": HOME[0], "lng": HOME[1], "verified": True}
+    good = await Place.create(name="好药房", **here)
+    bad = await Place.create(name="坏药房", **here)
+    conn = connections.get("default")
+    value = "'NaN'::float8" if conn.capabilities.dialect == "postgres" else "9e999"
+    await conn.execute_query(f"UPDATE places SET lng = {value} WHERE id = {bad.pk}")
+    await place_index.rebuild(bot.services.redis)
+    hits = await place_index.nearby(bot.services.redis, "pharmacy", *HOME, 1000)
+    assert [h.card.id for h in hits] == [good.pk]
