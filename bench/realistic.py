@@ -653,6 +653,9 @@ class FloorServer(Target):
         shutil.rmtree(self.data, ignore_errors=True)
 
 
+_setup_ids = iter(range(10**9))  # MsgIds of setup messages never repeat (a repeat is deduped)
+
+
 async def _post_all(port: int, plan: Plan, messages: list[tuple[int, str, int]]) -> None:
     """Send messages outside the measurement (one user's in order, users concurrently)."""
     import aiohttp
@@ -661,7 +664,7 @@ async def _post_all(port: int, plan: Plan, messages: list[tuple[int, str, int]])
     for m in messages:
         by_user.setdefault(m[0], []).append(m)
     gate = asyncio.Semaphore(32)
-    counter = iter(range(10**9))
+    counter = _setup_ids
 
     async def one(session: aiohttp.ClientSession, user_msgs: list[tuple[int, str, int]]) -> None:
         for u, kind, i in user_msgs:
@@ -689,16 +692,17 @@ async def _post_all(port: int, plan: Plan, messages: list[tuple[int, str, int]])
         await asyncio.gather(*(one(session, msgs) for msgs in by_user.values()))
 
 
-MENU_POST = (
-    "发布菜单 明天午餐\n凉菜：拍黄瓜、凉拌木耳\n"
-    "热菜：红烧肉、西红柿炒鸡蛋\n汤：紫菜蛋花汤\n价格：10元"
-)
+MENU_POSTS = [
+    "发布菜单 今天午餐\n凉菜：拍黄瓜、凉拌木耳\n热菜：红烧肉、西红柿炒鸡蛋\n汤：紫菜蛋花汤\n"
+    "价格：10元",
+    "发布菜单 明天午餐\n凉菜：糖拌番茄\n热菜：清蒸鱼、炒青菜\n汤：冬瓜汤\n价格：10元",
+]
 
 
 def prepare(target: TreeServer, plan: Plan) -> None:
     """Locations, paces and a published menu, before any measured run."""
-    staff = Plan(["demo-staff"], ["staff"], [CENTRE], [MENU_POST, "确认"], [])
-    asyncio.run(_post_all(target.port, staff, [(0, "t", 0), (0, "t", 1)]))
+    staff = Plan(["demo-staff"], ["staff"], [CENTRE], [*MENU_POSTS, "确认"], [])
+    asyncio.run(_post_all(target.port, staff, [(0, "t", 0), (0, "t", 2), (0, "t", 1), (0, "t", 2)]))
     asyncio.run(_post_all(target.port, plan, plan.setup))
 
 
@@ -752,7 +756,8 @@ def profile(
     if Path(spy).exists() and not force_cprofile:
         rec = subprocess.Popen(
             [spy, "record", "--pid", str(target.proc.pid), "--rate", "200", "--duration",
-             str(round(seconds)), "--format", "raw", "--nonblocking", "-o", str(out)],
+             str(round(seconds)), "--format", "raw", "--nonblocking", "--full-filenames",
+             "-o", str(out)],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )  # fmt: skip
         time.sleep(1)
@@ -760,7 +765,9 @@ def profile(
             run_wrk(target, plan, plan.seq, seconds)
             _, err = rec.communicate(timeout=60)
             if rec.returncode == 0 and out.exists():
-                return ["py-spy:", *_top_leaves(out.read_text(), top)]
+                kept = Path(tempfile.gettempdir()) / f"linli-spy-{target.name}.txt"
+                shutil.copy(out, kept)  # collapsed stacks, e.g. for a flame graph
+                return [f"py-spy ({kept}):", *_top_leaves(out.read_text(), top)]
         else:
             err = rec.stderr.read() if rec.stderr else b""
         print(f"  py-spy failed ({err.decode(errors='replace')[-300:]}): cProfile", flush=True)
