@@ -32,6 +32,11 @@ from models.users import Role, RoleGrant
 CHAIN_ACCOUNT = "jielong:"
 
 
+# How a line of a generated chain says its resident signed up themselves (Official Account,
+# mini-program): pasted back, it is not booked again.
+SIGNED_UP_ELSEWHERE = "（已报名）"
+
+
 def chain_account(canteen_id: int) -> str:
     return f"{CHAIN_ACCOUNT}{canteen_id}"
 
@@ -168,7 +173,9 @@ async def preview_chain(
         line = Line(
             Status.BOOK, e.number, e.name, e.building, e.count, e.address, e.note, key=e.key
         )
-        if e.problem:
+        if SIGNED_UP_ELSEWHERE in e.note:
+            line.status, line.why = Status.SAME, "自己报的名"
+        elif e.problem:
             line.status, line.why = Status.UNCLEAR, e.problem
         elif e.key in seen:
             line.status, line.why = Status.UNCLEAR, "和前面一行重复"
@@ -388,9 +395,10 @@ async def chain_to_post(canteen: Canteen, day: dt.date, meal: Meal | None = None
         lines = []
         for s in rows:
             r = s.recipient
-            name = r.label if r.openid.startswith(CHAIN_ACCOUNT) else "居民"
-            name = name.split("·", 1)[0]
-            lines.append(f"{name} {r.building}号楼 {s.count}份")
+            if r.openid.startswith(CHAIN_ACCOUNT):
+                lines.append(f"{r.label.split('·', 1)[0]} {r.building}号楼 {s.count}份")
+            else:  # signed up by themselves: marked, so the chain pasted back skips the line
+                lines.append(f"居民 {r.building}号楼 {s.count}份 {SIGNED_UP_ELSEWHERE}")
         parts.append(
             render_chain(
                 f"{day_name(day)}{meal_label(m.meal)}送餐接龙",

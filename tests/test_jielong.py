@@ -13,7 +13,7 @@ from bot.messages import Incoming
 from canteen.cli import grant_role
 from delivery import service as delivery
 from groups.jielong import MAX_LINES, ChainError, looks_like_chain, parse_chain
-from models.canteen import Canteen, Meal, Menu
+from models.canteen import Canteen, CanteenMeal, Meal, Menu
 from models.delivery import MealSlot, Recipient, Signup, SignupStatus
 from models.groups import ChainLine
 from models.users import Role
@@ -193,6 +193,23 @@ async def test_staff_get_a_chain_to_post(staff: Staff) -> None:
     assert "401" not in text
     # the posted chain, pasted back, reads as the same bookings
     assert "已报过" in await staff(text)
+
+
+async def test_residents_who_signed_up_themselves_are_not_booked_again(staff: Staff) -> None:
+    own = await delivery.save_recipient(
+        "o-li", label="本人", address="6号楼1单元101", building="6", phone="13812345678",
+        emergency_phone=None, diet="",
+    )  # fmt: skip
+    lunch = await CanteenMeal.get(meal=Meal.LUNCH)
+    await delivery.book(own, lunch, THU, 1, staff.when)
+    text = await staff("生成接龙 午餐")
+    assert "1. 居民 6号楼 1份 （已报名）" in text and "101" not in text
+    pasted = text + "\n2. 小马 9号楼 1份"
+    preview = await staff(pasted)
+    assert "居民 6号楼 1份 —— 已报过（自己报的名）" in preview
+    assert "小马 9号楼 1份 —— 可报名" in preview
+    await staff("确认")
+    assert await _booked() == {"本人": 1, "小马": 1}
 
 
 async def test_staff_paste_and_generate_a_chain_in_the_console(
