@@ -76,12 +76,26 @@ def _str(data: dict, *path: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+_SPACE = {" ", "\u2005", "\u3000", "\n", "\t", "\r"}
+
+
 def strip_mention(text: str) -> tuple[str, bool]:
-    """'@RobotA 明天午饭' → ('明天午饭', True). WeCom keeps the @name in the content; a member
-    may also write it at the end or twice. One pass over whitespace-separated words."""
-    words = text.replace("\u2005", " ").split(" ")  # WeCom puts U+2005 after a mention
-    kept = [w for w in words if not w.startswith("@")]
-    return " ".join(w for w in kept if w).strip(), len(kept) != len(words)
+    """'@RobotA 明天午饭' → ('明天午饭', True). WeCom keeps the @name in the content (followed
+    by U+2005); a member may also put it at the end, or on a line of its own above a pasted
+    接龙. One pass: an '@' at the start of a word drops that word; line breaks stay."""
+    out: list[str] = []
+    i, n, found = 0, len(text), False
+    while i < n:
+        if text[i] == "@" and (i == 0 or text[i - 1] in _SPACE):
+            found = True
+            while i < n and text[i] not in _SPACE:
+                i += 1
+            while i < n and text[i] in (" ", "\u2005"):  # the space after the mention
+                i += 1
+            continue
+        out.append(text[i])
+        i += 1
+    return "".join(out).strip(), found
 
 
 def parse_message(data: dict) -> Message:

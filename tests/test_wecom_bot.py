@@ -88,6 +88,8 @@ def test_the_mention_is_stripped() -> None:
     assert strip_mention("@小助手\u2005找裁缝") == ("找裁缝", True)
     assert strip_mention("找裁缝 @小助手") == ("找裁缝", True)
     assert strip_mention("找裁缝") == ("找裁缝", False)
+    assert strip_mention("@小助手\n#接龙\n1. 王阿姨") == ("#接龙\n1. 王阿姨", True)
+    assert strip_mention("发邮件到 a@b.com") == ("发邮件到 a@b.com", False)
 
 
 # ---- the callback against the app ------------------------------------------------------------
