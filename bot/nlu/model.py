@@ -97,6 +97,8 @@ class Model:
     # ask instead of acting when the top intent is below min_prob or within min_margin
     min_prob: float = 0.55
     min_margin: float = 0.2
+    # ...unless the lexicon's rules reached the same verdict and it is at least this likely
+    agree_prob: float = 0.5
     info: Mapping[str, Any] = field(default_factory=dict)
 
     def head(self, name: str) -> Head | None:
@@ -130,6 +132,7 @@ def model_from_dict(data: Mapping[str, Any], source: str = "<data>") -> Model:
             heads=heads,
             min_prob=float(th.get("min_prob", 0.55)),
             min_margin=float(th.get("min_margin", 0.2)),
+            agree_prob=float(th.get("agree_prob", 0.5)),
             info={k: v for k, v in data.items() if k not in ("heads", "thresholds")},
         )
     except (KeyError, TypeError, AttributeError) as exc:

@@ -471,7 +471,10 @@ class Parser:
             ranked = [("unknown", 0.9), *[(i, p * 0.1) for i, p in ranked if i != "unknown"]]
         intent, p1 = ranked[0]
         p2 = ranked[1][1]
-        confident = p1 >= model.min_prob and p1 - p2 >= model.min_margin
+        # sure: a clear winner, or the lexicon's own rules reached the same verdict
+        confident = (p1 >= model.min_prob and p1 - p2 >= model.min_margin) or (
+            intent == a.rule_winner and p1 >= model.agree_prob
+        )
         category, candidates, clarify, cat_p = self._category(a, model, feats)
         place, place_p = self._place(a, model, feats)
         alternatives: list[dict[str, Any]] = []

@@ -32,7 +32,7 @@ STEPS = 300
 LEARNING_RATE = 0.5
 FOLDS = 5
 PRUNE = 0.02
-TARGET_CONF_WRONG = 0.02
+TARGET_CONF_WRONG = 0.015  # half the product target: CV on our own corpus is optimistic
 SYNTHETIC_PER_CATEGORY = 40
 SYNTHETIC_PER_PLACE = 24
 
@@ -136,26 +136,29 @@ def _fit(rows: list[list[str]], labels: list[int], n_labels: int) -> dict[str, l
     r_idx: list[int] = []
     f_idx: list[int] = []
     for r, feats in enumerate(rows):
-        for f in set(feats):
+        for f in dict.fromkeys(feats):  # unique, in order (a set would vary run to run)
             r_idx.append(r)
             f_idx.append(vocab.setdefault(f, len(vocab)))
     ri = np.asarray(r_idx, dtype=np.int64)
     fi = np.asarray(f_idx, dtype=np.int64)
-    # features sorted by their first appearance: the same corpus gives the same order
+    # X.W and X'.D as segment sums (np.add.reduceat): pairs grouped by row as built, and a
+    # second copy grouped by feature (every feature occurs, so each segment is non-empty)
+    row_starts = np.flatnonzero(np.r_[True, ri[1:] != ri[:-1]])
+    by_feature = np.argsort(fi, kind="stable")
+    fi_sorted, ri_by_feature = fi[by_feature], ri[by_feature]
+    feature_starts = np.flatnonzero(np.r_[True, fi_sorted[1:] != fi_sorted[:-1]])
     n, d = len(rows), len(vocab)
     y = np.zeros((n, n_labels))
     y[np.arange(n), labels] = 1.0
     w = np.zeros((d, n_labels))
     g2 = np.zeros_like(w)
     for _ in range(STEPS):
-        scores = np.zeros((n, n_labels))
-        np.add.at(scores, ri, w[fi])
+        scores = np.add.reduceat(w[fi], row_starts, axis=0)
         scores -= scores.max(axis=1, keepdims=True)
         p = np.exp(scores)
         p /= p.sum(axis=1, keepdims=True)
         diff = (p - y) / n
-        grad = np.zeros_like(w)
-        np.add.at(grad, fi, diff[ri])
+        grad = np.add.reduceat(diff[ri_by_feature], feature_starts, axis=0)
         grad += L2 * w
         g2 += grad * grad  # AdaGrad: rare n-grams get their share of the steps
         w -= LEARNING_RATE * grad / (np.sqrt(g2) + 1e-8)
@@ -235,6 +238,10 @@ def cross_validate(examples: list[Example], lexicon: Lexicon, folds: int = FOLDS
     return {"predictions": preds, **score(preds)}
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def score(preds: Sequence[tuple[Example, Any]]) -> dict[str, Any]:
     n = len(preds)
     intent_ok = sum(r.intent == e.intent for e, r in preds)
@@ -248,26 +255,37 @@ def score(preds: Sequence[tuple[Example, Any]]) -> dict[str, Any]:
     }
 
 
-def choose_thresholds(preds: Sequence[tuple[Example, Any]]) -> dict[str, float]:
-    """The loosest (fewest questions) thresholds with confidently-wrong <= the target."""
+def choose_thresholds(
+    preds: Sequence[tuple[Example, Any]], lexicon: Lexicon
+) -> dict[str, float]:
+    """The loosest thresholds (fewest questions) whose confidently-wrong rate on the
+    cross-validation predictions stays at or below the target."""
+    parser = base_parser(lexicon)
     scored = []
     for e, r in preds:
         alts = r.alternatives
         p1 = alts[0]["score"] if alts else 1.0
         p2 = alts[1]["score"] if len(alts) > 1 else 0.0
-        wrong = r.intent != e.intent or (
-            e.intent == "find_craftsman" and e.category and r.category != e.category
-        )
-        scored.append((p1, p1 - p2, wrong))
-    best = (1.0, 0.9, 0.5)
+        agrees = parser.analyse(e.text).rule_winner == r.intent
+        # intent errors only: a category the lexicon is unsure of gets its own question
+        wrong = r.intent != e.intent
+        scored.append((p1, p1 - p2, agrees, wrong))
     n = len(scored) or 1
-    for mp in [x / 20 for x in range(4, 17)]:
-        for mm in [x / 20 for x in range(0, 11)]:
-            asked = [s for s in scored if not (s[0] >= mp and s[1] >= mm)]
-            conf_wrong = sum(1 for s in scored if s[2] and s[0] >= mp and s[1] >= mm) / n
-            if conf_wrong <= TARGET_CONF_WRONG and len(asked) / n < best[0]:
-                best = (len(asked) / n, mm, mp)
-    return {"min_prob": best[2], "min_margin": best[1]}
+    best: tuple[float, dict[str, float]] = (
+        2.0,
+        {"min_prob": 0.9, "min_margin": 0.5, "agree_prob": 0.9},
+    )
+    for mp in [x / 20 for x in range(8, 19)]:
+        for mm in [x / 20 for x in range(0, 9)]:
+            for ap in [x / 20 for x in range(8, 19)]:
+                sure = [
+                    (p1 >= mp and m >= mm) or (agrees and p1 >= ap) for p1, m, agrees, _ in scored
+                ]
+                conf_wrong = sum(1 for s, x in zip(sure, scored, strict=True) if s and x[3]) / n
+                asked = sum(1 for s in sure if not s) / n
+                if conf_wrong <= TARGET_CONF_WRONG and asked < best[0]:
+                    best = (asked, {"min_prob": mp, "min_margin": mm, "agree_prob": ap})
+    return best[1]
 
 
 # ---- the command -----------------------------------------------------------------------------
@@ -283,7 +301,7 @@ def train(
     lex = lexicon or load_lexicon()
     examples = read_corpus() + list(extra) + synthetic(lex)
     cv = cross_validate(examples, lex, folds)
-    thresholds = choose_thresholds(cv["predictions"])
+    thresholds = choose_thresholds(cv["predictions"], lex)
     data = fit_model(examples, lex, thresholds)
     figures = {k: v for k, v in cv.items() if k != "predictions"}
     data["cv"] = {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}
