@@ -49,6 +49,10 @@ class Answer:
 _READERS: dict[str, OpenAPI] = {}
 
 
+def _json(data: bytes | str, **_: Any) -> Any:
+    return json.loads(data)
+
+
 def _text(data: bytes | str, **_: Any) -> str:
     return data.decode("utf-8") if isinstance(data, bytes) else data
 
@@ -58,7 +62,10 @@ def reader(document: dict[str, Any]) -> OpenAPI:
     key = json.dumps(document, sort_keys=True)
     if key not in _READERS:
         # A CSV export is text: read it as text, so its documented string schema is checked.
-        config = Config(extra_media_type_deserializers={"text/csv": _text})
+        # GeoJSON (/api/places) is JSON under its own media type (RFC 7946).
+        config = Config(
+            extra_media_type_deserializers={"text/csv": _text, "application/geo+json": _json}
+        )
         _READERS[key] = OpenAPI.from_dict(document, config=config)
     return _READERS[key]
 
@@ -86,7 +93,8 @@ class Api:
         )
         raw = await resp.read()
         content_type = resp.headers.get("Content-Type", "").split(";")[0]
-        body = await resp.json() if content_type == "application/json" else raw
+        json_types = ("application/json", "application/geo+json")
+        body = await resp.json(content_type=None) if content_type in json_types else raw
         query = MultiDict({k: str(v) for k, v in (params or {}).items()})
         request = _Request(
             host_url=f"http://{urlsplit(str(resp.url)).netloc}",

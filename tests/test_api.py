@@ -191,6 +191,22 @@ CASES = [
     ),
     Case("GET", "/api/canteens/{c1}/deliveries", ONLY_STAFF1),
     Case("GET", "/api/canteens/{c1}/deliveries.csv", ONLY_STAFF1, params={"date": "2026-11-25"}),
+    Case("GET", "/api/places", {}, params={"kind": "pharmacy"}, public=True),
+    Case(
+        "GET",
+        "/api/places/nearest",
+        {},
+        params={"kind": "pharmacy", "lat": HOME[0], "lng": HOME[1]},
+    ),
+    Case("GET", "/api/places/{pl}", {}, public=True),
+    Case(
+        "POST",
+        "/api/admin/places",
+        ONLY_ADMIN,
+        default=201,
+        json={"name": "幸福路公厕", "kind": "公厕", "lat": HOME[0], "lng": HOME[1]},
+    ),
+    Case("PATCH", "/api/admin/places/{pl}", ONLY_ADMIN, json={"phone": "021-63210003"}),
     Case("GET", "/api/openapi.json", {}, public=True),
     Case("POST", "/api/nlu/parse", {}, json={"text": "找裁缝"}, public=True),
 ]
@@ -207,6 +223,7 @@ def _template(path: str) -> str:
         .replace("{rcp}", "{recipient_id}")
         .replace("{g}", "{signup_id}")
         .replace("{line}", "{signup_id}")
+        .replace("{pl}", "{place_id}")
         .replace("2026-11-26/lunch", "{date}/{meal}")
     )
 
@@ -228,7 +245,12 @@ async def world(api: Api, bot: Any) -> AsyncIterator[dict[str, Any]]:
     s = await make_craftsman(bot, "停用师傅", ["tailor"], 400, status=Status.SUSPENDED)
     c = await Complaint.create(craftsman=a, reason="迟到", complainant="o-x")
     tokens = {role: await api.login(code) for role, code in CODES.items()}
-    ids = {"a": a.pk, "p": p.pk, "s": s.pk, "c": c.pk, "c1": c1.pk}
+    from models.places import Place
+
+    pl = await Place.create(
+        name="仁心药房", kind="pharmacy", lat=HOME[0], lng=HOME[1], verified=True
+    )
+    ids = {"a": a.pk, "p": p.pk, "s": s.pk, "c": c.pk, "c1": c1.pk, "pl": pl.pk}
     ids.update(await seed_delivery(c1, "r", NOW.date()))
     yield {"tokens": tokens, "ids": ids}
     await clear_delivery()
