@@ -60,10 +60,12 @@ def feature_routers() -> list[Router]:
     from delivery.router import router as delivery
     from grid.router import router as grid
     from groups.router import router as groups
+    from places.router import router as places
 
+    # Places before the directory: "第一个几点关门" after a place list is about that list.
     # Groups first: a pasted 接龙 is numbered lines, not a sign-up or a volunteer's report.
     # Emergencies before everything (forms too); the dialogue acts before the features.
-    return [emergency, groups, conversation, delivery, canteen, directory, grid]
+    return [emergency, groups, conversation, delivery, canteen, places, directory, grid]
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
