@@ -119,9 +119,15 @@ class Settings(BaseSettings):
     map_tile_url: str | None = None
     map_tile_datum: Literal["gcj02", "wgs84"] = "gcj02"
     map_tile_attribution: str = ""
+    # The community's own emergency numbers, said in the first reply to an emergency: the lift
+    # rescue line (96333 where the city has it; empty: the number on the lift plate, or 119)
+    # and the gas company's 24-hour line (unset: "燃气公司" without a number).
+    lift_rescue_phone: str = "96333"
+    gas_company_phone: str | None = None
 
     @field_validator(
         "public_url",
+        "gas_company_phone",
         "community_centre",
         "map_tile_url",
         "database_url",

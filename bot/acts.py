@@ -70,6 +70,18 @@ def side_question(text: str) -> str | None:
     return None
 
 
+# A volunteer's delivery report ("3 送到", "1 2 没人"): it carries its own verb, so it is a
+# report in any state, never an answer to a form's step.
+_REPORT = re.compile(
+    r"^\d{1,3}(?:\s*号)?(?:[\s,，、和]*\d{1,3}(?:\s*号)?){0,30}\s*(?:都|全)?"
+    r"(?:送到|已送|送达|送好了|到了|没人|敲门没人|无人应答|家里没人|不在家|出去了|外出)"
+)
+
+
+def looks_like_report(text: str) -> bool:
+    return bool(_REPORT.match(text.strip()))
+
+
 # ---- corrections -------------------------------------------------------------------------
 
 # Words that mark a correction of something said before; a correction must carry one.

@@ -220,11 +220,14 @@ async def handle(ctx: Context) -> list[Reply] | None:
             return corrected
     if text and _asks_aside(ctx, form, text):
         return await _detour(ctx, form, step, data)
+    before = json.dumps(data, ensure_ascii=False, sort_keys=True)
     try:
         value = await step.parse(ctx, data)
     except DomainError as exc:
         if text and _other_request(ctx, form, step):
             return await _detour(ctx, form, step, data)
+        if json.dumps(data, ensure_ascii=False, sort_keys=True) != before:
+            await _save(ctx, form, step.name, data)  # the step counts attempts, say
         return [Reply(f"{exc.message}\n{step.ask(data)}")]
     data[step.name] = value
     return await _advance(ctx, form, form.index(step.name) + 1, data, [])
@@ -251,6 +254,8 @@ _ASIDE_INTENTS = {
 def _asks_aside(ctx: Context, form: Form, text: str) -> bool:
     """A question asked in passing ("多少钱", "今天吃什么", "我订了几天"), before the step reads it:
     a question is never stored as a field (not even in a free-text step)."""
+    if acts.looks_like_report(text):  # a volunteer's "3 送到" is a report whatever the form
+        return True
     side = acts.side_question(text)
     if side is None:
         return False
@@ -286,7 +291,10 @@ def side_intent(ctx: Context) -> str | None:
 def with_intent(ctx: Context, intent: str) -> Context:
     """A context whose parse says `intent` (a rule knew better than the parser)."""
     sub = Context(ctx.msg, ctx.services, ctx.state)
-    sub.__dict__["nlu"] = replace(ctx.nlu, intent=intent)
+    changes: dict[str, Any] = {"intent": intent}
+    if hasattr(ctx.nlu, "confident"):  # a reading the dialogue layer is sure of
+        changes["confident"] = True
+    sub.__dict__["nlu"] = replace(ctx.nlu, **changes)
     return sub
 
 

@@ -25,7 +25,8 @@ from bot.router import HandlerResult, Router
 from bot.safety import Emergency, detect
 from bot.safety import Kind as Danger
 from community.buildings import AddressError, parse_building
-from community.roles import admin_openids, grid_workers_for
+from community.roles import grid_workers_for
+from grid.router import second_people
 from infra import keys
 from models.delivery import Recipient
 from models.grid import GridReport
@@ -76,12 +77,13 @@ NAMES: dict[Danger, str] = {
     Danger.NEIGHBOUR: "独居邻居可能出事",
     Danger.HELP: "紧急求助",
 }
+UNDELIVERED = "抱歉，网格员还没收到您的求助，已转给社区工作人员。请一定先打电话：120、119、110。"
 ASK_WHERE = "在哪栋楼？回个楼号（比如“3号楼2单元”），我马上通知网格员。"
 
 
 def advice(danger: Danger, settings: object | None) -> str:
     """What to do now: the community's own numbers where it has them (per-deployment settings)."""
-    lift = getattr(settings, "lift_rescue_phone", None) or LIFT_PHONE_DEFAULT
+    lift = getattr(settings, "lift_rescue_phone", LIFT_PHONE_DEFAULT)  # "": none in this city
     gas = getattr(settings, "gas_company_phone", None)
     return ADVICE[danger].format(
         lift=f"或 {lift}" if lift else "",
@@ -122,6 +124,9 @@ async def emergency(ctx: Context) -> HandlerResult:
     }
     if building:
         data.update(where=where, building=building)
+        state = await forms.active(ctx)
+        if state is not None and state[0] is WHERE_FORM:  # "在哪栋楼" is answered by this
+            await forms.clear(ctx)
         lines.append(await _alert(ctx, data))
         return lines
     # Where is unknown: ask only that (a one-step form, so the answer is not read as anything
@@ -180,13 +185,10 @@ WHERE_FORM = Form(
     title="紧急求助",
     steps=[Step("where", ASK_WHERE, _where)],
     on_done=_after_where,
+    # Whatever they say about the place is an answer here ("东门那边有人倒了" is no new report).
+    own_intents=frozenset({"contact_grid_worker", "emergency", "find_place", "find_craftsman"}),
     leave_hint=False,
 )
-
-
-async def _second_people(first: list[str]) -> list[str]:
-    """Who an undelivered alert goes to next: the admins (push/escalation.py sends it)."""
-    return sorted(set(await admin_openids()) - set(first))
 
 
 async def _alert(ctx: Context, data: forms.Data) -> str:
@@ -203,7 +205,8 @@ async def _alert(ctx: Context, data: forms.Data) -> str:
     )
     if not targets:
         return "本社区还没有登记网格员，请一定先打电话求助。"
-    backup = await _second_people(targets)
+    # Not delivered within minutes: the other grid workers and the admins (push/escalation.py).
+    backup = await second_people(targets)
     async with in_transaction() as conn:
         report = await GridReport.create(
             openid=ctx.user,
@@ -224,6 +227,7 @@ async def _alert(ctx: Context, data: forms.Data) -> str:
                 urgency=PushUrgency.URGENT,
                 escalate_to=backup,
                 subject=f"emergency:{report.pk}",
+                tell_if_undelivered=(ctx.user, UNDELIVERED),
             )
     await wake(ctx.services.redis)
     await ctx.redis.set(keys.scratch(ctx.conv, "emergency"), str(report.pk), ex=REALERT_AFTER)

@@ -69,6 +69,12 @@ async def _answer(ctx: Context, category: str, lat: float, lng: float) -> str:
     if not outcome.found:
         await ctx.redis.delete(keys.scratch(ctx.conv, "dir_results"))
         return head + "换个行当试试，或回复“帮助”。"
+    # Numbers mean one thing at a time: from now on a bare "1" is this list's, not the answer
+    # to an older numbered question.
+    # (One DEL for both: the directory's "找A还是B" and bot.clarify's "您是想" questions.)
+    await ctx.redis.delete(
+        keys.scratch(ctx.conv, "dir_clarify"), keys.scratch(ctx.conv, "nlu_choice")
+    )
     return search.remember(ctx.state, ctx.conv, outcome, head)
 
 
@@ -422,7 +428,7 @@ def _summary(data: forms.Data) -> str:
         "请核对：\n"
         f"称呼：{data['name']}\n行当：{'、'.join(category_name(c) for c in data['trades'])}\n"
         f"服务：{data['description']}\n地址：{data['where']['address']}\n"
-        f"营业时间：{data['hours']}\n电话：{data['phone']}\n"
+        f"营业时间：{hours.in_words(data['hours'])}\n电话：{data['phone']}\n"
         "没问题回复“确认”，要改回复“修改”。"
     )
 
@@ -452,23 +458,37 @@ REGISTER_FORM = Form(
     name="directory.register",
     title="师傅登记",
     steps=[
-        Step("name", "请问怎么称呼您？（如：王师傅）", _name),
-        Step("trades", "您做哪一行？可以写多个，用顿号隔开，如：裁缝、修鞋", _trades),
+        Step("name", "请问怎么称呼您？（如：王师傅）", _name, label="称呼", names=r"称呼|名字|叫"),
+        Step(
+            "trades", "您做哪一行？可以写多个，用顿号隔开，如：裁缝、修鞋", _trades,
+            label="行当", names=r"行当|行业|哪一行|手艺",
+            show=lambda v: "、".join(category_name(c) for c in v),
+            accepts=frozenset({"find_craftsman"}),
+        ),
         Step(
             "description",
             "简单说说您能做什么（如：改裤脚、换拉链，可上门）",
             forms.text_step(2, 200, "介绍"),
+            label="服务", names=r"介绍|服务", free=True, accepts=frozenset({"find_craftsman"}),
         ),
-        Step("where", "您在哪里？请发送位置（点“+”→位置），或打小区名", _where),
+        Step(
+            "where", "您在哪里？请发送位置（点“+”→位置），或打小区名", _where,
+            label="地址", names=r"地址|位置|小区", show=lambda v: v["address"],
+        ),
         Step(
             "hours",
             "几点营业？如“每天8:00-18:00”或“周一至周五 8:00-12:00,13:00-17:30；周六 9:00-12:00”",
             _hours,
+            label="营业时间", names=r"营业时间|几点|时间", show=hours.in_words,
         ),
-        Step("phone", "居民怎么联系您？请写手机或座机号码", _phone),
+        Step(
+            "phone", "居民怎么联系您？请写手机或座机号码", _phone,
+            label="电话", names=r"电话|手机|号码",
+        ),
         Step("confirm", _summary, _confirm),
-    ],
+    ],  # fmt: skip
     on_done=_register,
+    own_intents=frozenset({"craftsman_register"}),
 )
 
 

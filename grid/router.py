@@ -11,6 +11,7 @@ from bot.context import Context
 from bot.forms import Form, Invalid, Step
 from bot.messages import Kind
 from bot.router import HandlerResult, Router, command_text, intent
+from bot.safety import unseen_neighbour
 from community.buildings import AddressError, parse_building
 from community.phones import normalise_phone
 from community.roles import Duty, admin_openids, grid_workers_for
@@ -67,7 +68,10 @@ async def _forward(ctx: Context, data: forms.Data) -> HandlerResult:
     said = data["problem"]
     if data["where"] not in said:
         said = f"{data['where']}：{said}"
-    text = f"【居民反映】{said}\n{contact}（{ctx.now():%m月%d日 %H:%M}）"
+    # A neighbour not seen for days is urgent even with no sign of danger yet.
+    urgent = unseen_neighbour(data["problem"])
+    head = "【紧急·多日未见】" if urgent else "【居民反映】"
+    text = f"{head}{said}\n{contact}（{ctx.now():%m月%d日 %H:%M}）"
     backup = await second_people(targets)
     sorry = (
         f"抱歉，您{ctx.now():%m月%d日 %H:%M}反映的“{data['problem'][:30]}”没能送到网格员手里，"
@@ -92,11 +96,16 @@ async def _forward(ctx: Context, data: forms.Data) -> HandlerResult:
                 using_db=conn,
                 # A lost report is a resident left waiting: retried for hours, then a second
                 # person, and the resident hears the truth (push/escalation.py).
-                urgency=PushUrgency.IMPORTANT,
+                urgency=PushUrgency.URGENT if urgent else PushUrgency.IMPORTANT,
                 escalate_to=backup,
                 subject=f"grid_report:{report.pk}",
                 tell_if_undelivered=(ctx.user, sorry),
             )
+    if urgent:
+        return (
+            "已记下，正在转告网格员，请他马上上门看看。敲门没人应、闻到异味或听到呼救，"
+            "请马上打110请民警开门，需要时打120。"
+        )
     later = "会尽快联系您" if phone else "会尽快上门看看"
     # Queued, not yet delivered: say so; if it cannot be delivered the resident is told.
     return f"已记下，正在转告网格员，{later}。万一没送到，我会告诉您。有急事请拨打110或120。"
@@ -106,21 +115,28 @@ REPORT_FORM = Form(
     name="grid.report",
     title="找网格员",
     steps=[
-        Step("problem", "请说说遇到了什么事，我转告网格员。", _problem, lambda d: "problem" in d),
+        Step(
+            "problem", "请说说遇到了什么事，我转告网格员。", _problem, lambda d: "problem" in d,
+            label="什么事", names=r"事情|问题", free=True,
+            accepts=frozenset({"contact_grid_worker", "find_craftsman", "find_place"}),
+        ),
         Step(
             "where",
             "在哪栋楼？比如“5号楼楼道”或“3号楼2单元401”。",
             _where,
             lambda d: "where" in d,
+            label="地点", names=r"地址|地点|哪栋|号楼|栋|幢|单元|楼道",
         ),
         Step(
             "phone",
             "留个电话方便网格员联系您？不想留就回复“不留”。",
             _phone,
             lambda d: "phone" in d,
+            label="电话", names=r"电话|手机|号码",
         ),
-    ],
+    ],  # fmt: skip
     on_done=_forward,
+    own_intents=frozenset({"contact_grid_worker"}),
 )
 
 

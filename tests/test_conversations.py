@@ -155,3 +155,26 @@ def _contains(reply: str, words: str) -> bool:
     if len(words) > 2 and words.startswith("/") and words.endswith("/"):
         return re.search(words[1:-1], reply) is not None
     return words in reply
+
+
+async def test_the_community_s_own_emergency_numbers_are_said(
+    aiohttp_client: Any, make_settings: Any
+) -> None:
+    """GAS_COMPANY_PHONE and LIFT_RESCUE_PHONE are per-community settings."""
+    from main import create_app
+    from tests.conftest import reset_state
+
+    client = await aiohttp_client(
+        create_app(make_settings(gas_company_phone="021-96777", lift_rescue_phone="021-12345"))
+    )
+    await reset_state(client)
+
+    async def say(text: str) -> str:
+        body = _message("o-numbers", text)
+        resp = await client.post(url_with(signed_query()), data=body)
+        return xmltodict.parse(await resp.text())["xml"]["Content"]
+
+    assert "021-96777" in await say("厨房里一股煤气味")
+    await say("算了")
+    lift = await say("我被困在电梯里了")
+    assert "021-12345" in lift and "96333" not in lift

@@ -33,7 +33,8 @@ async def test_happy_path_creates_a_pending_entry_and_tells_admins(bot: Any) -> 
     assert "联系您" in await say(bot, "周一至周五 8:00-12:00,13:00-17:30；周六 9:00-12:00", ME)
     summary = await say(bot, "138 0013 8000", ME)
     assert "行当：裁缝、修鞋" in summary
-    assert "Mo-Fr 08:00-12:00,13:00-17:30; Sa 09:00-12:00" in summary
+    # Said as people say it (stored in the OSM-like form below).
+    assert "周一到周五8:00–12:00、13:00–17:30，周六9:00–12:00，周日休息" in summary
     done = await say(bot, "确认", ME)
     assert "审核通过后" in done
     c = await Craftsman.get(openid=ME)
@@ -100,14 +101,17 @@ async def test_form_survives_an_interruption(bot: Any) -> None:
     assert "能做什么" in await say(bot, "磨刀", ME)
 
 
-async def test_changing_the_answers_at_confirm_restarts(bot: Any) -> None:
+async def test_changing_the_answers_at_confirm_offers_the_fields(bot: Any) -> None:
     await say(bot, "师傅登记", ME)
     for text in ("王师傅", "裁缝", "改衣服"):
         await say(bot, text, ME)
     await send_location(bot, *HOME, user=ME)
     await say(bot, "全天", ME)
     await say(bot, "13800138000", ME)
-    assert "重新填一遍" in await say(bot, "修改", ME)
+    assert "2. 行当" in await say(bot, "修改", ME)  # the fields by number
+    assert "您做哪一行" in await say(bot, "2", ME)
+    assert "行当：修鞋" in await say(bot, "修鞋", ME)  # back at the summary
+    assert "重新填一遍" in await say(bot, "重新填", ME)
     assert not await Craftsman.exists()
 
 
