@@ -24,9 +24,21 @@ APPS: dict[str, list[str]] = {
 }
 
 
+def _connection(database_url: str) -> str | dict[str, Any]:
+    """SQLite through infra/sqlite.py (immediate transactions, busy timeout, WAL), so `serve`
+    and `chat` can share the embedded database; anything else as the URL says."""
+    if not database_url.startswith("sqlite://"):
+        return database_url
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    db = expand_db_url(database_url)
+    db["engine"] = "infra.sqlite"
+    return db
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": _connection(database_url)},
         "apps": {
             label: {
                 "models": modules,
