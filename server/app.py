@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from handlers import api, api_v1, console, console_jielong, map_page, wechat, wecom_bot
+from handlers import (
+    api,
+    api_v1,
+    console,
+    console_jielong,
+    landing,
+    map_page,
+    wechat,
+    wecom_bot,
+)
 from handlers.appkeys import settings_key
 from places.app import index_ctx as places_index_ctx
 from server import lifecycle
@@ -37,6 +46,7 @@ def create_app(settings: Settings) -> web.Application:
     wecom_bot.setup(app)  # after the bot: the WeCom intelligent bot's callback at /wecom/bot
     console_jielong.setup(app)
     map_page.setup(app)
+    landing.setup(app)  # GET /: where to go from here
     return app
 
 

@@ -9,11 +9,13 @@ import importlib
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from infra import database
+from infra.log import setup_chat_logging
 from server import supervisor
 from server.app import served_app
 from settings import Settings, ensure_wechat_token
@@ -35,6 +37,16 @@ def schema_is_current(settings: Settings) -> bool:
     return not pending
 
 
+def python_command() -> str:
+    """The Python that runs this project, as a newcomer can type it: the interpreter running
+    now (the venv's, not whatever `python` is on PATH), relative to here when it is below."""
+    exe = Path(sys.executable)
+    try:
+        return str(exe.relative_to(Path.cwd()))
+    except ValueError:
+        return str(exe)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     settings = ensure_wechat_token(settings)
     base = f"http://{settings.host}:{settings.port}"
@@ -49,7 +61,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"  Message encryption:  {mode}")
     print(f"  Database:            {'external' if settings.database_url else settings.sqlite_path}")
     print(f"  Redis:               {'external' if settings.redis_url else 'embedded'}")
-    print("  Try it:              python main.py chat   (in another terminal)", flush=True)
+    print(f"  Try it:              {python_command()} main.py chat   (in another terminal)")
+    print(f"  In a browser:        {base}/", flush=True)
     if not schema_is_current(settings):
         return 2
     if args.workers > 1:
@@ -90,6 +103,11 @@ def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
 
     if not schema_is_current(settings):
         return 2
+    # Log lines in the middle of the prompt confuse: they go to a file, and only warnings (one
+    # short line each, no traceback) to the terminal.
+    log_file = settings.data_dir / "chat.log"
+    setup_chat_logging(settings.log_level, log_file)
+    print(f"（日志写在 {log_file}）", flush=True)
     asyncio.run(chat(settings, args.user))
     return 0
 
