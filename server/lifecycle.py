@@ -62,10 +62,11 @@ def feature_routers() -> list[Router]:
     from groups.router import router as groups
     from places.router import router as places
 
-    # Places before the directory: "第一个几点关门" after a place list is about that list.
+    # Places before the dialogue acts: "第一个几点关门" after a place list is about that list
+    # (the places defer to a craftsman list shown after theirs).
     # Groups first: a pasted 接龙 is numbered lines, not a sign-up or a volunteer's report.
     # Emergencies before everything (forms too); the dialogue acts before the features.
-    return [emergency, groups, conversation, delivery, canteen, places, directory, grid]
+    return [emergency, groups, places, conversation, delivery, canteen, directory, grid]
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
