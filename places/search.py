@@ -111,7 +111,7 @@ def hours_answer(card: PlaceCard, now: datetime, asked: str) -> str:
         return f"{card.name}没有登记营业时间" + (
             f"，可以打电话问：{card.phone}。" if card.phone else "。"
         )
-    week = f"（营业时间：{describe_week(card.hours)}）"
+    week = f"（营业时间：{hours.in_words(card.hours)}）"
     if oh.is_open(now):
         closes = oh.closes_at(now)
         if closes is None:
@@ -121,16 +121,3 @@ def hours_answer(card: PlaceCard, now: datetime, asked: str) -> str:
     nxt = oh.next_opening(now)
     when = hours.describe_opening(nxt, now) if nxt else "暂不营业"
     return f"{card.name}现在没开门，{when}{week}。"
-
-
-_DAY_ZH = dict(zip(hours.DAYS, hours.DAY_NAMES_ZH, strict=True))
-
-
-def describe_week(text: str) -> str:
-    """'Mo-Fr 08:30-17:00; Sa 09:00-12:00' → '周一-周五 08:30-17:00；周六 09:00-12:00'."""
-    if text == "24/7":
-        return "24小时"
-    out = text
-    for en, zh in _DAY_ZH.items():
-        out = out.replace(en, zh)
-    return out.replace("; ", "；").replace("off", "休息")

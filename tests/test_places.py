@@ -247,6 +247,21 @@ async def test_chat_asks_for_the_location_then_answers_and_follows_up(
     assert "021-63210003" in phone
 
 
+async def test_a_question_about_hours_gets_the_nearest_ones_hours_first(
+    client: Any, bot: Any
+) -> None:
+    freeze(bot)  # a Wednesday, 10:00
+    await make_place(
+        bot, "幸福里社区卫生服务站", "health", 300, "周一至周五 8:00-17:00；周六 8:00-12:00"
+    )
+    await send_location(bot, *HOME)
+    answer = await say(bot, "社区医院几点开门")
+    first = answer.splitlines()[0]
+    assert "幸福里社区卫生服务站现在营业，17:00关门" in first
+    assert "周一到周五8:00–17:00" in first and "周六8:00–12:00" in first
+    assert "步行约4分钟" in answer
+
+
 async def test_follow_ups_are_about_the_list_shown_last(client: Any, bot: Any) -> None:
     from tests.directory_support import make_craftsman
 
