@@ -40,6 +40,17 @@ def _reliability(
     return fields
 
 
+# The worker claims due messages oldest `next_attempt_at` first: an URGENT one (an emergency)
+# is dated this much earlier, so it goes out ahead of every routine push queued today (a
+# 10,000-resident menu broadcast included), with no queue of its own.
+URGENT_HEAD_START = timedelta(days=1)
+
+
+def _first_attempt(urgency: PushUrgency) -> datetime:
+    now = datetime.now(UTC)
+    return now - URGENT_HEAD_START if PushUrgency(urgency) is PushUrgency.URGENT else now
+
+
 async def enqueue(
     channel: PushChannel,
     target: str,
@@ -69,7 +80,7 @@ async def enqueue(
         target=target,
         payload=payload,
         dedupe_key=dedupe_key,
-        next_attempt_at=datetime.now(UTC),
+        next_attempt_at=_first_attempt(urgency),
         using_db=using_db,
         escalation_of=escalation_of,
         **_reliability(urgency, escalate_to, subject),

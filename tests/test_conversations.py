@@ -178,3 +178,20 @@ async def test_the_community_s_own_emergency_numbers_are_said(
     await say("算了")
     lift = await say("我被困在电梯里了")
     assert "021-12345" in lift and "96333" not in lift
+
+
+async def test_an_emergency_alert_is_claimed_ahead_of_a_broadcast(driven_client: Any) -> None:
+    """Routine pushes queued first (a menu broadcast) do not hold back an emergency's alert."""
+    from models.push import PushChannel, PushUrgency
+    from push.outbox import enqueue_text
+    from server.lifecycle import push_worker_key
+
+    worker = driven_client.app[push_worker_key]
+    for i in range(worker.config.batch_size + 20):
+        await enqueue_text(PushChannel.WECHAT_CS, f"o-sub-{i}", "明天午餐：红烧肉")
+    await enqueue_text(
+        PushChannel.WECHAT_CS, "demo-grid", "【紧急】3号楼有人摔倒", urgency=PushUrgency.URGENT
+    )
+    first = await worker.claim()  # one batch: fewer than were queued
+    assert len(first) == worker.config.batch_size
+    assert "demo-grid" in {m.target for m in first}
