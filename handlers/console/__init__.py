@@ -21,6 +21,7 @@ from typing import Any
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from multidict import MultiDict
 
 from canteen import service as canteen_service
 from canteen.menu_parser import KIND_NAMES, MenuParseError, parse_menu, render_menu
@@ -28,6 +29,7 @@ from craftsman_directory import service as directory_service
 from handlers.keys import bot_key, redis_key, settings_key, wechat_api_key
 from handlers.proxy import client_ip, is_https
 from infra import keys
+from infra.text import printable
 from models.canteen import MEAL_NAMES, Menu
 from models.directory import Complaint, Craftsman, Status
 from models.grid import GridReport
@@ -121,7 +123,9 @@ async def _form(request: web.Request, expected_csrf: str) -> Any:
     sent = str(form.get("csrf", ""))
     if not expected_csrf or not hmac.compare_digest(sent.encode(), expected_csrf.encode()):
         raise web.HTTPForbidden(text="页面已过期，请返回刷新后再试。")
-    return form
+    # Control characters pasted from elsewhere are invisible here, and broke the replies that
+    # show the text: dropped before anything keeps them (infra.text).
+    return MultiDict((k, printable(v) if isinstance(v, str) else v) for k, v in form.items())
 
 
 async def _staff_session(request: web.Request) -> tuple[dict[str, Any], Any]:
@@ -331,12 +335,20 @@ def todays_signups_available() -> bool:
     return importlib.util.find_spec("delivery") is not None
 
 
-async def _todays_signups(canteen: Any, today: Any) -> list[dict[str, Any]] | None:
-    """Each delivered meal's booked sign-ups today, as the roster shows them (None: no module)."""
+def _cutoff_text(cutoff: Any, today: Any, now: Any) -> str:
+    """When sign-ups for today's meal closed (breakfast: the evening before), as staff read it."""
+    days = {-1: "昨天", 0: "今天"}.get((cutoff.date() - today).days, f"{cutoff:%m月%d日}")
+    when = f"{days}{cutoff:%H:%M}"
+    return f"{when}已截止" if now >= cutoff else f"{when}截止"
+
+
+async def _todays_signups(canteen: Any, today: Any, now: Any) -> list[dict[str, Any]] | None:
+    """Each delivered meal's booked sign-ups today, as the roster shows them, with what the
+    volunteer reported for each line (None: no module)."""
     if not todays_signups_available():
         return None
-    from delivery.roster import roster_line
-    from delivery.service import delivered_meals
+    from delivery.roster import OUTCOME_NAMES, roster_line
+    from delivery.service import cutoff_at, delivered_meals
     from models.delivery import MealSlot, Signup, SignupStatus
 
     out = []
@@ -349,33 +361,51 @@ async def _todays_signups(canteen: Any, today: Any) -> list[dict[str, Any]] | No
             if slot
             else []
         )
-        lines = [
+        lines = []
+        for s in signups:
             # Line numbers are given when the roster is built at the cutoff.
-            roster_line(s) if s.line_no is not None else roster_line(s).partition(". ")[2]
-            for s in signups
-        ]
+            text = roster_line(s) if s.line_no is not None else roster_line(s).partition(". ")[2]
+            if s.outcome:
+                at = f"{s.reported_at.astimezone(now.tzinfo):%H:%M}" if s.reported_at else ""
+                said = OUTCOME_NAMES[s.outcome]
+                result = f"{said}（{at}报告）" if at else said
+            else:
+                result = "还没有报告" if s.line_no is not None else ""
+            alert = bool(s.outcome) and s.outcome != "delivered"
+            lines.append({"text": text, "result": result, "alert": alert})
         out.append(
             {
                 "meal": MEAL_NAMES[meal.meal],
                 "booked": slot.booked if slot else 0,
                 "capacity": slot.capacity if slot else meal.delivery_capacity,
-                "cutoff": meal.signup_cutoff,
+                "cutoff": _cutoff_text(cutoff_at(meal, today), today, now),
                 "lines": lines,
             }
         )
     return out
 
 
+def dish_groups(dishes: list[dict[str, Any]]) -> list[str]:
+    """"热菜：红烧肉、青菜" once per kind, in the menu's order (not 热菜：…；热菜：…)."""
+    names = {k.value: v for k, v in KIND_NAMES.items()}
+    groups: dict[str, list[str]] = {}
+    for d in dishes:
+        groups.setdefault(d.get("kind", ""), []).append(d["name"])
+    return [
+        f"{names[kind]}：{'、'.join(items)}" if names.get(kind) else "、".join(items)
+        for kind, items in groups.items()
+    ]
+
+
 async def _menus_of_day(canteen: Any, day: Any) -> list[dict[str, Any]]:
     out = []
     for menu in await Menu.filter(canteen=canteen, date=day).order_by("meal"):
-        names = {k.value: v for k, v in KIND_NAMES.items()}
         out.append(
             {
                 "meal": MEAL_NAMES[menu.meal],
                 "version": menu.version,
                 "price": f"{menu.price_cents / 100:g}元" if menu.price_cents is not None else "",
-                "dishes": [f"{names.get(d['kind'], '')}：{d['name']}" for d in menu.dishes],
+                "dishes": dish_groups(menu.dishes),
             }
         )
     return out
@@ -406,7 +436,7 @@ async def dashboard(request: web.Request) -> web.Response:
     }
     if canteen is not None:
         ctx["menus"] = await _menus_of_day(canteen, today)
-        ctx["signups"] = await _todays_signups(canteen, today)
+        ctx["signups"] = await _todays_signups(canteen, today, _now(request))
         ctx["tomorrow_menus"] = await _menus_of_day(
             canteen, today.fromordinal(today.toordinal() + 1)
         )
@@ -557,14 +587,42 @@ async def _admin_session(request: web.Request) -> tuple[dict[str, Any], Any]:
     return session, form
 
 
+def _confirm(
+    request: web.Request,
+    session: dict[str, Any],
+    action: str,
+    fields: dict[str, str],
+    question: str,
+    button: str,
+) -> web.Response:
+    """A page that asks before an action that is hard to take back (no scripts needed)."""
+    ctx = {
+        "csrf": session["csrf"],
+        "action": action,
+        "fields": fields,
+        "question": question,
+        "button": button,
+    }
+    return _render(request, "confirm.html", ctx)
+
+
 async def craftsman_action(request: web.Request) -> web.Response:
-    """Approve, reject or reinstate a craftsman."""
-    session, _ = await _admin_session(request)
+    """Approve, reject (after a confirmation page) or reinstate a craftsman."""
+    session, form = await _admin_session(request)
     action = ACTIONS.get(request.match_info["action"])
     cid = request.match_info["craftsman_id"]
     if action is None or not cid.isdigit():
         raise web.HTTPNotFound()
     fn, done = action
+    if request.match_info["action"] == "reject" and form.get("confirm") != "1":
+        # Rejecting cannot be undone from here: ask once, naming who.
+        craftsman = await Craftsman.get_or_none(pk=int(cid))
+        if craftsman is None:
+            raise await _flash(request, session, f"没有#{cid}这位师傅。")
+        return _confirm(
+            request, session, f"/console/craftsmen/{cid}/reject", {},
+            f"确定拒绝师傅 #{craftsman.pk} {craftsman.name} 的登记吗？", "确定拒绝",
+        )  # fmt: skip
     notify = request.app[bot_key].services.notify
     try:
         craftsman = await fn(request.app[redis_key], notify, int(cid))
@@ -574,12 +632,25 @@ async def craftsman_action(request: web.Request) -> web.Response:
 
 
 async def complaint_decision(request: web.Request) -> web.Response:
-    """Uphold or dismiss a complaint."""
+    """Uphold (after a confirmation page) or dismiss a complaint."""
     session, form = await _admin_session(request)
     cid = request.match_info["complaint_id"]
     if not cid.isdigit():
         raise web.HTTPNotFound()
     upheld = form.get("upheld") == "1"
+    if upheld and form.get("confirm") != "1":
+        # An upheld complaint counts toward suspending the craftsman: ask once.
+        complaint = await Complaint.get_or_none(pk=int(cid)).prefetch_related("craftsman")
+        if complaint is None:
+            raise await _flash(request, session, f"没有投诉#{cid}。")
+        question = (
+            f"确定投诉#{complaint.pk}成立吗？师傅 #{complaint.craftsman.pk} "
+            f"{complaint.craftsman.name}，原因：{complaint.reason}。成立的投诉会计入停用次数。"
+        )
+        return _confirm(
+            request, session, f"/console/complaints/{cid}/decision", {"upheld": "1"},
+            question, "确定成立",
+        )  # fmt: skip
     notify = request.app[bot_key].services.notify
     try:
         complaint, suspended = await directory_service.decide_complaint(
