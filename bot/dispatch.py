@@ -6,7 +6,7 @@ import json
 import logging
 import time
 
-from bot import fallback, system, texts
+from bot import clarify, fallback, system, texts
 from bot.context import Context, Once, Services
 from bot.messages import Incoming, Reply, join_texts
 from bot.router import Router
@@ -22,6 +22,7 @@ def build_router(*features: Router) -> Router:
         if feature.before_system:
             root.include_router(feature)
     root.include_router(system.router)
+    root.include_router(clarify.router)  # "1"/"2" answering bot.clarify's question
     for feature in features:
         if not feature.before_system:
             root.include_router(feature)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import texts
+from bot import clarify, texts
 from bot.context import Context
 from bot.messages import Kind
 from bot.router import HandlerResult, Router, intent, kind
@@ -29,6 +29,12 @@ EMERGENCY_FIRST = (
     "情况紧急请马上打电话：急救 120，火警 119，报警 110。"
     "闻到煤气味：别开灯别点火，开窗后到屋外再打电话。"
 )
+
+
+@router.message(clarify.unsure)
+async def unsure(ctx: Context) -> HandlerResult:
+    """The parser could not decide between two readings: ask which one, numbered."""
+    return await clarify.question(ctx)
 
 
 @router.message(intent("help"))

@@ -99,9 +99,15 @@ def event(*names: str) -> Filter:
 
 
 def intent(*names: str) -> Filter:
+    """The message means one of `names`, and the parser is sure of it (an unsure parse falls
+    through to the fallback router, which asks which reading is meant: bot.clarify). Danger is
+    never kept waiting for an answer."""
     wanted = set(names)
     return lambda ctx: (
-        ctx.msg.kind is Kind.TEXT and bool(ctx.msg.text.strip()) and (ctx.nlu.intent in wanted)
+        ctx.msg.kind is Kind.TEXT
+        and bool(ctx.msg.text.strip())
+        and (ctx.nlu.intent in wanted)
+        and (ctx.nlu.confident or ctx.nlu.intent == "emergency")
     )
 
 

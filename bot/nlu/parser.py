@@ -47,6 +47,8 @@ DANGER_CUE = "danger"
 # and how sure it must be to name one when no lexicon word matched at all.
 _MODEL_SHARE = 0.5
 _MODEL_ALONE = 0.5
+# A second reading less likely than this is not offered: the bot acts on the first.
+_MIN_SECOND = 0.12
 
 
 @dataclass(frozen=True)
@@ -475,6 +477,9 @@ class Parser:
         confident = (p1 >= model.min_prob and p1 - p2 >= model.min_margin) or (
             intent == a.rule_winner and p1 >= model.agree_prob
         )
+        # nothing worth asking about: no second reading, or a greeting answered with the help
+        if p2 < _MIN_SECOND or intent == "help":
+            confident = True
         category, candidates, clarify, cat_p = self._category(a, model, feats)
         place, place_p = self._place(a, model, feats)
         alternatives: list[dict[str, Any]] = []

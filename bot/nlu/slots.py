@@ -145,7 +145,7 @@ _MEALS = (
 )
 # Time-of-day words name a meal only when the message is about eating.
 _TIME_OF_DAY = (("breakfast", "早上"), ("lunch", "中午"), ("dinner", "晚上"))
-_EATING = re.compile(r"[饭餐吃送菜]")
+_EATING = re.compile(r"[饭餐吃送菜顿肉鱼粥汤]|面条|包子|饺子|馒头|豆浆|油条|鸡蛋|稀饭|馄饨")
 
 
 def extract_meal(text: str) -> str | None:
