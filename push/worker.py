@@ -168,15 +168,25 @@ class PushWorker:
         )
         postgres = connections.get("default").capabilities.dialect == "postgres"
         async with in_transaction() as conn:
-            candidates = (
-                OutboxMessage.filter(_due())
-                .order_by("next_attempt_at", "id")
-                .limit(self.config.batch_size)
-                .using_db(conn)
-            )
-            if postgres:
-                candidates = candidates.select_for_update(skip_locked=True)
-            ids = list(await candidates.values_list("id", flat=True))
+            # URGENT rows first (an emergency is not queued behind a 100k-subscriber menu),
+            # through their own small index scan; then the oldest due of any kind.
+            ids: list[int] = []
+            for urgent_only in (True, False):
+                candidates = OutboxMessage.filter(_due())
+                if urgent_only:
+                    candidates = candidates.filter(urgency=PushUrgency.URGENT)
+                elif ids:
+                    candidates = candidates.exclude(id__in=ids)
+                candidates = (
+                    candidates.order_by("next_attempt_at", "id")
+                    .limit(self.config.batch_size - len(ids))
+                    .using_db(conn)
+                )
+                if postgres:
+                    candidates = candidates.select_for_update(skip_locked=True)
+                ids += list(await candidates.values_list("id", flat=True))
+                if len(ids) >= self.config.batch_size:
+                    break
             if not ids:
                 return []
             claimed = await (

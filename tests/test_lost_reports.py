@@ -183,3 +183,20 @@ async def test_an_unreachable_grid_worker_is_escalated_at_once(
     await make_staff("o-unused", Role.ADMIN)  # escalation is once, even if admins change
     await worker.drain()
     assert await OutboxMessage.filter(escalation_of=alert.pk).count() == 1
+
+
+async def test_an_urgent_push_is_claimed_before_an_older_backlog(
+    driven_client: TestClient, community: Any
+) -> None:
+    worker = worker_of(driven_client, batch_size=20)
+    for i in range(30):
+        await enqueue_text(PushChannel.WECHAT_CS, f"o-sub-{i}", "明天午餐：红烧肉")
+    [urgent] = await enqueue_text(
+        PushChannel.WECHAT_CS, "o-grid-west", "【紧急】有人摔倒", urgency=PushUrgency.URGENT
+    )
+    # Due after every routine message, and still in the first batch.
+    await OutboxMessage.filter(urgency=PushUrgency.ROUTINE).update(next_attempt_at=PAST)
+    first = await worker.claim()
+    assert len(first) == 20 and urgent.pk in {m.pk for m in first}
+    second = await worker.claim()
+    assert len(second) == 11 and urgent.pk not in {m.pk for m in second}
