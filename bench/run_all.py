@@ -114,6 +114,10 @@ def print_table(elapsed: float) -> None:
             continue
         print("|".join(f" {_pad(c, w)} " for c, w in zip(r, widths, strict=True)))
     print(line)
+    if not shutil.which("wrk"):
+        # The fallback generator shares the cores with the server: its figures read low.
+        print("* pipeline and scale-out rows: load from the Python generator, not wrk (roughly")
+        print("  halves them); install wrk: sudo apt-get install -y --no-install-recommends wrk")
 
 
 def _w(text: str) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from infra import keys
+from infra.text import has_unprintable, printable
 
 
 class Kind(StrEnum):
@@ -62,6 +63,12 @@ class Incoming:
     # Set by the transport when the bot was @-mentioned in a group (the mention is stripped).
     mentioned: bool = False
 
+    def __post_init__(self) -> None:
+        # Whatever the channel, text XML cannot carry never reaches a handler: stored in a
+        # name or an address, it broke the replies of everyone shown it (infra.text).
+        if has_unprintable(self.text):
+            object.__setattr__(self, "text", printable(self.text))
+
     @property
     def conversation(self) -> str:
         """The (channel, chat, member) identity that conversation state (forms, pending
@@ -91,6 +98,12 @@ class Reply:
     text: str
     # Extra fields later channels may render (e.g. a mini-program page to open).
     extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Stored text shown to someone (a name kept before input was cleaned) must not break
+        # their reply, nor the answer kept for WeChat's retries (infra.text).
+        if has_unprintable(self.text):
+            object.__setattr__(self, "text", printable(self.text))
 
 
 def as_replies(result: Reply | str | list[Reply | str] | None) -> list[Reply]:

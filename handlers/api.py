@@ -12,6 +12,7 @@ from aiohttp import web
 
 from handlers.keys import redis_key
 from infra import database
+from infra.text import has_unprintable
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,10 @@ def error(
 
 def unstorable(body: Any) -> dict[str, str]:
     """Fields of a JSON body (dotted paths, "" for the body itself) whose text cannot be kept or
-    answered: a NUL (PostgreSQL text refuses it) or a lone UTF-16 surrogate (a valid JSON
-    escape such as "\\ud800" that no UTF-8 encoder takes); or a number that is not finite (Python's
+    answered: a character XML cannot carry (infra.text: a NUL, which PostgreSQL text refuses
+    too, other control characters, which broke the replies listing a name, or a lone UTF-16
+    surrogate, a valid JSON escape such as "\\ud800" that no UTF-8 encoder takes); or a number
+    that is not finite (Python's
     JSON parser takes `NaN`, `Infinity` and `1e999`, and NaN passes every schema bound: a NaN
     latitude was stored, then broke the search index at every start-up). Checked before
     anything else reads the body, so neither a database write nor an answer meets one.
@@ -58,13 +61,7 @@ def unstorable(body: Any) -> dict[str, str]:
 
 
 def _bad_text(text: str) -> bool:
-    if "\x00" in text:
-        return True
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+    return has_unprintable(text)
 
 
 async def healthz(request: web.Request) -> web.Response:

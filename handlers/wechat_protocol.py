@@ -23,6 +23,7 @@ from wechatpy.messages import BaseMessage
 from wechatpy.replies import TextReply
 
 from bot.messages import Incoming, Kind, Location
+from infra.text import printable
 
 
 class Forbidden(Exception):
@@ -219,8 +220,18 @@ def dedupe_key(message: BaseMessage) -> str:
     return f"evt:{message.source}:{int(message.create_time.timestamp())}:{event}"
 
 
+def _cdata(text: str) -> str:
+    """Text for a CDATA section: "]]>" (in a stored name, a menu) would end it early, so it is
+    split across two sections; characters XML cannot carry are dropped."""
+    return printable(text).replace("]]>", "]]]]><![CDATA[>")
+
+
 def render_text(message: BaseMessage, text: str) -> str:
-    return TextReply(message=message, content=text).render()
+    return TextReply(
+        source=_cdata(message.target or ""),
+        target=_cdata(message.source or ""),
+        content=_cdata(text),
+    ).render()
 
 
 def seal(reply_xml: str, *, token: str, aes_key: str, app_id: str, nonce: str) -> str:

@@ -16,6 +16,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.text import printable
+
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024  # every member of an .xlsx archive together
 MAX_ROWS = 5000  # the header included
@@ -83,7 +85,8 @@ class _Counter:
                 f"表格太大了：最多读{limits.cells}个格子（读到第{number}行），"
                 "请分成几个文件导入。"
             )
-        return [v[:MAX_CELL_CHARS] for v in values]
+        # invisible control characters (infra.text) would break the replies that show a cell
+        return [printable(v)[:MAX_CELL_CHARS] for v in values]
 
 
 def _read_csv(path: Path, counter: _Counter) -> list[list[str]]:

@@ -25,20 +25,22 @@ from pathlib import Path
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from aiohttp.test_utils import TestClient
 from openpyxl import Workbook
 from tortoise import connections
+from wechatpy.crypto import WeChatCrypto
 
 from bot import forms, texts
 from bot.context import SHANGHAI, Context
 from bot.dispatch import build_router
 from bot.forms import Form, Step, text_step
-from bot.messages import Incoming
+from bot.messages import Incoming, Kind
 from bot.nlu import default_parser
 from bot.nlu.parser import NLU_MAX_CHARS
-from bot.router import Router, words
+from bot.router import Router, kind, words
 from canteen.cli import add_canteen
 from canteen.service import set_subscription
 from community.roles import grant_role
@@ -51,15 +53,26 @@ from handlers.api_v1 import document_key
 from handlers.keys import bot_key
 from handlers.wechat import MAX_BODY_BYTES
 from infra import keys
+from infra.text import printable
 from models.canteen import CanteenMeal, Meal, Menu
 from models.delivery import MealSlot
 from models.directory import Craftsman
 from models.push import OutboxMessage
 from models.users import Role
 from tests.api_support import Api, grant, openid_of
-from tests.conftest import lunch_and_dinner_canteen, signed_query, url_with, wechat_xml
+from tests.conftest import (
+    AES_KEY,
+    APP_ID,
+    TOKEN,
+    lunch_and_dinner_canteen,
+    signed_query,
+    url_with,
+    wechat_xml,
+)
+from tests.console_support import console_login, make_staff
 from tests.directory_support import HOME, freeze, make_craftsman, say, send_location
 from tests.test_delivery import TAIL, THU, WED, Chat, at, sign_up
+from tests.test_wechat_callback import _encrypted_body
 
 # ==== the WeChat callback (/wechat) ============================================================
 
@@ -167,6 +180,131 @@ def test_nlu_work_grows_linearly_with_the_text() -> None:
     for unit in ("找裁缝", "找采缝", "修鞋配钥匙", "1号楼"):
         small, large = _best_parse_time(unit * 100), _best_parse_time(unit * 1600)
         assert large < 64 * small, (unit, small, large)
+
+
+# ---- text XML cannot carry, and CDATA ends ----------------------------------------------------
+# A name holding "]]>" or "\x01" (accepted by the API, invisible in the console) made the passive
+# reply malformed for every resident whose search listed it, in plain and AES mode.
+
+STORED_TEXTS = [
+    "王]]>师傅",
+    "]]>",
+    "]]]]>>",
+    "<![CDATA[x]]>y",
+    "</Content></xml>",
+    "&amp; < & >",
+    "名字\x01",
+    "".join(map(chr, range(32))) + "可见",
+    "\ufffe\uffff尾",
+    "\ud800孤",
+    "\x00",
+    "😀\u200b零宽",
+]
+
+
+async def _reply_content(client: TestClient, xml: str, sealed: bool) -> str:
+    """The reply's Content, read by a strict XML parser (after decrypting, in AES mode)."""
+    if not sealed:
+        resp = await client.post(url_with(signed_query()), data=xml.encode())
+        assert resp.status == 200, await resp.text()
+        if await resp.text() == "success":  # nothing to say
+            return ""
+        return ElementTree.fromstring(await resp.read()).findtext("Content") or ""
+    ts, nonce = str(int(time.time())), "31415926"
+    body, msg_sig = _encrypted_body(xml, nonce, ts)
+    query = signed_query(timestamp=int(ts), nonce=nonce, encrypt_type="aes", msg_signature=msg_sig)
+    resp = await client.post(url_with(query), data=body.encode())
+    assert resp.status == 200, await resp.text()
+    if await resp.text() == "success":
+        return ""
+    outer = ElementTree.fromstring(await resp.read())
+    plain = WeChatCrypto(TOKEN, AES_KEY, APP_ID).decrypt_message(
+        await resp.text(),
+        outer.findtext("MsgSignature"),
+        outer.findtext("TimeStamp"),
+        outer.findtext("Nonce"),
+    )
+    return ElementTree.fromstring(plain.encode()).findtext("Content") or ""
+
+
+async def test_every_reply_parses_whatever_its_text_holds(client: TestClient) -> None:
+    stored = Router("stored-text")
+
+    @stored.message(kind(Kind.TEXT))
+    async def say_stored(ctx: Context) -> str:
+        return STORED_TEXTS[int(ctx.msg.text)]
+
+    client.app[bot_key].use_router(build_router(stored))
+    for k, text in enumerate(STORED_TEXTS):
+        for sealed in (False, True):
+            xml = wechat_xml(MsgType="text", Content=str(k), MsgId=9800 + 2 * k + sealed)
+            content = await _reply_content(client, xml, sealed)
+            # (an XML parser reads a CR as a line feed)
+            expected = printable(text).replace("\r\n", "\n").replace("\r", "\n")
+            assert content == expected, (text, sealed)
+
+
+async def test_a_name_with_a_cdata_end_or_a_control_character_never_breaks_a_search(
+    client: TestClient, bot: Any
+) -> None:
+    api = Api(client, client.app[document_key])
+    owner, admin = await api.login("cdata-owner"), await api.login("cdata-admin")
+    await grant("cdata-admin", Role.ADMIN)
+    form = {
+        "categories": ["裁缝"],
+        "description": "改裤脚",
+        "lat": HOME[0],
+        "lng": HOME[1],
+        "address": "幸福小区3号楼",
+        "hours": "24/7",
+        "phone": "13800138000",
+    }
+    refused = await api.call("POST", "/api/craftsmen", owner, json={**form, "name": "王\x01师傅"})
+    assert refused.status == 400 and "name" in refused.body["error"]["fields"]
+    made = await api.call("POST", "/api/craftsmen", owner, json={**form, "name": "王]]>师傅"})
+    assert made.status == 201, made.body
+    approved = await api.call("POST", f"/api/admin/craftsmen/{made.body['id']}/approve", admin)
+    assert approved.status == 200
+    # ...and one stored before input was cleaned
+    await make_craftsman(bot, "李\x01师傅]]>", ["tailor"], 150)
+    for sealed in (False, True):
+        user = f"o-cdata-{sealed}"
+        asked = wechat_xml(user, MsgType="text", Content="找裁缝", MsgId=9900 + sealed)
+        await _reply_content(client, asked, sealed)
+        where = wechat_xml(
+            user,
+            MsgType="location",
+            Location_X=HOME[0],
+            Location_Y=HOME[1],
+            Scale=15,
+            Label="人民广场",
+            MsgId=9910 + sealed,
+        )
+        listed = await _reply_content(client, where, sealed)
+        assert "王]]>师傅" in listed and "李师傅]]>" in listed, listed
+
+
+async def test_control_characters_are_dropped_where_text_comes_in(
+    client: TestClient, fake_wechat: Any, tmp_path: Path
+) -> None:
+    # chat, whatever the channel
+    assert Incoming.of_text("o-x", "7号楼\x01楼道灯\x1f坏了\x00").text == "7号楼楼道灯坏了"
+    # importers
+    sheet = tmp_path / "craftsmen.csv"
+    row = ["张\x02师傅", "修鞋", "13800000002", "幸福小区5号楼", str(HOME[0]), str(HOME[1])]
+    with sheet.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([COLUMNS, row + [""] * (len(COLUMNS) - len(row))])
+    report = await import_file(sheet)
+    assert not report.errors, report.errors
+    assert await Craftsman.filter(name="张师傅").exists()
+    # the console: staff cannot see them in what they paste
+    canteen = await add_canteen("幸福里爱心食堂", "3号楼底商", 31.23, 121.47, [], ["lunch="])
+    staff = await make_staff("o-cdata-staff", Role.CANTEEN_STAFF, canteen)
+    csrf = await console_login(client, fake_wechat, staff)
+    menu = "发布菜单 明天午餐\n热菜：红烧\x01肉、青\x1b菜\n10元"
+    preview = await client.post("/console/menus/preview", data={"csrf": csrf, "text": menu})
+    html = await preview.text()
+    assert preview.status == 200 and "红烧肉" in html and "青菜" in html
 
 
 # ---- every pattern applied to user input -------------------------------------------------------
@@ -668,9 +806,7 @@ async def test_twenty_simultaneous_answers_mid_form_lose_no_update(client: TestC
     # The terminal and other channels answer through Bot.handle: in turn as well.
     COLLECTED.clear()
     await bot.handle(Incoming.of_text(user, "开始"))
-    await asyncio.gather(
-        *(bot.handle(Incoming.of_text(user, f"答案{i}")) for i in range(ANSWERS))
-    )
+    await asyncio.gather(*(bot.handle(Incoming.of_text(user, f"答案{i}")) for i in range(ANSWERS)))
     assert len(COLLECTED) == 1 and len(set(COLLECTED[0].values())) == ANSWERS
 
 
