@@ -45,3 +45,21 @@ async def test_unsure_asks_one_numbered_question_and_acts_on_the_answer(say: Any
 async def test_a_sure_parse_is_acted_on_without_a_question(say: Any) -> None:
     reply = await say("o-nlu-4", "今天吃什么")
     assert "回复 1 或 2" not in reply
+
+
+async def test_parse_endpoint_answers_as_its_document_says(client: Any) -> None:
+    """/api/nlu/parse keeps its shape and documents what is new (place, confident, ...)."""
+    import jsonschema
+
+    doc = await (await client.get("/api/openapi.json")).json()
+    schema = doc["paths"]["/api/nlu/parse"]["post"]["responses"]["200"]["content"][
+        "application/json"
+    ]["schema"]
+    for text in ("附近有药店吗", "张师傅几点关门", "冰箱不制冷了"):
+        resp = await client.post("/api/nlu/parse", json={"text": text})
+        assert resp.status == 200
+        body = await resp.json()
+        jsonschema.validate(body, schema)
+        for key in ("intent", "category", "confidence", "slots", "clarify"):
+            assert key in body
+    assert body["category"] == "appliance_repair" and body["confident"] is True

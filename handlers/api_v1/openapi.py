@@ -100,6 +100,32 @@ NLU_PARSE: dict[str, Any] = {
                                     "items": {"type": "string"},
                                     "description": "两个行当分不清时，要问用户的两个行当",
                                 },
+                                "confident": {
+                                    "type": "boolean",
+                                    "description": (
+                                        "false：最可能的两种理解很接近或把握不大，"
+                                        "机器人会先问用户是哪一种（见 alternatives）"
+                                    ),
+                                },
+                                "alternatives": {
+                                    "type": "array",
+                                    "description": "几种理解，最可能的在前（intent、score，"
+                                    "找师傅带 category，找服务点带 place）",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["intent", "score"],
+                                        "properties": {
+                                            "intent": {"type": "string", "enum": list(INTENTS)},
+                                            "score": {"type": "number"},
+                                            "category": {"type": ["string", "null"]},
+                                            "place": {"type": ["string", "null"]},
+                                        },
+                                    },
+                                },
+                                "model": {
+                                    "type": ["string", "null"],
+                                    "description": "做出判断的模型版本（null：只用词表规则）",
+                                },
                             },
                         }
                     }
