@@ -582,8 +582,17 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], log: Path, within: floa
 
 
 class TreeServer(Target):
-    def __init__(self, tree: Path, label: str, port: int, craftsmen: int, plan: Plan,
-                 workers: int = 1, tmp: Path | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        tree: Path,
+        label: str,
+        port: int,
+        craftsmen: int,
+        plan: Plan,
+        workers: int = 1,
+        tmp: Path | None = None,
+        uvloop: bool = False,
+    ) -> None:
         self.tree, self.name, self.port, self.workers = tree, label, port, workers
         self.data = Path(tempfile.mkdtemp(prefix=f"linli-real-{label}-", dir=tmp))
         self.stats = self.data / "nlu.json"
@@ -603,6 +612,8 @@ class TreeServer(Target):
             rport = port + 1000
             self.extra.append(start_redis(self.data, rport))
             env["REDIS_URL"] = f"redis://{HOST}:{rport}/0"
+        if uvloop:
+            env["BENCH_UVLOOP"] = "1"
         env["BENCH_STATS"] = str(self.stats)
         env["BENCH_CPROFILE"] = str(self.data / "cprofile.out")
         log = self.data / "serve.log"
@@ -910,7 +921,9 @@ def median_run(runs: list[Run]) -> dict[str, float]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tree", action="append", type=Path, help="work tree (repeatable)")
+    ap.add_argument(
+        "--tree", action="append", help="work tree (repeatable); uvloop:PATH runs it on uvloop"
+    )
     ap.add_argument("--craftsmen", type=int, default=10_000)
     ap.add_argument("--users", type=int, default=2000)
     ap.add_argument("--seconds", type=float, default=10)
@@ -933,8 +946,13 @@ def main() -> int:
         print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
         return 2
     sys.path.insert(0, str(BENCH))
-    trees = [t.resolve() for t in (a.tree or [ROOT])]
-    labels = [t.name if t != ROOT else "current" for t in trees]
+    specs = [str(t) for t in (a.tree or [ROOT])]
+    uvloops = [s.startswith("uvloop:") for s in specs]
+    trees = [Path(s.removeprefix("uvloop:")).resolve() for s in specs]
+    labels = [
+        (t.name if t != ROOT else "current") + ("+uvloop" if uv else "")
+        for t, uv in zip(trees, uvloops, strict=True)
+    ]
     plan, single = make_plan(a.users), make_plan(a.users, single=True)
     print(
         f"mix: {len(plan.seq):,} messages a cycle from {a.users:,} residents, "
@@ -949,7 +967,9 @@ def main() -> int:
     try:
         for i, (tree, label) in enumerate(zip(trees, labels, strict=True)):
             started = time.monotonic()
-            server = TreeServer(tree, label, 18200 + 10 * i, a.craftsmen, plan, a.workers)
+            server = TreeServer(
+                tree, label, 18200 + 10 * i, a.craftsmen, plan, a.workers, uvloop=uvloops[i]
+            )
             prepare(server, plan)
             targets.append(server)
             print(f"  {label}: {tree} up and prepared in {time.monotonic() - started:.0f}s",

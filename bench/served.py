@@ -6,7 +6,8 @@ Runs the given tree's `main.main()` in this process (so its pid is the server's,
 py-spy), after counting NLU parses: every `Parser.parse` call, and every `Parser._parse` run
 (a cache miss, or a text too long to cache). On SIGUSR1 the counts go to the JSON file named
 by BENCH_STATS. With BENCH_CPROFILE=path (for where py-spy cannot attach), a first SIGUSR2
-starts cProfile and a second writes its stats there. Nothing in the tree is changed.
+starts cProfile (CPU time of the event loop thread) and a second writes its stats there.
+With BENCH_UVLOOP=1 the server runs on uvloop. Nothing in the tree is changed.
 """
 
 from __future__ import annotations
@@ -53,18 +54,27 @@ def main() -> int:
     profile_path = os.environ.get("BENCH_CPROFILE")
     if profile_path:
         import cProfile
+        import time
 
         prof: list[cProfile.Profile] = []
 
         def toggle_profile(signum: int, frame: object) -> None:
             if not prof:
-                prof.append(cProfile.Profile())
+                # CPU time of the event loop's thread, not wall time: on a busy machine a
+                # wall-clock profile mostly shows where the process waited for a core.
+                prof.append(cProfile.Profile(time.thread_time))
                 prof[0].enable()
             else:
                 prof[0].disable()
                 prof.pop().dump_stats(profile_path)
 
         signal.signal(signal.SIGUSR2, toggle_profile)
+    if os.environ.get("BENCH_UVLOOP"):  # the same tree on uvloop, for an A/B pair
+        import asyncio
+
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     import main as tree_main
 
     return tree_main.main(sys.argv[2:])
