@@ -171,9 +171,48 @@ async def _advance(
     step = form.steps[form.index(back_to)] if back_to else _next_step(form, start, data)
     if step is None:
         await clear(ctx)
-        return lead + as_replies(await form.on_done(ctx, data))
+        done = lead + as_replies(await form.on_done(ctx, data))
+        if await active(ctx) is None:  # finished (not restarted): an earlier form may wait
+            done += await offer_suspended(ctx)
+        return done
     await _save(ctx, form, step.name, data)
     return lead + [Reply(step.ask(data) + hint)]
+
+
+# ---- a form set aside for another request ------------------------------------------------------
+
+SUSPENDED = "form_suspended"
+OFFER_RESUME = "刚才的{title}还没填完，回复“继续”接着填。"
+
+
+async def suspend(ctx: Context) -> None:
+    """Set the active form aside (a new request starts another form): it is kept for its TTL
+    and offered again when the new one is done or left ("继续" takes it up)."""
+    raw = await ctx.redis.get(keys.form(ctx.conv))
+    if raw:
+        await ctx.redis.set(keys.scratch(ctx.conv, SUSPENDED), raw, ex=FORM_TTL)
+
+
+async def offer_suspended(ctx: Context) -> list[Reply]:
+    raw = await ctx.redis.get(keys.scratch(ctx.conv, SUSPENDED))
+    if not raw:
+        return []
+    form = FORMS.get(json.loads(raw)["form"])
+    return [Reply(OFFER_RESUME.format(title=form.title))] if form else []
+
+
+async def resume_suspended(ctx: Context) -> list[Reply] | None:
+    """ "继续" with no form active: take up the form set aside, at its step; None if none."""
+    raw = await ctx.redis.getdel(keys.scratch(ctx.conv, SUSPENDED))
+    if not raw:
+        return None
+    await ctx.redis.set(keys.form(ctx.conv), raw, ex=FORM_TTL)
+    state = await active(ctx)
+    if state is None:
+        return None
+    form, step_name, data = state
+    step = form.steps[form.index(step_name)]
+    return [Reply(f"好的，接着填{form.title}。\n{step.ask(data)}")]
 
 
 async def start(ctx: Context, form: Form, data: Data | None = None, intro: str = "") -> list[Reply]:
@@ -203,7 +242,7 @@ async def handle(ctx: Context) -> list[Reply] | None:
     text = command_text(ctx.msg.text) if ctx.msg.kind is Kind.TEXT else ""
     if text and acts.is_leave(ctx.msg.text):
         await clear(ctx)
-        return [Reply(LEFT.format(title=form.title))]
+        return [Reply(LEFT.format(title=form.title)), *await offer_suspended(ctx)]
     if text and data.get("_choosing"):
         chosen = await _choose_field(ctx, form, step, data, text)
         if chosen is not None:
@@ -224,6 +263,8 @@ async def handle(ctx: Context) -> list[Reply] | None:
     try:
         value = await step.parse(ctx, data)
     except DomainError as exc:
+        if text and (given := await _correct(ctx, form, step, data, text, ahead=True)):
+            return given
         if text and _other_request(ctx, form, step):
             return await _detour(ctx, form, step, data)
         if json.dumps(data, ensure_ascii=False, sort_keys=True) != before:
@@ -302,6 +343,7 @@ async def _detour(ctx: Context, form: Form, step: Step, data: Data) -> list[Repl
     """Answer the message as if no form were active, then ask the step again in one line. If
     the answer started another form (a new request), that one goes on instead."""
     token = _DETOUR.set(True)
+    before = await ctx.redis.get(keys.form(ctx.conv))
     try:
         intent = side_intent(ctx)
         sub = with_intent(ctx, intent) if intent else Context(ctx.msg, ctx.services, ctx.state)
@@ -309,13 +351,20 @@ async def _detour(ctx: Context, form: Form, step: Step, data: Data) -> list[Repl
     finally:
         _DETOUR.reset(token)
     now = await active(ctx)
+    if now is not None and now[0] is not form and before:
+        # Another form took over: this one is set aside, not lost.
+        await ctx.redis.set(keys.scratch(ctx.conv, SUSPENDED), before, ex=FORM_TTL)
+        return replies
     if now is None or now[0] is not form or now[1] != step.name:
         return replies
     return replies + [Reply(REASK.format(title=form.title, question=step.again(data)))]
 
 
-def _target(form: Form, current: Step, data: Data, text: str) -> tuple[Step, str] | None:
-    """The step a correction names, and its new value."""
+def _target(
+    form: Form, current: Step, data: Data, text: str, ahead: bool = False
+) -> tuple[Step, str] | None:
+    """The step a correction names, and its new value; with `ahead`, also a step not answered
+    yet (a value given before it is asked: "两份吧" while the days are asked)."""
     m = acts.NOT_BUT.search(text)
     if m:  # "不是我妈 是我爸": the field whose value was the wrong one
         wrong, right = m.group(1).strip(" ，,"), m.group(2).strip(" ，,")
@@ -331,17 +380,20 @@ def _target(form: Form, current: Step, data: Data, text: str) -> tuple[Step, str
             span = (found.end() - found.start(), i)
             if best is None or span > best[:2]:
                 best = (*span, step)
-    if best is None or best[2].name not in data:  # only what was said (or known) before
-        return None
+    if best is None or (best[2].name not in data and not ahead):
+        return None  # a correction changes only what was said (or known) before
     step = best[2]
-    value = acts.correction_value(text)
+    value = acts.correction_value(text) if acts.is_correction(text) else text
     return step, value
 
 
 async def _correct(
-    ctx: Context, form: Form, current: Step, data: Data, text: str
+    ctx: Context, form: Form, current: Step, data: Data, text: str, ahead: bool = False
 ) -> list[Reply] | None:
-    found = _target(form, current, data, text)
+    """A correction naming a field ("地址写错了 是…"), or with `ahead` a message that did not
+    answer the current step but names another field and fits it ("我手机 139…" while the days
+    are asked): that field is set, and the current step asked again."""
+    found = _target(form, current, data, text, ahead)
     if found is None:
         return None
     step, value = found
@@ -352,9 +404,12 @@ async def _correct(
     try:
         new = await step.parse(_with_text(ctx, value or text), work)
     except DomainError as exc:
+        if ahead:
+            return None
         return [Reply(f"没改成：{exc.message}\n{current.again(data)}")]
     if merge and isinstance(new, list) and isinstance(data.get(step.name), list):
         new = data[step.name] + [v for v in new if v not in data[step.name]]
+    was_new = step.name not in data
     work[step.name] = new
     if form.index(step.name) > form.index(current.name):
         work["_given"] = sorted(set(work.get("_given", [])) | {step.name})
@@ -362,7 +417,10 @@ async def _correct(
     data.update(work)
     await _save(ctx, form, current.name, data)
     label = step.label if step.label and not step.label.startswith("哪") else ""
-    said = f"好的，{label}改成{step.shown(new)}。"
+    if ahead and was_new:
+        said = f"好的，{step.label or '这个'}记下了：{step.shown(new)}。"
+    else:
+        said = f"好的，{label}改成{step.shown(new)}。"
     question = current.ask(data) if current.name == "confirm" else current.again(data)
     return [Reply(f"{said}\n{question}")]
 

@@ -64,7 +64,10 @@ async def cancel(ctx: Context) -> HandlerResult:
     """ "取消" leaves any form and drops anything waiting for the user's input."""
     left_form = await forms.clear(ctx)
     dropped = await ctx.clear_pending()
-    return texts.CANCELLED if (left_form or dropped) else texts.NOTHING_TO_CANCEL
+    if not (left_form or dropped):
+        return texts.NOTHING_TO_CANCEL
+    # A form set aside for the one just left is offered again ("继续").
+    return [texts.CANCELLED, *(await forms.offer_suspended(ctx) if left_form else [])]
 
 
 @router.message(words(*BACK_WORDS), forms.has_active)

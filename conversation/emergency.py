@@ -131,6 +131,8 @@ async def emergency(ctx: Context) -> HandlerResult:
         return lines
     # Where is unknown: ask only that (a one-step form, so the answer is not read as anything
     # else); the advice above stands whatever they answer.
+    if await forms.has_active(ctx):
+        await forms.suspend(ctx)  # a sign-up under way waits; offered again afterwards
     return lines + await forms.start(ctx, WHERE_FORM, data)
 
 

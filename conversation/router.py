@@ -423,6 +423,21 @@ PRAISE_FORM = Form(
 )
 
 
+# ---- a form set aside ----------------------------------------------------------------------
+
+
+async def _resumes(ctx: Context) -> bool:
+    if _text(ctx) not in {"继续", "接着填", "接着", "继续填", "接着报名"}:
+        return False
+    return bool(await ctx.redis.exists(keys.scratch(ctx.conv, forms.SUSPENDED)))
+
+
+@router.message(_resumes)
+async def resume(ctx: Context) -> HandlerResult:
+    """ "继续" after another request interrupted a form: that form again, at its step."""
+    return await forms.resume_suspended(ctx)
+
+
 # ---- side questions the parser left unknown ------------------------------------------------
 
 

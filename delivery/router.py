@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from typing import Any
@@ -172,7 +173,7 @@ def _meals_in(text: str) -> list[str]:
             found.append(meal.value)
     if not found and (meal := extract_meal(text)):
         found.append(meal)
-    if re.search(r"都要|三餐|都送|全部", text):
+    if not found and re.search(r"都要|三餐|都送|全部", text):  # "午饭晚饭都要" is two
         found = [m.value for m in Meal]
     return found
 
@@ -199,6 +200,9 @@ async def _days(ctx: Context, data: forms.Data) -> list[str]:
     days = parse_days(_text(ctx), today)
     if days is None:
         raise Invalid("没听明白是哪几天。")
+    future = [d for d in days.dates if d >= today]
+    if future and len(future) < len(days.dates) and len(days.dates) > 1:
+        days = dataclasses.replace(days, dates=future)  # "这周一到周五" on a Wednesday: from today
     if any(d < today for d in days.dates):
         raise Invalid("不能报过去的日子。")
     if len(days.dates) > 31:
@@ -332,7 +336,8 @@ SIGNUP_FORM = Form(
             "有忌口或特别要求吗？比如少盐、要软烂。没有就回复“没有”。",
             _diet,
             _known("diet"),
-            label="忌口", names=r"忌口|口味", free=True, accepts=frozenset({"menu_query"}),
+            label="忌口", names=r"忌口|口味|太咸|少盐|少油|清淡|不吃|吃素|不要辣|软烂|咬不动",
+            free=True, accepts=frozenset({"menu_query"}),
         ),
         Step(
             "phone", "联系电话是多少？送餐的志愿者会打这个电话。", _phone, _known("phone"),
