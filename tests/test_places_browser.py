@@ -110,9 +110,8 @@ async def test_map_page_in_a_phone_browser_asks_nobody_else(client: Any) -> None
 
             # My location: the list is measured from there.
             await page.click("#me")
-            await page.wait_for_function(
-                "document.getElementById('from').textContent === '我的位置'"
-            )
+            # (a locator, not wait_for_function: the page's CSP forbids eval, rightly)
+            await page.locator("#from", has_text="我的位置").wait_for()
             assert "已按您的位置" in (await page.text_content("#status") or "")
             await page.screenshot(path=str(ARTIFACTS / "map-page-my-location.png"), full_page=True)
         finally:
