@@ -647,3 +647,14 @@ def test_training_corpus_never_holds_heldout_lines() -> None:
 
     held = {json.loads(line)["text"] for line in HELDOUT_V2.read_text("utf-8").splitlines()}
     assert not held & {e.text for e in read_corpus()}
+
+
+@pytest.mark.parametrize("text", ["孩子吞了药片", "我妈嘴唇发紫", "邻居家好几天没动静还有股臭味"])
+def test_the_safety_detector_has_the_last_word_on_danger(text: str) -> None:
+    """bot.safety recognises these; the lexicon and the model alone would not."""
+    from bot.nlu import default_parser
+
+    alone = Parser(load_lexicon(), default_parser().model, None).parse(text)
+    assert alone.intent != "emergency"
+    r = parse(text)
+    assert (r.intent, r.confident) == ("emergency", True)
