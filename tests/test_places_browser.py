@@ -156,3 +156,46 @@ async def test_map_page_draws_the_configured_tiles_beneath(
         finally:
             await browser.close()
     assert tiles and all("/15/" in u or "/16/" in u or "/14/" in u for u in tiles), tiles
+
+
+async def test_admin_downloads_the_poster_from_the_console(client: Any, fake_wechat: Any) -> None:
+    """The console's places page in a phone browser: verify an imported place, then the poster
+    button gives a PNG of the printable 布点图 (kept in test-artifacts)."""
+    from PIL import Image
+    from playwright.async_api import async_playwright
+
+    from models.places import Place, PlaceSource
+    from models.users import Role
+    from tests.console_support import last_code, make_staff
+
+    await _demo(client)
+    waiting = await Place.create(
+        name="和平里书屋", kind="culture_sports", lat=31.2290, lng=121.4760,
+        source=PlaceSource.IMPORT,
+    )  # fmt: skip
+    admin = await make_staff("o-admin", Role.ADMIN)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 390, "height": 844})
+            await page.goto(str(client.make_url("/console/")))
+            await page.fill("#account", str(admin.pk))
+            await page.click("text=发送登录码")
+            await page.wait_for_selector("#code")
+            await page.fill("#code", last_code(fake_wechat, "o-admin"))
+            await page.click("button:has-text('登录')")
+            await page.click("#open-places")
+            await page.wait_for_selector("#unverified")
+            await page.click(f"#place-{waiting.pk} button.verify")
+            assert "已核实" in (await page.text_content("#flash") or "")
+            async with page.expect_download() as info:
+                await page.click("#poster-png")
+            download = await info.value
+            target = ARTIFACTS / "poster.png"
+            await download.save_as(str(target))
+            await page.screenshot(path=str(ARTIFACTS / "console-places.png"), full_page=True)
+        finally:
+            await browser.close()
+    with Image.open(target) as img:
+        assert img.format == "PNG" and img.size == (1488, 2105)
+    assert (await Place.get(pk=waiting.pk)).verified
