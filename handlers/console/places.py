@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from community import hours
 from community.errors import DomainError
 from community.roles import is_admin
 from handlers.appkeys import bot_key, redis_key, settings_key
@@ -48,6 +49,7 @@ async def places_page(request: web.Request) -> web.Response:
         "verified": [p for p in rows if p.verified],
         "kinds": list(KINDS.values()),
         "kind_name": lambda k: KINDS[k].name if k in KINDS else k,
+        "hours_words": hours.in_words,
     }
     return _render(request, "places.html", ctx)
 
