@@ -66,24 +66,24 @@ class Router:
 
     async def dispatch(self, ctx: Context) -> list[Reply] | None:
         """Run the first matching handler (own routes, then children in order)."""
+        # Every message meets dozens of filters on its way, most of them plain functions that
+        # answer True or False: those are taken as they are, without a coroutine per route.
         for filters, handler in self._routes:
-            if await _passes(filters, ctx):
+            for check in filters:
+                ok = check(ctx)
+                if ok is True:
+                    continue
+                if ok is not False and inspect.isawaitable(ok):
+                    ok = await ok
+                if not ok:
+                    break
+            else:
                 return as_replies(await handler(ctx))
         for child in self._children:
             result = await child.dispatch(ctx)
             if result is not None:
                 return result
         return None
-
-
-async def _passes(filters: tuple[Filter, ...], ctx: Context) -> bool:
-    for check in filters:
-        ok = check(ctx)
-        if inspect.isawaitable(ok):
-            ok = await ok
-        if not ok:
-            return False
-    return True
 
 
 # ---- filters ---------------------------------------------------------------------------------
