@@ -72,8 +72,10 @@ def side_question(text: str) -> str | None:
 
 # A volunteer's delivery report ("3 送到", "1 2 没人"): it carries its own verb, so it is a
 # report in any state, never an answer to a form's step.
+# One character class ending on a digit, not a repeated group: nested quantifiers here
+# backtracked exponentially on a run of digits (as delivery.router's did: issue 11).
 _REPORT = re.compile(
-    r"^\d{1,3}(?:\s*号)?(?:[\s,，、和]*\d{1,3}(?:\s*号)?){0,30}\s*(?:都|全)?"
+    r"^\d(?:[\d\s,，、和号]*\d)?(?:\s*号)?\s*(?:都|全)?"
     r"(?:送到|已送|送达|送好了|到了|没人|敲门没人|无人应答|家里没人|不在家|出去了|外出)"
 )
 

@@ -168,7 +168,7 @@ def _check_coordinates(message: BaseMessage) -> None:
     """A location message or LOCATION event without usable coordinates was a 500 downstream."""
     if message.type == "location":
         lat, lng = message.location
-    elif message.type == "event" and (message.event or "").lower() == "location":
+    elif message.type == "event" and _event_name(message) == "location":
         lat, lng = message.latitude, message.longitude
     else:
         return
@@ -202,22 +202,43 @@ def to_incoming(message: BaseMessage) -> Incoming:
     if msg_type in _MEDIA:
         return Incoming(user=user, kind=Kind.MEDIA, msg_id=msg_id)
     if msg_type == "event":
-        name = (message.event or "").lower()
+        name = _event_name(message)
         where = None
         if name == "location":
             where = Location(float(message.latitude), float(message.longitude))
-        key = getattr(message, "key", None) or getattr(message, "scene_id", None) or ""
-        return Incoming(user=user, kind=Kind.EVENT, event=name, event_key=str(key), location=where)
+        key = getattr(message, "key", None) or getattr(message, "scene_id", None)
+        return Incoming(
+            user=user,
+            kind=Kind.EVENT,
+            event=name,
+            event_key=str(key or _raw_text(message, "EventKey")),
+            location=where,
+        )
     return Incoming(user=user, kind=Kind.UNKNOWN, msg_id=msg_id)
 
 
+def _raw_text(message: BaseMessage, name: str) -> str:
+    """A field as sent, whatever wechatpy knows of the message: events it has no class for
+    (subscribe_msg_popup_event, PUBLISHJOBFINISH, ...) are UnknownMessages without `event` or
+    `key` (reading them was a 500, and WeChat retried). A nested element is no text: ""."""
+    value = getattr(message, "_data", {}).get(name)
+    return value if isinstance(value, str) else ""
+
+
+def _event_name(message: BaseMessage) -> str:
+    return _raw_text(message, "Event").lower()
+
+
 def dedupe_key(message: BaseMessage) -> str:
-    """WeChat retries with the same MsgId; events have none, so use sender + CreateTime."""
+    """WeChat retries a message with the same MsgId, an event with the same sender, CreateTime,
+    Event and EventKey. A MsgId is only unique for its sender; two menu clicks in one second
+    are two events."""
     msg_id = getattr(message, "id", None)
     if msg_id:
-        return f"msg:{msg_id}"
-    event = (getattr(message, "event", "") or "").lower()
-    return f"evt:{message.source}:{int(message.create_time.timestamp())}:{event}"
+        return f"msg:{message.source}:{msg_id}"
+    when = int(message.create_time.timestamp())
+    event_key = _raw_text(message, "EventKey")
+    return f"evt:{message.source}:{when}:{_event_name(message)}:{event_key}"
 
 
 def _cdata(text: str) -> str:
