@@ -46,6 +46,8 @@ class Emergency:
 
 # ---- patterns --------------------------------------------------------------------------------
 
+# A person falling, whatever else broke ("摔了一跤 手机摔坏了" is still a fall).
+_FALL_STRONG = re.compile(r"摔倒|跌倒|摔跤|摔了一?跤|跌了一?跤|滑倒|绊倒|栽倒|倒在地|摔在地")
 _FALL = re.compile(
     r"摔倒|跌倒|摔跤|摔了一?跤|跌了一?跤|滑倒|绊倒|栽倒|倒在地|摔在地|"
     r"(?:楼梯|床上|凳子|椅子|梯子|阳台|楼上|树上)(?:上)?(?:摔|跌)下来|从.{1,6}(?:摔|跌)下来|"
@@ -53,7 +55,11 @@ _FALL = re.compile(
     r"(?:摔|跌|倒|地上|地下|床边|床下|厕所|卫生间|浴室|马桶).{0,6}"
     r"(?:起不来|爬不起来|站不起来|扶不起来|拉不起来)"
 )
+_PREVENT = re.compile(r"防摔|防跌|防滑")
 _FALL_NOT = re.compile(r"防摔|防跌|防滑|摔坏|摔碎|摔裂|摔烂|摔破|摔变形|摔不坏|摔的屏|摔了屏")
+# A pet that fell is not a 120 case (unless a person is named too).
+_ANIMAL = re.compile(r"猫|狗|宠物|小鸟|鹦鹉|兔子|仓鼠")
+_A_PERSON = re.compile(r"我|人|妈|爸|老|爷|奶|婆|公|孩|宝|他|她|阿姨|叔|伯|姐|哥|弟|妹")
 
 _PEOPLE = (
     r"(?:妈|爸|母亲|父亲|老人|老太太|老头|老爷子|奶奶|爷爷|外婆|外公|姥姥|姥爷|老伴|爱人|"
@@ -113,7 +119,7 @@ _NEIGHBOUR_WHO = (
 _UNSEEN = re.compile(
     _NEIGHBOUR_WHO + r".{0,12}?(?:好几天|几天|多天|多日|两天|三天|四天|五天|一周|一个星期|"
     r"好久|很久|半个月|十来天)(?:都|也|了)?(?:没|不见|没有)(?:见|看|出|露面|动静|人影|开门|"
-    r"下楼|出门|出来|消息|回|接|联系)|"
+    r"下楼|出门|出来|消息|回|接|联系|人(?!管|修|理|问|收|扫))|"
     + _NEIGHBOUR_WHO
     + r".{0,12}?(?:联系不上|找不到人|电话(?:一直)?没人接)"
 )
@@ -203,8 +209,14 @@ def _match(s: str) -> tuple[Kind, str] | None:
             continue
         return kind, m.group(0)
     fall = _FALL.search(s)
-    if fall and not _FALL_NOT.search(s):
-        return Kind.FALL, fall.group(0)
+    if fall and _ANIMAL.search(s) and not _A_PERSON.search(_ANIMAL.sub("", s).replace("我家", "")):
+        fall = None
+    if fall and not _PREVENT.search(s):
+        strong = _FALL_STRONG.search(s)
+        if strong:
+            return Kind.FALL, strong.group(0)
+        if not _FALL_NOT.search(s):
+            return Kind.FALL, fall.group(0)
     m = _HELP.search(s)
     if m:
         return Kind.HELP, m.group(0)

@@ -8,6 +8,7 @@ words fit, so the common path costs nothing extra.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -135,7 +136,8 @@ _VISIT_Q = re.compile(r"上门|到家|来家|家里来|能来|过来")
 _WHERE_Q = re.compile(r"在哪|多远|远不远|地址|怎么走")
 _RATING_Q = re.compile(r"评价|靠谱吗|好不好|怎么样|口碑|几分")
 _COMPLAINT = re.compile(
-    r"投诉|乱收费|收费太高|要价太高|太贵了|坑人|骗人|骗钱|宰人|黑心|态度(?:不好|差|恶劣|很差)|没修好|修坏了|"
+    r"投诉|乱收费|收费太高|要价太高|太贵了|坑人|太坑|真坑|坑钱|骗人|骗钱|宰人|黑心|态度(?:不好|差|恶劣|很差)|"
+    r"没修好|修坏了|收我\d+|要我\d+|"
     r"不靠谱|太差|差劲|不讲理|不负责|不守时|放鸽子|没来|不来了|要了\d+|收了\d+|要\d+块"
 )
 _PRAISE = re.compile(
@@ -154,7 +156,16 @@ async def _listed(ctx: Context) -> list[Card]:
     state = await _results(ctx)
     if not state:
         return []
-    return [c for c in await cards(ctx.redis, state["ids"][:20]) if c is not None]
+    asked = state.get("category", "")
+    return [_as_asked(c, asked) for c in await cards(ctx.redis, state["ids"][:20]) if c]
+
+
+def _as_asked(card: Card, category: str) -> Card:
+    """The card with the trade that was searched for first (李阿姨 found as 家政, not 裁缝)."""
+    if category in card.categories and card.categories[0] != category:
+        others = [c for c in card.categories if c != category]
+        return dataclasses.replace(card, categories=[category, *others])
+    return card
 
 
 def _named(text: str, listed: list[Card]) -> Card | None:

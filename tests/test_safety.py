@@ -38,6 +38,8 @@ EMERGENCIES = [
     ("对门大爷三天没出门了 刚才听到屋里有人喊", Kind.NEIGHBOUR),
     ("楼下独居老人好几天没动静 敲门没人应 报纸堆在门口", Kind.NEIGHBOUR),
     ("救命", Kind.HELP),
+    ("老人不小心摔了一跤 手机也摔坏了", Kind.FALL),  # the person fell, whatever else broke
+    ("邻居家好几天没人了 门口的报纸都堆着 敲门也没人应", Kind.NEIGHBOUR),
 ]
 
 LOOK_ALIKES = [
@@ -80,6 +82,8 @@ LOOK_ALIKES = [
     "找裁缝",
     "发烧了去哪看",
     "跳楼价大甩卖",
+    "我家猫从楼上摔下来了",
+    "邻居好几天没人收快递",
 ]
 
 
