@@ -6,6 +6,8 @@ CLI pass down. A bad variable fails start-up with an error that names it.
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import secrets
 from pathlib import Path
 from typing import Any, Literal
@@ -27,6 +29,24 @@ _SECRETS = {
     "WECOM_BOT_AES_KEY",
     "WECOM_BOT_SECRET",
 }
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@functools.lru_cache(maxsize=8)
+def parse_networks(value: str) -> tuple[Network, ...]:
+    """TRUSTED_PROXIES: "10.0.0.1, 192.168.0.0/16" -> networks; a bad entry is named."""
+    out = []
+    for part in value.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            out.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"{part!r} is not an IP address or network") from None
+    return tuple(out)
 
 
 class SettingsError(Exception):
@@ -237,15 +257,11 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies")
     @classmethod
     def _check_proxies(cls, value: str) -> str:
-        from handlers.proxy import parse_networks
-
         parse_networks(value)
         return value
 
     @property
-    def trusted_proxy_networks(self) -> tuple[Any, ...]:
-        from handlers.proxy import parse_networks
-
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
         return parse_networks(self.trusted_proxies)
 
     @field_validator("log_level")

@@ -7,30 +7,13 @@ them would let one client pose as many (escaping rate limits) or as HTTPS.
 
 from __future__ import annotations
 
-import functools
 import ipaddress
 from collections.abc import Sequence
 
 from aiohttp import web
 
 from handlers.appkeys import settings_key
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-@functools.lru_cache(maxsize=8)
-def parse_networks(value: str) -> tuple[Network, ...]:
-    """"10.0.0.1, 192.168.0.0/16" -> networks; raises ValueError naming a bad entry."""
-    out = []
-    for part in value.replace(";", ",").split(","):
-        part = part.strip()
-        if not part:
-            continue
-        try:
-            out.append(ipaddress.ip_network(part, strict=False))
-        except ValueError:
-            raise ValueError(f"{part!r} is not an IP address or network") from None
-    return tuple(out)
+from settings import Network
 
 
 def _trusted(address: str | None, networks: Sequence[Network]) -> bool:
