@@ -387,6 +387,13 @@ async def test_map_page_shows_places_but_no_craftsman_home(client: Any, bot: Any
     assert re.search(r'<script src="/map/map.js">', html)
 
 
+async def test_map_page_without_places_still_draws(client: Any) -> None:
+    resp = await client.get("/map/")
+    assert resp.status == 200
+    html = await resp.text()
+    assert '"spots": []' in html and "0个服务点" in html
+
+
 async def test_map_csp_admits_only_the_configured_tile_host(make_settings: Any) -> None:
     from handlers.map_page import _csp
 

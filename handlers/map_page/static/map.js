@@ -270,6 +270,12 @@
       li.appendChild(body);
       ul.appendChild(li);
     });
+    if (!rows.length) {
+      var none = document.createElement("li");
+      none.className = "muted";
+      none.textContent = "社区还没有登记核实过的服务点。";
+      ul.appendChild(none);
+    }
     document.getElementById("from").textContent = state.centre.label;
   }
 
