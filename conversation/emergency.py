@@ -91,27 +91,31 @@ def advice(danger: Danger, settings: object | None) -> str:
     )
 
 
-def _danger_of(ctx: Context) -> Emergency | None:
+async def _danger_of(ctx: Context) -> Emergency | None:
     if ctx.msg.kind is not Kind.TEXT or not ctx.msg.text.strip():
         return None
     found = detect(ctx.msg.text)
     if found is not None:
         return found
     # The NLU may know phrasings the rules miss: trust its `emergency` intent too, when sure
-    # (a learned model also says it, less sure, of "什么意思").
+    # (a learned model also says it, less sure, of "什么意思"). Not for an answer to a form's
+    # step (an address, a count), which would otherwise be parsed for this alone: the form key
+    # is prefetched, so asking costs no round trip.
+    if await ctx.redis.get(keys.form(ctx.conv)):
+        return None
     if ctx.nlu.intent == "emergency" and ctx.nlu.confidence >= NLU_SURE:
         return Emergency(Danger.HELP, ctx.msg.text.strip()[:20])
     return None
 
 
-def is_emergency(ctx: Context) -> bool:
-    return _danger_of(ctx) is not None
+async def is_emergency(ctx: Context) -> bool:
+    return await _danger_of(ctx) is not None
 
 
 @router.message(is_emergency)
 async def emergency(ctx: Context) -> HandlerResult:
     """Someone is in danger: the advice and the number first, then the grid worker."""
-    found = _danger_of(ctx)
+    found = await _danger_of(ctx)
     assert found is not None
     lines = [advice(found.kind, ctx.services.settings)]
     if await ctx.redis.get(keys.scratch(ctx.conv, "emergency")):
