@@ -62,8 +62,9 @@ class Step:
     # Free text (a note, a description): anything parses, so only marked corrections and
     # clear questions are kept out of it.
     free: bool = False
-    # Intents the parser gives this step's answers ("午饭" reads as menu_query at "送哪一餐"):
-    # a wrong answer of that kind is asked again, not taken for another request.
+    # Intents the parser gives this step's answers ("午饭" reads as menu_query at "送哪一餐"),
+    # and side questions that are answers here ("hours" at "几点营业"): a wrong answer of that
+    # kind is asked again, not taken for another request.
     accepts: frozenset[str] = frozenset()
 
     def ask(self, data: Data) -> str:
@@ -257,7 +258,7 @@ async def handle(ctx: Context) -> list[Reply] | None:
         corrected = await _correct(ctx, form, step, data, text)
         if corrected is not None:
             return corrected
-    if text and _asks_aside(ctx, form, text):
+    if text and _asks_aside(ctx, form, step, text):
         return await _detour(ctx, form, step, data)
     before = json.dumps(data, ensure_ascii=False, sort_keys=True)
     try:
@@ -292,13 +293,13 @@ _ASIDE_INTENTS = {
 }
 
 
-def _asks_aside(ctx: Context, form: Form, text: str) -> bool:
+def _asks_aside(ctx: Context, form: Form, step: Step, text: str) -> bool:
     """A question asked in passing ("多少钱", "今天吃什么", "我订了几天"), before the step reads it:
     a question is never stored as a field (not even in a free-text step)."""
     if acts.looks_like_report(text):  # a volunteer's "3 送到" is a report whatever the form
         return True
     side = acts.side_question(text)
-    if side is None:
+    if side is None or side in step.accepts:  # "几点营业都行" answers "几点营业？"
         return False
     if side in ("price", "hours", "status"):  # "送餐多少钱" is a question even in the sign-up
         return True

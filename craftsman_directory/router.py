@@ -480,6 +480,7 @@ REGISTER_FORM = Form(
             "几点营业？如“每天8:00-18:00”或“周一至周五 8:00-12:00,13:00-17:30；周六 9:00-12:00”",
             _hours,
             label="营业时间", names=r"营业时间|几点|时间", show=hours.in_words,
+            accepts=frozenset({"hours"}),
         ),
         Step(
             "phone", "居民怎么联系您？请写手机或座机号码", _phone,

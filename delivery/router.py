@@ -147,9 +147,15 @@ async def _label(ctx: Context, data: forms.Data) -> str:
     return label
 
 
+# "她住8号楼2单元301", "地址是…": the address without the words around it.
+_ADDRESS_LEAD = re.compile(
+    r"^(?:[他她我]们?|俺|老人)?(?:家)?(?:就)?(?:住在?|在|地址是?|是)[：:，, ]*"
+)
+
+
 async def _address(ctx: Context, data: forms.Data) -> str:
     try:
-        address, building = parse_address(_text(ctx))
+        address, building = parse_address(_ADDRESS_LEAD.sub("", _text(ctx)))
     except AddressError as exc:
         raise Invalid(str(exc)) from None
     data["building"] = building
@@ -293,7 +299,8 @@ def _known(name: str) -> Any:
 
 def _show_days(value: list[str]) -> str:
     days = [dt.date.fromisoformat(d) for d in value]
-    return days_summary(days, min(days)) if days else "无"
+    shown = "、".join(f"{d.month}月{d.day}日" for d in days[:4])
+    return (shown + (f" 等{len(days)}天" if len(days) > 4 else "")) if days else "无"
 
 
 SIGNUP_FORM = Form(
