@@ -18,6 +18,7 @@ from infra import database
 from infra.log import setup_chat_logging
 from server import supervisor
 from server.app import served_app
+from server.eventloop import new_event_loop
 from settings import Settings, ensure_wechat_token
 
 # Each domain contributes a small demo (module path of an `async def seed_demo() -> str`), used
@@ -67,7 +68,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     if args.workers > 1:
         return supervisor.serve_many(settings, args.workers)
-    web.run_app(served_app(settings), host=settings.host, port=settings.port, print=None)
+    web.run_app(
+        served_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        loop=new_event_loop(),
+    )
     return 0
 
 

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from infra.log import setup_logging
 from server.app import served_app
+from server.eventloop import new_event_loop
 from settings import Settings
 
 log = logging.getLogger("linli")
@@ -20,7 +21,12 @@ def serve_one(settings: Settings) -> None:
     """One of `serve --workers N`: a whole app on the shared port."""
     setup_logging(settings.log_level, settings.log_json)
     web.run_app(
-        served_app(settings), host=settings.host, port=settings.port, print=None, reuse_port=True
+        served_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        reuse_port=True,
+        loop=new_event_loop(),
     )
 
 
