@@ -616,6 +616,7 @@ class TreeServer(Target):
             env["BENCH_UVLOOP"] = "1"
         env["BENCH_STATS"] = str(self.stats)
         env["BENCH_CPROFILE"] = str(self.data / "cprofile.out")
+        env["BENCH_SAMPLE"] = str(self.data / "cpu-stacks.txt")
         log = self.data / "serve.log"
         self.proc = subprocess.Popen(
             [py, str(BENCH / "served.py"), str(tree), "serve", "--workers", str(workers)],
@@ -773,12 +774,26 @@ def profile(
         )  # fmt: skip
         time.sleep(1)
         if rec.poll() is None:
+            cpu = target.data / "cpu-stacks.txt"
+            Path(f"{cpu}.on").touch()  # served.py's CPU-weighted sampler, alongside
             run_wrk(target, plan, plan.seq, seconds)
+            Path(f"{cpu}.on").unlink()
             _, err = rec.communicate(timeout=60)
+            for _ in range(50):
+                if cpu.exists():
+                    break
+                time.sleep(0.1)
             if rec.returncode == 0 and out.exists():
                 kept = Path(tempfile.gettempdir()) / f"linli-spy-{target.name}.txt"
                 shutil.copy(out, kept)  # collapsed stacks, e.g. for a flame graph
-                return [f"py-spy ({kept}):", *_top_leaves(out.read_text(), top)]
+                lines = [f"py-spy, wall clock of busy threads ({kept}):"]
+                lines += _top_leaves(out.read_text(), top)
+                if cpu.exists():
+                    kept = Path(tempfile.gettempdir()) / f"linli-cpu-{target.name}.txt"
+                    shutil.copy(cpu, kept)
+                    lines += [f"CPU time (SIGPROF each ms), in the loop thread's stacks ({kept}):"]
+                    lines += _top_leaves(cpu.read_text(), top, unit="ms of CPU")
+                return lines
         else:
             err = rec.stderr.read() if rec.stderr else b""
         print(f"  py-spy failed ({err.decode(errors='replace')[-300:]}): cProfile", flush=True)
@@ -801,7 +816,7 @@ def profile(
     return out_lines
 
 
-def _top_leaves(raw: str, top: int) -> list[str]:
+def _top_leaves(raw: str, top: int, unit: str = "samples at 200 Hz, idle excluded") -> list[str]:
     """Two views of py-spy's collapsed stacks: the leaf frames (self time), and each sample
     charged to the innermost frame of the project's own code (self time plus the libraries
     it called: which of our functions the time went to)."""
@@ -823,7 +838,7 @@ def _top_leaves(raw: str, top: int) -> list[str]:
     out.append("top project functions, with the library time below them:")
     for name, c in sorted(ours.items(), key=lambda kv: -kv[1])[:top]:
         out.append(f"  {100 * c / total:5.1f}%  {name}")
-    return [*out, f"({total} samples at 200 Hz, idle excluded)"]
+    return [*out, f"({total} {unit})"]
 
 
 def _frame(text: str) -> tuple[str, bool]:

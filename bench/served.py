@@ -7,7 +7,8 @@ py-spy), after counting NLU parses: every `Parser.parse` call, and every `Parser
 (a cache miss, or a text too long to cache). On SIGUSR1 the counts go to the JSON file named
 by BENCH_STATS. With BENCH_CPROFILE=path (for where py-spy cannot attach), a first SIGUSR2
 starts cProfile (CPU time of the event loop thread) and a second writes its stats there.
-With BENCH_UVLOOP=1 the server runs on uvloop. Nothing in the tree is changed.
+With BENCH_SAMPLE=path, a CPU-weighted stack sampler runs while `path.on` exists (see
+`_sampler`). With BENCH_UVLOOP=1 the server runs on uvloop. Nothing in the tree is changed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 
 def _count_parses() -> dict[str, int]:
@@ -37,6 +39,45 @@ def _count_parses() -> dict[str, int]:
 
     Parser.parse, Parser._parse = parse, _parse  # type: ignore[method-assign]
     return counts
+
+
+def _sampler(path: str, interval: float = 0.001) -> None:
+    """A CPU profile without ptrace: while the file `path + '.on'` exists, the kernel sends
+    SIGPROF after every `interval` of CPU time the process uses, and the handler (run by the
+    main thread, where the event loop runs) counts the Python stack it interrupted. Time spent
+    waiting for a core on a busy machine counts nothing. Writes collapsed stacks (py-spy's raw
+    format) to `path` when the file goes."""
+    import threading
+    import time
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    on = Path(path + ".on")
+
+    def sample(signum: int, frame: Any) -> None:
+        names = []
+        while frame is not None:
+            code = frame.f_code
+            names.append(f"{code.co_qualname} ({code.co_filename}:{frame.f_lineno})")
+            frame = frame.f_back
+        counts[";".join(reversed(names))] += 1
+
+    signal.signal(signal.SIGPROF, sample)
+
+    def switch() -> None:
+        running = False
+        while True:
+            time.sleep(0.05)
+            if on.exists() and not running:
+                counts.clear()
+                signal.setitimer(signal.ITIMER_PROF, interval, interval)
+                running = True
+            elif running and not on.exists():
+                signal.setitimer(signal.ITIMER_PROF, 0)
+                running = False
+                Path(path).write_text("".join(f"{k} {v}\n" for k, v in list(counts.items())))
+
+    threading.Thread(target=switch, name="bench-sampler", daemon=True).start()
 
 
 def main() -> int:
@@ -69,6 +110,8 @@ def main() -> int:
                 prof.pop().dump_stats(profile_path)
 
         signal.signal(signal.SIGUSR2, toggle_profile)
+    if os.environ.get("BENCH_SAMPLE"):
+        _sampler(os.environ["BENCH_SAMPLE"])
     if os.environ.get("BENCH_UVLOOP"):  # the same tree on uvloop, for an A/B pair
         import asyncio
 
