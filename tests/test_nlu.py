@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import time
@@ -622,6 +623,23 @@ def test_training_is_deterministic_and_learns_from_its_corpus(tmp_path: Path) ->
     ]
     first, second = fit_model(corpus, lex), fit_model(list(corpus), lex)
     assert first["version"] == second["version"]
+    # ...and in other interpreters, whose string hashes (set orders) differ
+    code = (
+        "from bot.nlu import load_lexicon; from bot.nlu.train import fit_model, read_corpus; "
+        "print(fit_model(read_corpus()[:300], load_lexicon())['version'])"
+    )
+    versions = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert len(versions) == 1
     model = model_from_dict(first)
     assert Parser(lex, model).parse("剃头挑子在哪").intent == "find_craftsman"
 
@@ -658,3 +676,14 @@ def test_the_safety_detector_has_the_last_word_on_danger(text: str) -> None:
     assert alone.intent != "emergency"
     r = parse(text)
     assert (r.intent, r.confident) == ("emergency", True)
+
+
+def test_a_broken_model_file_leaves_the_lexicon_in_charge(tmp_path: Path) -> None:
+    from bot.nlu import model_or_none
+
+    bad = tmp_path / "model.json"
+    bad.write_text('{"version": "x", "heads": {"intent": {"labels": ["nope"]}}}', "utf-8")
+    assert model_or_none(bad) is None
+    bad.write_text("not json", "utf-8")
+    assert model_or_none(bad) is None
+    assert model_or_none(tmp_path / "missing.json") is None

@@ -12,13 +12,17 @@ and the text itself; without a model file the lexicon's rules decide alone.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 
 from .labels import CATEGORIES, INTENTS, PLACES
 from .lexicon import Lexicon, LexiconError, load_lexicon
 from .model import DEFAULT_MODEL_PATH, Model, ModelError, load_model
 from .parser import Parser, ParseResult
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "CATEGORIES",
@@ -34,6 +38,7 @@ __all__ = [
     "default_parser",
     "load_lexicon",
     "load_model",
+    "model_or_none",
     "parse",
 ]
 
@@ -47,11 +52,24 @@ def danger_detector() -> Callable[[str], bool] | None:
     return lambda text: detect(text) is not None
 
 
+def model_or_none(path: Path = DEFAULT_MODEL_PATH) -> Model | None:
+    """The learned model, or None (the lexicon's rules decide alone) when the file is missing
+    or unreadable: a bad model file must not take the bot down."""
+    if not path.exists():
+        return None
+    try:
+        return load_model(path)
+    except ModelError:
+        log.exception(
+            "NLU model unreadable, the lexicon's rules decide alone", extra={"path": str(path)}
+        )
+        return None
+
+
 @lru_cache(maxsize=1)
 def default_parser() -> Parser:
     """The parser over the shipped lexicon and model, built on first use (not at import)."""
-    model = load_model() if DEFAULT_MODEL_PATH.exists() else None
-    return Parser(load_lexicon(), model, danger_detector())
+    return Parser(load_lexicon(), model_or_none(), danger_detector())
 
 
 def parse(text: str, *, today: dt.date | None = None) -> ParseResult:

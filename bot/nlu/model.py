@@ -56,7 +56,7 @@ def features(
         if i + 3 <= n:
             out.append("c:" + padded[i : i + 3])
     out.extend("w:" + w for w in words)
-    out.extend("q:" + c for c in cues)
+    out.extend("q:" + c for c in sorted(cues))  # sorted: a set's order varies run to run
     for intent, score in rule_scores.items():
         out.append("r:" + intent)
         if score >= 6.0:
