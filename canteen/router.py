@@ -104,6 +104,11 @@ _PRICE_Q = ("多少钱", "几块", "几元", "价格", "价钱", "收费", "贵�
 _HOURS_Q = ("几点", "开饭", "营业", "开门", "时间", "什么时候")
 
 
+def _clock(hhmm: str) -> str:
+    """'07:00' as people say it: '7:00'."""
+    return hhmm[1:] if hhmm.startswith("0") and len(hhmm) == 5 else hhmm
+
+
 def _day_label(day: dt.date, today: dt.date) -> str:
     names = {0: "今天", 1: "明天", 2: "后天"}
     rel = names.get((day - today).days)
@@ -124,7 +129,9 @@ async def menu_query(ctx: Context) -> HandlerResult:
     asked_meal = Meal(slots["meal"]) if slots.get("meal") else None
 
     if any(w in text for w in _HOURS_Q) and not any(w in text for w in ("吃什么", "吃啥", "菜")):
-        hours = "；".join(f"{MEAL_NAMES[m.meal]}{m.serve_from}-{m.serve_until}" for m in meals)
+        hours = "；".join(
+            f"{MEAL_NAMES[m.meal]}{_clock(m.serve_from)}–{_clock(m.serve_until)}" for m in meals
+        )
         return f"{canteen.name}开饭时间：{hours or '请咨询食堂'}。地址：{canteen.address}"
 
     wanted = [asked_meal] if asked_meal else [m.meal for m in meals] or [Meal.LUNCH]

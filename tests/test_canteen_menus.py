@@ -190,7 +190,7 @@ async def test_residents_ask_in_their_own_words(canteen: Any, say: Any) -> None:
     assert "没有鱼" in await say("o-r", "明天有鱼吗")
     assert "10元" in await say("o-r", "明天午饭多少钱")
     hours = await say("o-r", "食堂几点开饭")
-    assert "11:00-12:30" in hours and "17:00-18:30" in hours
+    assert "11:00–12:30" in hours and "17:00–18:30" in hours  # as people say them
     assert "还没发布" in await say("o-r", "今天午饭吃什么")
 
 
