@@ -47,6 +47,8 @@ DANGER_CUE = "danger"
 # and how sure it must be to name one when no lexicon word matched at all.
 _MODEL_SHARE = 0.5
 _MODEL_ALONE = 0.5
+# The learned model reads at most this many characters (and lexicon words) of a message.
+_MODEL_TEXT_MAX = 200
 # A second reading less likely than this is not offered: the bot acts on the first.
 _MIN_SECOND = 0.12
 
@@ -449,8 +451,15 @@ class Parser:
         )
 
     def features(self, a: Analysis) -> list[str]:
+        # A pasted page is judged by its start: the model's work stays bounded however long
+        # the text (the lexicon still reads all of it)
         return features(
-            a.repaired, a.words, a.cues, a.rule_scores, a.rule_winner, gibberish=a.gibberish
+            a.repaired[:_MODEL_TEXT_MAX],
+            a.words[:_MODEL_TEXT_MAX],
+            a.cues,
+            a.rule_scores,
+            a.rule_winner,
+            gibberish=a.gibberish,
         )
 
     def _parse(self, text: str, today: dt.date) -> ParseResult:
