@@ -15,7 +15,6 @@ from handlers import (
     wecom_bot,
 )
 from handlers.appkeys import settings_key
-from places.app import index_ctx as places_index_ctx
 from server import lifecycle
 from server.middleware import request_context
 from settings import Settings
@@ -30,7 +29,7 @@ def create_app(settings: Settings) -> web.Application:
             lifecycle.redis_ctx,
             lifecycle.database_ctx,
             lifecycle.directory_index_ctx,
-            places_index_ctx,
+            lifecycle.places_index_ctx,
             lifecycle.http_ctx,
             lifecycle.bot_ctx,
             lifecycle.push_worker_ctx,

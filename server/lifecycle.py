@@ -90,6 +90,15 @@ async def directory_index_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def places_index_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The place search index is rebuilt from the database (the truth) at every start."""
+    from places import index
+
+    count = await index.rebuild(app[redis_key])
+    log.info("place index rebuilt", extra={"places": count})
+    yield
+
+
 async def http_ctx(app: web.Application) -> AsyncIterator[None]:
     async with aiohttp.ClientSession() as session:
         app[http_key] = session
