@@ -40,6 +40,13 @@ EMERGENCIES = [
     ("救命", Kind.HELP),
     ("老人不小心摔了一跤 手机也摔坏了", Kind.FALL),  # the person fell, whatever else broke
     ("邻居家好几天没人了 门口的报纸都堆着 敲门也没人应", Kind.NEIGHBOUR),
+    ("有人困电梯了", Kind.LIFT),
+    ("电梯里关着个老人", Kind.LIFT),
+    ("独居老人倒在家里没人知道", Kind.FALL),
+    ("卫生间进水泡到插座了", Kind.ELECTRIC_WATER),
+    ("插座冒火花了", Kind.FIRE),
+    ("老伴突然说不出话了", Kind.MEDICAL),
+    ("快来救人", Kind.HELP),
 ]
 
 LOOK_ALIKES = [
@@ -84,6 +91,9 @@ LOOK_ALIKES = [
     "跳楼价大甩卖",
     "我家猫从楼上摔下来了",
     "邻居好几天没人收快递",
+    "楼道里堆的东西容易着火 没人管",  # a risk to report, not a fire
+    "楼道堆了好多纸箱子怕着火",
+    "有火锅吗",
 ]
 
 
