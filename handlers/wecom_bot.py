@@ -246,6 +246,10 @@ async def callback(request: web.Request) -> web.Response:
     except proto.BadRequest as exc:
         log.info("wecom callback rejected", extra={"reason": str(exc)})
         return web.Response(status=400, text="bad request")
+    if settings.wecom_bot_id and m.aibotid and m.aibotid != settings.wecom_bot_id:
+        # Signed with our token but for another bot: a configuration mix-up, not ours to answer.
+        log.warning("wecom callback for another bot", extra={"aibotid": m.aibotid[:64]})
+        return web.Response(status=403)
     channel = request.app[wecom_bot_key]
     if m.msgtype == "stream":
         payload: dict[str, Any] | None = await channel.refresh(m.stream_id)

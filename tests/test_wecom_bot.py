@@ -190,6 +190,14 @@ async def test_bad_signatures_and_bodies_get_a_4xx(
     assert resp.status == status
 
 
+async def test_a_message_for_another_bot_is_refused(wecom: Wecom) -> None:
+    other = wecom.fake.message("帮助")
+    other["aibotid"] = "someone-elses-bot"
+    query, body = wecom.fake.encrypted(other)
+    resp = await wecom.client.post("/wecom/bot?" + urlencode(query), data=body)
+    assert resp.status == 403
+
+
 async def test_a_quick_answer_is_in_the_first_reply(wecom: Wecom) -> None:
     first = await wecom.fake.send(wecom.url, "帮助")
     assert first is not None and first["msgtype"] == "stream"
