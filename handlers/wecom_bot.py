@@ -140,6 +140,8 @@ class WeComBot:
         task = self._spawn(self._work(m, stream_id))
         done, _ = await asyncio.wait({task}, timeout=self.settings.wecom_bot_first_reply)
         if task in done:
+            if not await self.redis.hget(key, "answer"):
+                return None  # nothing to say (a busy group): an empty reply, no empty bubble
             return await self.refresh(stream_id)
         return proto.stream_reply(stream_id, WORKING, False)
 
