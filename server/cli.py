@@ -64,10 +64,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     print(f"  Redis:               {'external' if settings.redis_url else 'embedded'}")
     print(f"  Try it:              {python_command()} main.py chat   (in another terminal)")
     print(f"  In a browser:        {base}/", flush=True)
+    if args.workers > 1:
+        return supervisor.serve_many(settings, args.workers, schema_is_current)
     if not schema_is_current(settings):
         return 2
-    if args.workers > 1:
-        return supervisor.serve_many(settings, args.workers)
     web.run_app(
         served_app(settings),
         host=settings.host,

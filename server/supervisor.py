@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -30,7 +31,9 @@ def serve_one(settings: Settings) -> None:
     )
 
 
-def serve_many(settings: Settings, workers: int) -> int:
+def serve_many(
+    settings: Settings, workers: int, schema_is_current: Callable[[Settings], bool]
+) -> int:
     """They share state only through REDIS_URL (dedupe, forms, the access token) and the
     database, so an embedded Redis (one per process) is refused. Stops them all when one exits,
     so a supervisor (systemd, Docker) restarts the set."""
@@ -40,6 +43,8 @@ def serve_many(settings: Settings, workers: int) -> int:
 
     if not settings.redis_url:
         print("serve --workers N needs REDIS_URL: processes share Redis", file=sys.stderr)
+        return 2
+    if not schema_is_current(settings):
         return 2
     if not settings.database_url:
         log.warning("several processes on one SQLite file: use DATABASE_URL=postgres://...")
