@@ -6,6 +6,7 @@ are all derived from that one declaration, so the document cannot drift from the
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -222,10 +223,19 @@ def _message(err: ValidationError) -> str:
     return "不符合要求"
 
 
+# At most this many field messages per answer: a 64 KB body of 30,000 wrong list items took
+# 1.6 s of the event loop to describe item by item (and 8,000 unknown keys made a 200 KB answer).
+MAX_FIELD_ERRORS = 50
+
+
 def schema_errors(validator: Draft202012Validator, instance: Any) -> dict[str, str]:
-    """Field-level messages, keyed by dotted path ("dishes.0.name"); "" for the whole body."""
+    """Field-level messages, keyed by dotted path ("dishes.0.name"); "" for the whole body.
+    The first MAX_FIELD_ERRORS only: the validator is asked for no more."""
     fields: dict[str, str] = {}
-    for err in sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path)):
+    first = itertools.islice(validator.iter_errors(instance), MAX_FIELD_ERRORS)
+    for err in sorted(first, key=lambda e: list(e.absolute_path)):
+        if len(fields) >= MAX_FIELD_ERRORS:
+            break
         base = ".".join(str(p) for p in err.absolute_path)
         if err.validator == "required":
             for name in err.validator_value:
@@ -233,9 +243,9 @@ def schema_errors(validator: Draft202012Validator, instance: Any) -> dict[str, s
                     fields.setdefault(f"{base}.{name}".lstrip("."), "必填")
         elif err.validator == "additionalProperties" and isinstance(err.instance, dict):
             known = set(err.schema.get("properties", {}))
-            for name in err.instance:
-                if name not in known:
-                    fields.setdefault(f"{base}.{name}".lstrip("."), "不认识的字段")
+            unknown = (name for name in err.instance if name not in known)
+            for name in itertools.islice(unknown, MAX_FIELD_ERRORS - len(fields)):
+                fields.setdefault(f"{base}.{name}".lstrip("."), "不认识的字段")
         else:
             fields.setdefault(base, _message(err))
     return fields
