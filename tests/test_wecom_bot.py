@@ -320,3 +320,22 @@ async def test_staff_turn_a_groups_chain_into_sign_ups_from_the_group(wecom: Wec
     done = await wecom.say("@小助手 确认", user="cook", chat="wrG")
     assert "已报名2行" in done
     assert sorted(s.count for s in await Signup.all()) == [1, 2]
+
+
+async def test_a_refresh_answered_by_another_server_process(
+    wecom: Wecom, aiohttp_client: Any, make_settings: Any
+) -> None:
+    """Stream state lives in Redis: WeCom's refresh may reach any process behind the URL."""
+    from main import create_app
+
+    other = await aiohttp_client(
+        create_app(make_settings(wecom_bot_token=BOT_TOKEN, wecom_bot_aes_key=AES_KEY))
+    )
+    router, gate, _ = _gate()
+    wecom.use(router)
+    first = await wecom.fake.send(wecom.url, "明天午饭吃什么")
+    assert first is not None and first["stream"]["finish"] is False
+    gate.set()
+    elsewhere = str(other.make_url("/wecom/bot"))
+    final = await wecom.fake.refresh_until_done(elsewhere, first)
+    assert final["stream"]["content"] == "答：明天午饭吃什么"
