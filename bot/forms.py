@@ -311,9 +311,15 @@ def _asks_aside(ctx: Context, form: Form, step: Step, text: str) -> bool:
 
 
 def _other_request(ctx: Context, form: Form, step: Step) -> bool:
-    """A message that did not answer the step and is clearly something else."""
+    """A message that did not answer the step and is clearly something else (not about one
+    of this form's fields: "没有紧急联系人" is the sign-up's, whatever the parser thinks)."""
     intent = ctx.nlu.intent
-    return intent in _ASIDE_INTENTS and intent not in form.own_intents | step.accepts
+    if intent not in _ASIDE_INTENTS or intent in form.own_intents | step.accepts:
+        return False
+    if not getattr(ctx.nlu, "confident", True):
+        return False
+    text = ctx.msg.text
+    return not any(s.names and re.search(s.names, text) for s in form.steps)
 
 
 _SIDE_INTENT = {"price": "menu_query", "hours": "menu_query", "menu": "menu_query",
@@ -523,6 +529,9 @@ def phone_step(
     async def parse(ctx: Context, data: Data) -> str:
         text = command_text(ctx.msg.text) if ctx.msg.kind is Kind.TEXT else ""
         if text in skip:
+            return ""
+        # "没有紧急联系人", "不用留了": a skip word leading a sentence without a number.
+        if any(text.startswith(w) for w in skip if len(w) >= 2) and not re.search(r"\d", text):
             return ""
         try:
             return normalise(text)

@@ -135,6 +135,10 @@ _PHONE_Q = re.compile(r"电话|号码|手机|怎么联系|联系方式")
 _VISIT_Q = re.compile(r"上门|到家|来家|家里来|能来|过来")
 _WHERE_Q = re.compile(r"在哪|多远|远不远|地址|怎么走")
 _RATING_Q = re.compile(r"评价|靠谱吗|好不好|怎么样|口碑|几分")
+_PRICE_Q = re.compile(r"收费|价格|价钱|多少钱|贵不贵|怎么收|收多少|要多少")
+_NEAREST = re.compile(
+    r"^(?:哪个|哪家|哪位|谁)(?:师傅)?(?:最近|离我最近|近一点|最近的)|^最近的(?:是)?(?:哪个|哪家|哪位|谁)?"
+)
 _COMPLAINT = re.compile(
     r"投诉|乱收费|收费太高|要价太高|太贵了|坑人|太坑|真坑|坑钱|骗人|骗钱|宰人|黑心|态度(?:不好|差|恶劣|很差)|"
     r"没修好|修坏了|收我\d+|要我\d+|"
@@ -202,6 +206,7 @@ def _follow_up_words(ctx: Context) -> bool:
         or _VISIT_Q.search(text)
         or _WHERE_Q.search(text)
         or _RATING_Q.search(text)
+        or _PRICE_Q.search(text)
         or _COMPLAINT.search(text)
         or _PRAISE.search(text)
     )
@@ -233,6 +238,11 @@ def _answer_about(ctx: Context, card: Card, text: str) -> str:
     who = f"{card.name}（{trade}）" if trade else card.name
     if _PHONE_Q.search(text):
         return f"{who}的电话：{card.phone}"
+    if _PRICE_Q.search(text):
+        return (
+            f"{who}没有登记价格，打电话问问最准：{card.phone}。"
+            f"觉得收费不合理，可以说“投诉{card.name}”。"
+        )
     if _VISIT_Q.search(text):
         if card.home_visits:
             return f"{who}可以上门，打电话约时间：{card.phone}"
@@ -249,6 +259,30 @@ def _answer_about(ctx: Context, card: Card, text: str) -> str:
 def _open_now(card: Card, ctx: Context) -> str:
     _, note = hours.state_at(card.hours, ctx.now().replace(second=0, microsecond=0))
     return f"现在{note}。" if note == "营业中" else (f"{note}。" if note else "")
+
+
+def _asks_nearest(ctx: Context) -> bool:
+    return bool(_NEAREST.search(_text(ctx)))
+
+
+async def _nearest_listed(ctx: Context) -> bool:
+    return _asks_nearest(ctx) and bool(await _results(ctx))
+
+
+@router.message(_nearest_listed)
+async def nearest(ctx: Context) -> HandlerResult:
+    """ "哪个最近" after a search: the one with the shortest walk."""
+    state = await _results(ctx)
+    assert state is not None
+    listed = await _listed(ctx)
+    if not listed:
+        return "刚才的名单已经过期了，请再找一次。"
+    minutes = state["minutes"][: len(listed)]
+    n = min(range(len(listed)), key=lambda i: minutes[i])
+    card = listed[n]
+    trade = directory.category_name(card.categories[0]) if card.categories else ""
+    walk = f"步行约{minutes[n]}分钟"
+    return f"最近的是第{n + 1}位：{card.name}（{trade}），{walk}，电话：{card.phone}"
 
 
 _BARE_NUMBER = re.compile(r"^(?:第)?([1-9]|[一二三四五六七八九])(?:个|位|号)?$")
@@ -334,6 +368,37 @@ def _reason_in(text: str, name: str) -> str:
     return rest.strip() if len(_REASON_NOISE.sub("", rest)) >= 2 else ""
 
 
+_BARE_COMPLAINT = re.compile(
+    r"^(?:在吗|你好|喂)?[，,]?(?:我要|我想|要)?投诉(?:一下|个人|师傅|一个师傅|一位师傅)?$"
+)
+
+
+def _complains_of_nobody(ctx: Context) -> bool:
+    return ctx.msg.kind is Kind.TEXT and bool(_BARE_COMPLAINT.match(_text(ctx).replace(" ", "")))
+
+
+@router.message(_complains_of_nobody)
+async def complaint_who(ctx: Context) -> HandlerResult:
+    """ "我要投诉" naming nobody: the complaint form asks who (a craftsman) first."""
+    return await forms.start(ctx, COMPLAINT_FORM, {}, intro="好的。")
+
+
+async def _who(ctx: Context, data: forms.Data) -> int:
+    text = _text(ctx)
+    card = _named(text, await _listed(ctx))
+    if card is not None:
+        data["name"] = card.name
+        return card.id
+    craftsman = await _craftsman_named(text)
+    if craftsman is None:
+        raise Invalid("没找到这位师傅。小区里的事（楼道、邻居、卫生）请说“找网格员”。")
+    data["name"] = craftsman.name
+    reason = _reason_in(ctx.msg.text.strip(), craftsman.name)
+    if reason and _COMPLAINT.search(reason):
+        data["reason"] = reason[:200]
+    return craftsman.id
+
+
 async def start_complaint(ctx: Context, cid: int, name: str, text: str) -> HandlerResult:
     data = {"cid": cid, "name": name}
     reason = _reason_in(text, name)
@@ -368,6 +433,9 @@ COMPLAINT_FORM = Form(
     name="conversation.complaint",
     title="投诉",
     steps=[
+        Step(
+            "cid", "投诉哪位师傅？说称呼就行，比如“张师傅”。", _who, lambda d: "cid" in d,
+        ),
         Step(
             "reason",
             lambda d: f"{d['name']}哪里做得不好？说说经过。",

@@ -153,9 +153,16 @@ _ADDRESS_LEAD = re.compile(
 )
 
 
+_CN_DIGIT = str.maketrans("零〇一二三四五六七八九幺", "001234567891")
+# A room number said digit by digit ("二零一", voice input): 201. Three or four in a row only,
+# so "三单元" and "五号楼" keep their words.
+_SPOKEN_ROOM = re.compile(r"[零〇一二三四五六七八九幺]{3,4}(?![号楼栋幢单])")
+
+
 async def _address(ctx: Context, data: forms.Data) -> str:
+    text = _SPOKEN_ROOM.sub(lambda m: m.group(0).translate(_CN_DIGIT), _text(ctx))
     try:
-        address, building = parse_address(_ADDRESS_LEAD.sub("", _text(ctx)))
+        address, building = parse_address(_ADDRESS_LEAD.sub("", text))
     except AddressError as exc:
         raise Invalid(str(exc)) from None
     data["building"] = building
