@@ -47,6 +47,12 @@ STREAM_TTL = 3600  # response_url is valid an hour: nothing is needed after that
 WORKING = "正在处理，请稍候…"
 ALREADY_SENT = "（回答已单独发出）"
 BUSY = "群里消息太多，我先歇一分钟，稍后再@我。"
+NO_LOCATION = (
+    # WeCom delivers no location messages to the bot, in groups or single chats (接收消息 lists
+    # text, image, mixed, voice, file and quotes): the place is typed, or the group's.
+    "群里发不了位置：请私聊我，告诉我您住哪个小区，我接着帮您找。"
+    "也可以请管理员在群里@我说“绑定本群”，以后群里就按社区的位置找。"
+)
 WELCOME = "您好，我是社区小助手。可以问食堂菜单、报名送餐、找附近的师傅；在群里请@我。"
 GROUP_PLACE_TTL = 24 * 3600
 
@@ -85,7 +91,23 @@ class WeComBot:
         if await self._moved_private(msg.conversation, msg.user):
             replies = replies[:-1]  # the step's question: asked in the private chat instead
             return privacy.redact("\n\n".join([*(r.text for r in replies), privacy.GO_PRIVATE]))
+        if await self._waits_for_location(msg.conversation, msg.user):
+            replies = replies[:-1]  # "send your location": a group cannot
+            return privacy.redact("\n\n".join([*(r.text for r in replies), NO_LOCATION]))
         return privacy.redact(join_texts(replies))
+
+    async def _waits_for_location(self, conversation: str, member: str) -> bool:
+        """Groups send no locations: a search waiting for one (an unbound group) waits in the
+        member's private chat instead."""
+        raw = await self.redis.get(keys.pending(conversation))
+        if not raw:
+            return False
+        ttl = max(await self.redis.ttl(keys.pending(conversation)), 60)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.set(keys.pending(member), raw, ex=ttl)
+            pipe.delete(keys.pending(conversation))
+            await pipe.execute()
+        return True
 
     async def _group_allows(self, chat_id: str) -> bool | str | None:
         """True, or what to say instead: BUSY once when the group passes its limit, then

@@ -339,3 +339,11 @@ async def test_a_refresh_answered_by_another_server_process(
     elsewhere = str(other.make_url("/wecom/bot"))
     final = await wecom.fake.refresh_until_done(elsewhere, first)
     assert final["stream"]["content"] == "答：明天午饭吃什么"
+
+
+async def test_a_search_in_an_unbound_group_asks_for_the_location_in_private(wecom: Wecom) -> None:
+    said = await wecom.say("@小助手 找裁缝", user="zhao", chat="wrNoPlace")
+    assert "群里发不了位置" in said
+    redis = wecom.client.app[bot_key].services.redis
+    assert await redis.exists(keys.pending("wecom:zhao"))
+    assert not await redis.exists(keys.pending("wecom:wrNoPlace:wecom:zhao"))
