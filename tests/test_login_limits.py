@@ -137,3 +137,23 @@ async def test_console_cookie_is_secure_behind_an_https_proxy_and_pages_carry_a_
     assert "Secure" in resp.headers["Set-Cookie"]
     resp = await proxied.get("/console/login")  # the proxy says plain HTTP
     assert "Secure" not in resp.headers["Set-Cookie"]
+
+
+async def test_someone_else_using_up_the_codes_does_not_lock_the_staff_member_out(
+    aiohttp_client: Any, make_settings: Any, fake_wechat: Any
+) -> None:
+    client = await _client(aiohttp_client, make_settings, trusted_proxies="127.0.0.1")
+    canteen = await add_canteen("幸福里爱心食堂", "3号楼底商", 31.23, 121.47, [], ["lunch="])
+    staff = await make_staff("o-staff", Role.CANTEEN_STAFF, canteen)
+
+    async def ask(address: str) -> int:
+        client.session.cookie_jar.clear()  # a fresh browser each time
+        hop = {"X-Forwarded-For": address}
+        page = await (await client.get("/console/login", headers=hop)).text()
+        data = {"csrf": csrf_of(page), "account": str(staff.pk)}
+        return (await client.post("/console/login/code", data=data, headers=hop)).status
+
+    attacker = [await ask("6.6.6.6") for _ in range(7)]
+    assert attacker[-1] == 429 and len(fake_wechat.texts_to("o-staff")) == 6
+    assert await ask("7.7.7.7") == 200  # the staff member, from their own address
+    assert len(fake_wechat.texts_to("o-staff")) == 7

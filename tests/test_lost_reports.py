@@ -15,6 +15,7 @@ from bot.context import SHANGHAI
 from bot.messages import Incoming
 from canteen.cli import grant_role
 from handlers.keys import bot_key, mini_api_key, redis_key, wechat_api_key
+from models.grid import GridReport
 from models.push import OutboxMessage, PushChannel, PushStatus, PushUrgency
 from models.users import Role, User
 from push.outbox import enqueue_text
@@ -82,7 +83,9 @@ async def test_grid_report_outlasts_an_outage_then_reaches_a_second_person_and_t
     # Queued is not delivered: the resident is not told it already reached anyone.
     assert "正在转告网格员" in reply and "已经转告" not in reply
     [report] = await OutboxMessage.filter(target="o-grid-west")
-    assert report.urgency == PushUrgency.IMPORTANT and report.subject == "grid_report:1"
+    grid_report = await GridReport.get()
+    assert report.urgency == PushUrgency.IMPORTANT
+    assert report.subject == f"grid_report:{grid_report.pk}"
 
     outage(fake_wechat)
     worker = worker_of(driven_client, max_attempts=3, retry_cap=0.05)

@@ -47,7 +47,11 @@ CODE_TTL = 5 * 60
 CODE_RESEND_SECONDS = 60
 CODE_MAX_TRIES = 5
 # (limit, window seconds), counted in Redis so every process shares them.
-CODES_PER_HOUR = (6, 3600)  # codes sent for one account: their WeChat is not flooded
+# Codes sent for one account, per client address: nobody floods a staff member's WeChat, and
+# nobody elsewhere can use up the staff member's own allowance (that would lock them out).
+CODES_PER_HOUR = (6, 3600)
+# ... and from every address together: a ceiling on what a spread-out attacker can send.
+CODES_PER_HOUR_ALL = (30, 3600)
 CODE_REQUESTS_PER_IP = (10, 600)  # code requests from one client address
 LOGINS_PER_IP = (30, 600)  # code guesses from one client address
 # Pages use no scripts; styles are inline in base.html. Forms post only here; no framing.
@@ -244,8 +248,9 @@ async def send_code(request: web.Request) -> web.Response:
     """Step 2: send a one-time code to the staff member's WeChat, then ask for it.
 
     Limits: one code a minute per account and browser (said truthfully when asked again),
-    CODES_PER_HOUR per account (nobody's WeChat is flooded), CODE_REQUESTS_PER_IP per client
-    address. The code is bound to this browser, so nobody else can burn it."""
+    CODES_PER_HOUR per account and client address (so others cannot use up a staff member's
+    allowance), CODES_PER_HOUR_ALL per account, CODE_REQUESTS_PER_IP per client address. The
+    code is bound to this browser, so nobody else can burn it."""
     csrf = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     form = await _form(request, csrf)
     account = str(form.get("account", "")).strip()[:64]
@@ -268,7 +273,9 @@ async def send_code(request: web.Request) -> web.Response:
             f"没收到的话，{left}秒后可以重新获取。"
         )
         return _render(request, "code.html", ctx)
-    wait = await _over_limit(request, "console_code_account", who, *CODES_PER_HOUR)
+    ip = client_ip(request)
+    wait = await _over_limit(request, "console_code_account", f"{who}:{ip}", *CODES_PER_HOUR)
+    wait = wait or await _over_limit(request, "console_code_all", who, *CODES_PER_HOUR_ALL)
     if wait:
         return _too_many(request, "code.html", ctx, wait)
     if user is not None:
