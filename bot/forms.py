@@ -548,20 +548,25 @@ def phone_step(
 
 _DIGIT_RUN = re.compile(r"\+?[\d\s\-()（）—－–]{7,24}")
 
-YES = {
-    "确认",
-    "是",
-    "是的",
-    "对",
-    "对的",
-    "好",
-    "好的",
-    "可以",
-    "行",
-    "没问题",
-    "确定",
-    "嗯",
-    "ok",
-    "OK",
-}
+# A yes as people say it: "确认", and also "好的 确认", "嗯嗯", "没问题 就这样", "对 没错".
+_YES_WORDS = re.compile(
+    r"^(?:(?:好的?|嗯+|对的?|是的?|行|可以的?|没问题|确认|确定|ok|没错|就这样|就这么定了|提交)"
+    r"(?:吧|了|啊|呀|的)?[，,。.!！\s]*)+$",
+    re.IGNORECASE,
+)
+
+
+class _Yes(frozenset[str]):
+    """The plain yes words; `in` also accepts a run of them ("好的 确认", "嗯嗯")."""
+
+    def __contains__(self, answer: object) -> bool:
+        if super().__contains__(answer):
+            return True
+        return isinstance(answer, str) and bool(_YES_WORDS.match(answer.strip()))
+
+
+YES = _Yes(
+    {"确认", "是", "是的", "对", "对的", "好", "好的", "可以", "行", "没问题", "确定", "嗯"}
+    | {"ok", "OK"}
+)
 NO = {"不对", "不是", "错了", "修改", "改一下", "重新填", "重填", "不"}
