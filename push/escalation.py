@@ -48,8 +48,9 @@ def gist(payload: Any) -> str:
     if not isinstance(payload, dict):
         return ""
     for name in ("text", "content"):
-        if isinstance(payload.get(name), str):
-            return payload[name]
+        value = payload.get(name)
+        if isinstance(value, str):
+            return value
     data = payload.get("data")
     if isinstance(data, dict):
         values = [v.get("value", v) if isinstance(v, dict) else v for v in data.values()]
@@ -128,7 +129,7 @@ async def _tell(msg: OutboxMessage, conn: Any) -> None:
 
 async def escalate_overdue() -> int:
     """URGENT pushes past `deliver_by` and still unsent: escalate each. Returns copies queued."""
-    overdue = await OutboxMessage.filter(
+    overdue: list[Any] = await OutboxMessage.filter(
         urgency=PushUrgency.URGENT,
         deliver_by__lte=_now(),
         escalated_at__isnull=True,
