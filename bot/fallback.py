@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from bot import clarify, texts
+import logging
+
+from bot import clarify, nlu_review, texts
 from bot.context import Context
 from bot.messages import Kind
 from bot.router import HandlerResult, Router, intent, kind
 
 router = Router("fallback")
+log = logging.getLogger(__name__)
 
 # Intents whose feature is not wired in yet get a clear "coming soon" instead of silence.
 # Feature routers included before this one take these intents over as they land.
@@ -31,9 +34,18 @@ EMERGENCY_FIRST = (
 )
 
 
+async def _for_review(ctx: Context, asked: bool) -> None:
+    """Keep the message, scrubbed, for staff to label (bot.nlu_review); never fails a reply."""
+    try:
+        await nlu_review.remember(ctx.services.redis, ctx.msg.text, ctx.nlu, asked)
+    except Exception:  # the answer matters more than the review queue
+        log.warning("nlu review queue unavailable", exc_info=True)
+
+
 @router.message(clarify.unsure)
 async def unsure(ctx: Context) -> HandlerResult:
     """The parser could not decide between two readings: ask which one, numbered."""
+    await _for_review(ctx, asked=True)
     return await clarify.question(ctx)
 
 
@@ -46,6 +58,7 @@ async def help_(ctx: Context) -> HandlerResult:
 @router.message(intent("unknown"))
 async def unknown(ctx: Context) -> HandlerResult:
     """Weather, jokes, stocks, gibberish: say what the bot can do instead."""
+    await _for_review(ctx, asked=False)
     return texts.UNKNOWN
 
 
@@ -63,6 +76,9 @@ async def coming_soon(ctx: Context) -> HandlerResult:
 
 @router.message(kind(Kind.TEXT))
 async def anything_else(ctx: Context) -> HandlerResult:
+    """Text nothing else took (an unsure parse with no second reading to offer, ...)."""
+    if ctx.msg.text.strip():
+        await _for_review(ctx, asked=False)
     return texts.FALLBACK
 
 

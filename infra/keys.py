@@ -177,3 +177,7 @@ def wecom_ws_lock(bot_id: str) -> str:
 
 def wecom_ws_outbox(bot_id: str) -> str:
     return WECOM_WS_OUTBOX + bot_id
+
+# NLU review queue: messages the bot did not understand or had to ask about, scrubbed of
+# phones, names and addresses, newest first and capped (bot.nlu_review), for staff to label.
+NLU_REVIEW = PREFIX + "nlu:review"

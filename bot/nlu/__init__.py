@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +41,7 @@ __all__ = [
     "load_model",
     "model_or_none",
     "parse",
+    "reload_if_changed",
 ]
 
 
@@ -72,6 +74,34 @@ def default_parser() -> Parser:
     return Parser(load_lexicon(), model_or_none(), danger_detector())
 
 
+# Every process picks up a newly adopted model (train-nlu, rollback) without a restart: the
+# model file's modification time is looked at, at most every RELOAD_EVERY seconds.
+RELOAD_EVERY = 30.0
+_seen = {"at": 0.0, "stamp": -1.0}
+
+
+def _model_stamp() -> float:
+    try:
+        return DEFAULT_MODEL_PATH.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def reload_if_changed(now: float | None = None) -> bool:
+    """Drop the default parser when its model file changed; True if it did."""
+    now = time.monotonic() if now is None else now
+    if now - _seen["at"] < RELOAD_EVERY and _seen["stamp"] >= 0:
+        return False
+    _seen["at"] = now
+    stamp = _model_stamp()
+    changed = _seen["stamp"] >= 0 and stamp != _seen["stamp"]
+    _seen["stamp"] = stamp
+    if changed:
+        default_parser.cache_clear()
+    return changed
+
+
 def parse(text: str, *, today: dt.date | None = None) -> ParseResult:
     """Parse one message; ``today`` anchors relative dates (default: today in Asia/Shanghai)."""
+    reload_if_changed()
     return default_parser().parse(text, today=today)

@@ -291,22 +291,80 @@ def choose_thresholds(
 # ---- the command -----------------------------------------------------------------------------
 
 
+def read_labelled(paths: Iterable[Path]) -> list[Example]:
+    """Staff-labelled lines (`nlu-review` output with `intent` filled in); unlabelled skipped."""
+    out: list[Example] = []
+    for path in paths:
+        with path.open(encoding="utf-8") as fh:
+            for lineno, line in enumerate(fh, 1):
+                row = json.loads(line) if line.strip() else {}
+                if row.get("intent"):
+                    out.append(example_from_row(row, f"{path.name}:{lineno}"))
+    return out
+
+
 def train(
     out: Path = DEFAULT_MODEL_PATH,
     extra: Sequence[Example] = (),
     lexicon: Lexicon | None = None,
     folds: int = FOLDS,
+    keep_dir: Path | None = None,
+    force: bool = False,
+    corpus: Sequence[Example] | None = None,
 ) -> dict[str, Any]:
-    """Cross-validate, fit on everything, write the model file; returns the figures."""
+    """Cross-validate, fit on everything and adopt the model (write `out`) unless its
+    cross-validated intent or category accuracy is below the current model's; the model it
+    replaces is kept in `keep_dir` (for `rollback`). Returns the figures and `adopted`."""
     lex = lexicon or load_lexicon()
-    examples = read_corpus() + list(extra) + synthetic(lex)
+    shipped = read_corpus() if corpus is None else list(corpus)
+    examples = shipped + list(extra) + synthetic(lex)
     cv = cross_validate(examples, lex, folds)
     thresholds = choose_thresholds(cv["predictions"], lex)
     data = fit_model(examples, lex, thresholds)
     figures = {k: v for k, v in cv.items() if k != "predictions"}
     data["cv"] = {k: round(v, 4) if isinstance(v, float) else v for k, v in figures.items()}
     data["examples"] = len(examples)
-    tmp = out.with_suffix(".tmp")
+    old = _read(out)
+    worse = [
+        key
+        for key in ("intent_acc", "category_acc")
+        if old is not None and data["cv"][key] < old.get("cv", {}).get(key, 0.0)
+    ]
+    adopted = force or not worse
+    if adopted:
+        if old is not None and keep_dir is not None:
+            _write(keep_dir / f"model.{old['version']}.json", old)
+        _write(out, data)
+    return {
+        "version": data["version"],
+        "examples": len(examples),
+        "adopted": adopted,
+        "worse": worse,
+        "current": None if old is None else old["version"],
+        **data["cv"],
+        **thresholds,
+    }
+
+
+def rollback(version: str, out: Path, keep_dir: Path) -> str:
+    """Put a kept model back in place (the one it replaces is kept too); its version."""
+    kept = _read(keep_dir / f"model.{version}.json")
+    if kept is None:
+        raise FileNotFoundError(f"no kept model {version} in {keep_dir}")
+    current = _read(out)
+    if current is not None:
+        _write(keep_dir / f"model.{current['version']}.json", current)
+    _write(out, kept)
+    return str(kept["version"])
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    """Atomically: a process reloading the model never reads half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, sort_keys=True), encoding="utf-8")
-    tmp.replace(out)
-    return {"version": data["version"], "examples": len(examples), **data["cv"], **thresholds}
+    tmp.replace(path)
