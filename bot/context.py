@@ -173,6 +173,11 @@ class StateView:
         return value
 
     async def delete(self, *names: str) -> int:
+        values = self._values
+        if all(n in values and values[n] is None for n in names):
+            # Absent as far as this message knows (prefetched so, or deleted already): what
+            # `get` answers from memory, so no round trip. A search clears two such keys.
+            return 0
         for n in names:
             self._values.pop(n, None)
         kept = [n for n in names if n in self._later]  # exist as far as this message knows

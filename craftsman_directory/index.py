@@ -141,8 +141,9 @@ async def nearby(
         args=[lng, lat, radius_m, limit],
         client=redis,
     )
+    load = _card  # Card.loads without the classmethod call, once per hit
     return [
-        Hit(Card.loads(raw), float(dist))
+        Hit(load(raw), float(dist))
         for dist, raw in zip(found[0::2], found[1::2], strict=True)
         if raw  # a card removed while its GEO entry stayed: skip it
     ]

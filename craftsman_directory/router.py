@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from bot import forms
+from bot import clarify, forms
 from bot.context import PREFETCH, Context
 from bot.forms import NO, YES, Form, Invalid, Step
 from bot.messages import Kind
@@ -24,8 +24,15 @@ from models.directory import Craftsman, Status
 from models.users import User
 
 # Prefetched by conversation (see Context.conv): the pace key is per person, so in a group it
-# is read from Redis when needed instead.
-PREFETCH.extend([keys.elderly, lambda conv: keys.scratch(conv, "dir_clarify")])
+# is read from Redis when needed instead. Every search clears both numbered questions (ours and
+# bot.clarify's): prefetched, an absent one costs no round trip.
+PREFETCH.extend(
+    [
+        keys.elderly,
+        lambda conv: keys.scratch(conv, "dir_clarify"),
+        lambda conv: keys.scratch(conv, clarify.SCRATCH),
+    ]
+)
 
 router = Router("directory")
 
@@ -73,7 +80,7 @@ async def _answer(ctx: Context, category: str, lat: float, lng: float) -> str:
     # to an older numbered question.
     # (One DEL for both: the directory's "找A还是B" and bot.clarify's "您是想" questions.)
     await ctx.redis.delete(
-        keys.scratch(ctx.conv, "dir_clarify"), keys.scratch(ctx.conv, "nlu_choice")
+        keys.scratch(ctx.conv, "dir_clarify"), keys.scratch(ctx.conv, clarify.SCRATCH)
     )
     return search.remember(ctx.state, ctx.conv, outcome, head)
 

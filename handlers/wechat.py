@@ -31,6 +31,8 @@ MAX_BODY_BYTES = 16 * 1024
 
 def split_text(text: str, limit: int = REPLY_MAX_BYTES) -> list[str]:
     """Split on line breaks into chunks of at most `limit` UTF-8 bytes (shared with pushes)."""
+    if text and text[0] != "\n" and len(text.encode()) <= limit:
+        return [text]  # what push_text.split_text makes of it, without a pass per line
     return push_text.split_text(text, limit)
 
 
