@@ -135,7 +135,8 @@ async def menu_query(ctx: Context) -> HandlerResult:
         return f"{canteen.name}开饭时间：{hours or '请咨询食堂'}。地址：{canteen.address}"
 
     wanted = [asked_meal] if asked_meal else [m.meal for m in meals] or [Meal.LUNCH]
-    menus = [(meal, await service.find_menu(canteen, day, meal)) for meal in wanted]
+    published = await service.find_menus(canteen, day, wanted)
+    menus = [(meal, published.get(meal)) for meal in wanted]
     found = [(meal, menu) for meal, menu in menus if menu is not None]
     label = _day_label(day, today)
 
