@@ -25,6 +25,10 @@ async def is_admin(openid: str) -> bool:
     return await has_role(openid, Role.ADMIN)
 
 
+async def is_grid_worker(openid: str) -> bool:
+    return await RoleGrant.exists(user__openid=openid, role=Role.VOLUNTEER, duty=Duty.GRID.value)
+
+
 async def admin_openids() -> list[str]:
     grants = await RoleGrant.filter(role=Role.ADMIN).prefetch_related("user")
     return sorted({g.user.openid for g in grants})

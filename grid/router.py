@@ -13,15 +13,20 @@ from bot.messages import Kind
 from bot.router import HandlerResult, Router, command_text, intent
 from bot.safety import unseen_neighbour
 from community.buildings import AddressError, parse_building
+from community.errors import DomainError
 from community.phones import normalise_phone
 from community.roles import Duty, admin_openids, grid_workers_for
 from delivery.service import SELF, known_recipient
+from grid import service, texts
 from models.grid import GridReport
 from models.push import PushChannel, PushUrgency
 from models.users import Role, RoleGrant
 from push.outbox import enqueue_text
 
 router = Router("grid")
+# Commands worded so they mean one thing only (我的待办, 办结 3 …, 我反映的事怎么样了): tried
+# before the other features, whose searches would take "办结 3 灯已换好" for an electrician.
+commands = Router("grid.commands")
 
 _BARE = re.compile(
     r"^(我要|我想|请|帮我)?(找|联系|叫|呼叫|问问)?(一下)?(社区)?网格员?(在吗|电话|是谁)?$"
@@ -65,13 +70,8 @@ async def _forward(ctx: Context, data: forms.Data) -> HandlerResult:
         return "本社区还没有登记网格员。请直接打社区居委会的电话，抱歉。"
     phone = data["phone"]
     contact = f"联系电话 {phone}" if phone else "居民没有留电话"
-    said = data["problem"]
-    if data["where"] not in said:
-        said = f"{data['where']}：{said}"
     # A neighbour not seen for days is urgent even with no sign of danger yet.
     urgent = unseen_neighbour(data["problem"])
-    head = "【紧急·多日未见】" if urgent else "【居民反映】"
-    text = f"{head}{said}\n{contact}（{ctx.now():%m月%d日 %H:%M}）"
     backup = await second_people(targets)
     sorry = (
         f"抱歉，您{ctx.now():%m月%d日 %H:%M}反映的“{data['problem'][:30]}”没能送到网格员手里，"
@@ -85,8 +85,10 @@ async def _forward(ctx: Context, data: forms.Data) -> HandlerResult:
             building=data["building"],
             phone=phone,
             forwarded_to=targets,
+            urgent=urgent,
             using_db=conn,
         )
+        text = texts.worker_push(report, contact, ctx.now())
         for openid in targets:
             await enqueue_text(
                 PushChannel.WECHAT_CS,
@@ -138,6 +140,57 @@ REPORT_FORM = Form(
     on_done=_forward,
     own_intents=frozenset({"contact_grid_worker"}),
 )
+
+
+# ---- after the report: the grid worker's to-do list, closing one, the resident asking -------
+# Each route is a cheap text match first; only a message that matches asks the database.
+
+_TODO = re.compile(r"^(我的|今天的?)?(待办|待办事项|待处理|工单|待办的事)(列表|清单)?$")
+_CLOSE = re.compile(r"^办结\s*(?:第|#|＃)?\s*(\d{1,9})\s*(?:号|条)?[\s:：,，。.、]*(.*)$", re.S)
+_MINE = re.compile(
+    r"^(我|我们)?(之前|上次|前几天)?(反映|报|提|说|投诉)(过)?的(事情?|问题|情况|那件事)"
+    r"(怎么样|怎样|处理|办|有结果|有进展|进展|解决)?.{0,8}$"
+    r"|^我的反映$"
+)
+
+
+def _is_todo(ctx: Context) -> bool:
+    return bool(_TODO.match(_text(ctx)))
+
+
+def _is_close(ctx: Context) -> bool:
+    return ctx.msg.kind is Kind.TEXT and bool(_CLOSE.match(ctx.msg.text.strip()))
+
+
+def _is_mine(ctx: Context) -> bool:
+    return bool(_MINE.match(_text(ctx)))
+
+
+@commands.message(_is_todo)
+async def todo(ctx: Context) -> HandlerResult:
+    """我的待办: a grid worker's open reports, urgent first."""
+    try:
+        return texts.todo(await service.open_reports(ctx.user))
+    except DomainError as exc:
+        return exc.message
+
+
+@commands.message(_is_close)
+async def close(ctx: Context) -> HandlerResult:
+    """办结 3 灯已换好: close report 3; the resident is told, with the note."""
+    m = _CLOSE.match(ctx.msg.text.strip())
+    assert m is not None
+    try:
+        report = await service.close_report(ctx.user, int(m.group(1)), m.group(2), ctx.now())
+    except DomainError as exc:
+        return exc.message
+    return texts.closed_for_worker(report)
+
+
+@commands.message(_is_mine)
+async def my_reports(ctx: Context) -> HandlerResult:
+    """我反映的事怎么样了: each of the resident's reports and its state."""
+    return texts.mine(await service.reports_of(ctx.user))
 
 
 @router.message(intent("contact_grid_worker"))

@@ -17,6 +17,12 @@ class GridReport(Model):
     phone = fields.CharField(max_length=20)
     forwarded_to = fields.JSONField(default=list)  # openids told
     created_at = fields.DatetimeField(auto_now_add=True)
+    # 我的待办 lists a worker's open reports, urgent ones (a neighbour not seen for days) first;
+    # 办结 closes one with the worker's note, which the resident is told.
+    urgent = fields.BooleanField(default=False)
+    closed_at = fields.DatetimeField(null=True)
+    closed_by = fields.CharField(max_length=64, null=True)
+    note = fields.CharField(max_length=200, default="")
 
     class Meta:
         table = "grid_reports"

@@ -58,6 +58,7 @@ def feature_routers() -> list[Router]:
     from conversation.router import router as conversation
     from craftsman_directory.router import router as directory
     from delivery.router import router as delivery
+    from grid.router import commands as grid_commands
     from grid.router import router as grid
     from groups.router import router as groups
     from places.router import router as places
@@ -66,7 +67,10 @@ def feature_routers() -> list[Router]:
     # (the places defer to a craftsman list shown after theirs).
     # Groups first: a pasted 接龙 is numbered lines, not a sign-up or a volunteer's report.
     # Emergencies before everything (forms too); the dialogue acts before the features.
-    return [emergency, groups, places, conversation, delivery, canteen, directory, grid]
+    # The grid's one-meaning commands (办结 3 灯已换好) before any search reads them.
+    return [
+        emergency, grid_commands, groups, places, conversation, delivery, canteen, directory, grid
+    ]  # fmt: skip
 
 
 async def redis_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -81,3 +81,111 @@ async def test_without_grid_workers_the_admins_are_told_or_the_resident_is(
     await say("o-r", "5号楼电梯里有人充电瓶车")
     assert "正在转告" in await say("o-r", "不留")
     assert list(await pushes()) == ["o-admin"]
+
+
+# ---- after the report: 我的待办, 办结, 我反映的事怎么样了, through the /wechat callback ----
+
+
+@pytest.fixture
+def chat(driven_client: Any) -> Any:
+    """Say something through the signed /wechat callback, as WeChat sends it; the reply text."""
+    import itertools
+
+    import xmltodict
+
+    from tests.conftest import signed_query, url_with, wechat_xml
+
+    client = driven_client
+    client.app[bot_key].services.clock = lambda: dt.datetime(2026, 11, 25, 9, 5, tzinfo=SHANGHAI)
+    ids = itertools.count(700_000)
+
+    async def chat(user: str, text: str) -> str:
+        body = wechat_xml(user, MsgType="text", Content=text, MsgId=next(ids))
+        resp = await client.post(url_with(signed_query()), data=body)
+        assert resp.status == 200
+        answer = await resp.text()
+        return "" if answer == "success" else xmltodict.parse(answer)["xml"].get("Content", "")
+
+    return chat
+
+
+async def _report(chat: Any, user: str, text: str) -> GridReport:
+    await chat(user, text)
+    assert "正在转告网格员" in await chat(user, "不留")
+    return await GridReport.filter(openid=user).order_by("-id").first()  # type: ignore[return-value]
+
+
+async def test_worker_lists_open_reports_urgent_first_and_closes_one_telling_the_resident(
+    chat: Any,
+) -> None:
+    await grant_role("o-grid-east", Role.VOLUNTEER, None, "1-5号楼", grid=True)
+    await grant_role("o-grid-west", Role.VOLUNTEER, None, "6-10号楼", grid=True)
+    lamp = await _report(chat, "o-r1", "3号楼楼道灯坏了")
+    west = await _report(chat, "o-r3", "8号楼门口堆了很多垃圾")
+    unseen = await _report(chat, "o-r2", "2号楼501的老人好几天没见人了")
+    assert unseen.urgent and not lamp.urgent
+    # The worker's push carries the number to close it by.
+    push = await OutboxMessage.get(target="o-grid-east", subject=f"grid_report:{lamp.pk}")
+    assert f"办结 {lamp.pk}" in push.payload["text"]
+
+    todo = await chat("o-grid-east", "我的待办")
+    assert f"#{unseen.pk} 【紧急】" in todo and f"#{lamp.pk}" in todo
+    assert todo.index(f"#{unseen.pk}") < todo.index(f"#{lamp.pk}")
+    assert f"#{west.pk}" not in todo  # another area's worker has it
+
+    assert "写一句处理结果" in await chat("o-grid-east", f"办结 {lamp.pk}")
+    assert (await GridReport.get(pk=lamp.pk)).closed_at is None
+    done = await chat("o-grid-east", f"办结 {lamp.pk} 灯已换好，物业说下周再查一遍")
+    assert "已办结" in done and "灯已换好" in done
+    told = await OutboxMessage.get(target="o-r1", subject=f"grid_done:{lamp.pk}")
+    assert "3号楼楼道灯坏了" in told.payload["text"] and "灯已换好" in told.payload["text"]
+
+    todo = await chat("o-grid-east", "我的待办")
+    assert f"#{lamp.pk}" not in todo and f"#{unseen.pk}" in todo
+    # Closing twice tells the resident once.
+    assert "已经办结" in await chat("o-grid-west", f"办结 {lamp.pk} 又看了一眼")
+    assert await OutboxMessage.filter(target="o-r1", subject=f"grid_done:{lamp.pk}").count() == 1
+    assert "没有第999999号" in await chat("o-grid-east", "办结 999999 好了")
+
+
+async def test_only_grid_workers_and_admins_see_and_close_reports(chat: Any) -> None:
+    await grant_role("o-grid-east", Role.VOLUNTEER, None, "1-5号楼", grid=True)
+    await grant_role("o-admin", Role.ADMIN, None, None)
+    lamp = await _report(chat, "o-r1", "3号楼楼道灯坏了")
+    assert "网格员的功能" in await chat("o-r1", "我的待办")
+    assert "网格员的功能" in await chat("o-r1", f"办结 {lamp.pk} 我自己修好了")
+    assert (await GridReport.get(pk=lamp.pk)).closed_at is None
+    assert f"#{lamp.pk}" in await chat("o-admin", "我的待办")  # admins see every open report
+
+
+async def test_resident_asks_how_their_reports_are_going(chat: Any) -> None:
+    await grant_role("o-grid-east", Role.VOLUNTEER, None, "1-5号楼", grid=True)
+    assert "还没有向网格员反映过" in await chat("o-r1", "我反映的事怎么样了")
+    lamp = await _report(chat, "o-r1", "3号楼楼道灯坏了")
+    await _report(chat, "o-r1", "4号楼楼道里堆满了杂物")
+    state = await chat("o-r1", "我反映的事怎么样了")
+    assert state.count("网格员处理中") == 2
+    assert "已办结" in await chat("o-grid-east", f"办结 {lamp.pk} 灯已换好")
+    for asked in ("我反映的事怎么样了", "我反映的问题处理了吗", "我的反映"):
+        state = await chat("o-r1", asked)
+        assert "已办结" in state and "灯已换好" in state and "网格员处理中" in state, asked
+    assert "还没有向网格员反映过" in await chat("o-r9", "我反映的事怎么样了")  # others' own
+
+
+async def test_console_lists_open_reports_first_and_closed_ones_with_the_note(
+    chat: Any, driven_client: Any, fake_wechat: Any
+) -> None:
+    from models.users import User
+    from tests.console_support import console_login
+
+    await grant_role("o-grid-east", Role.VOLUNTEER, None, "1-5号楼", grid=True)
+    await grant_role("o-admin", Role.ADMIN, None, None)
+    lamp = await _report(chat, "o-r1", "3号楼楼道灯坏了")
+    unseen = await _report(chat, "o-r2", "2号楼501的老人好几天没见人了")
+    await chat("o-grid-east", f"办结 {lamp.pk} 灯已换好")
+    await console_login(driven_client, fake_wechat, await User.get(openid="o-admin"))
+    page = await (await driven_client.get("/console/")).text()
+    section = page[page.index('id="grid-reports"') :]
+    assert "居民反映（待办1条）" in section
+    assert section.index(f"#{unseen.pk}") < section.index(f"#{lamp.pk}")
+    assert "【紧急】" in section and "已办结（o-grid-east）：灯已换好" in section

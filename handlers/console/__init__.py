@@ -482,8 +482,10 @@ def _push_row(msg: OutboxMessage) -> dict[str, Any]:
 
 
 async def _grid_reports(limit: int = 20) -> list[dict[str, Any]]:
-    """Recent residents' reports and whether they reached a grid worker."""
-    reports = await GridReport.all().order_by("-id").limit(limit)
+    """Residents' reports still open (urgent first, oldest first: all of them, up to a bound),
+    then the most recent closed ones; whether each reached a grid worker and who closed it."""
+    reports = await GridReport.filter(closed_at__isnull=True).order_by("-urgent", "id").limit(100)
+    reports += await GridReport.filter(closed_at__isnull=False).order_by("-id").limit(limit)
     subjects = [f"grid_report:{r.pk}" for r in reports]
     pushes = await OutboxMessage.filter(subject__in=subjects, escalation_of__isnull=True)
     by_subject: dict[str, list[OutboxMessage]] = {}
@@ -506,6 +508,9 @@ async def _grid_reports(limit: int = 20) -> list[dict[str, Any]]:
                 "address": r.address,
                 "state": state,
                 "retry": [m.pk for m in failed],
+                "urgent": r.urgent,
+                "open": r.closed_at is None,
+                "closed": "" if r.closed_at is None else f"已办结（{r.closed_by}）：{r.note}",
             }
         )
     return out

@@ -1,0 +1,79 @@
+"""The rules of residents' reports to grid workers: who sees which open report, who may close
+one, and what the resident is told. Raises `DomainError` for refusals."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tortoise.transactions import in_transaction
+
+from community.errors import DomainError
+from community.roles import is_admin, is_grid_worker
+from grid import texts
+from models.grid import GridReport
+from models.push import PushChannel, PushUrgency
+from push.outbox import enqueue_text
+
+NOTE_MAX = 200
+
+
+async def _may_handle(openid: str) -> bool:
+    return await is_grid_worker(openid) or await is_admin(openid)
+
+
+async def open_reports(worker: str) -> list[GridReport]:
+    """The worker's open reports (forwarded to them; an admin sees all), urgent first, then
+    oldest first: the one waiting longest is the next to do."""
+    if not await _may_handle(worker):
+        raise DomainError(texts.NOT_GRID_WORKER, code="not_grid_worker")
+    admin = await is_admin(worker)
+    # Open reports are few (they get closed); the JSON list is filtered here rather than with a
+    # JSON query, which SQLite and Postgres spell differently.
+    reports = await GridReport.filter(closed_at__isnull=True).order_by("-urgent", "id")
+    return [r for r in reports if admin or worker in (r.forwarded_to or [])]
+
+
+async def close_report(worker: str, report_id: int, note: str, now: dt.datetime) -> GridReport:
+    """Close a report with the worker's note and tell the resident, in one transaction.
+
+    Any grid worker or admin may close any report (a colleague covers a holiday); closing twice
+    is refused by a conditional UPDATE, so two workers closing at once tell the resident once."""
+    if not await _may_handle(worker):
+        raise DomainError(texts.NOT_GRID_WORKER, code="not_grid_worker")
+    note = " ".join(note.split())
+    if not note:
+        raise DomainError(texts.NOTE_NEEDED.format(id=report_id), code="note_needed", field="note")
+    note = note[:NOTE_MAX]
+    async with in_transaction() as conn:
+        report = await GridReport.get_or_none(pk=report_id).using_db(conn)
+        if report is None:
+            raise DomainError(texts.NO_SUCH_REPORT.format(id=report_id), code="not_found")
+        closed = (
+            await GridReport.filter(pk=report_id, closed_at__isnull=True)
+            .using_db(conn)
+            .update(closed_at=now, closed_by=worker, note=note)
+        )
+        if not closed:
+            await report.refresh_from_db(using_db=conn)
+            assert report.closed_at is not None
+            raise DomainError(
+                texts.ALREADY_CLOSED.format(id=report_id, when=texts.day(report.closed_at)),
+                code="already_closed",
+            )
+        report.closed_at, report.closed_by, report.note = now, worker, note
+        await enqueue_text(
+            PushChannel.WECHAT_CS,
+            report.openid,
+            texts.closed_for_resident(report),
+            dedupe_key=f"grid_done:{report.pk}",
+            using_db=conn,
+            # Retried a few times like any confirmation: a copy to the staff would not help.
+            urgency=PushUrgency.ROUTINE,
+            subject=f"grid_done:{report.pk}",
+        )
+    return report
+
+
+async def reports_of(resident: str, limit: int = texts.SHOWN) -> list[GridReport]:
+    """A resident's own reports, newest first."""
+    return await GridReport.filter(openid=resident).order_by("-id").limit(limit)
