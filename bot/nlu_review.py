@@ -60,6 +60,21 @@ async def remember(redis: Redis, text: str, parsed: Any, asked: bool) -> None:
         await pipe.execute()
 
 
+async def queue(redis: Redis, limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
+    """(stored line, item) newest first; the stored line identifies the item to `take`."""
+    raws = await redis.lrange(keys.NLU_REVIEW, 0, limit - 1)
+    out = []
+    for raw in raws:
+        line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        out.append((line, json.loads(line)))
+    return out
+
+
+async def take(redis: Redis, line: str) -> bool:
+    """Remove one item from the queue (labelled or dismissed); False if it was gone."""
+    return bool(await redis.lrem(keys.NLU_REVIEW, 1, line))
+
+
 async def pending(redis: Redis) -> list[dict[str, Any]]:
     """The queue, newest first, each line ready to be labelled (`intent` left empty)."""
     out = []

@@ -21,6 +21,7 @@ APPS: dict[str, list[str]] = {
     "grid": ["models.grid"],
     "places": ["models.places"],
     "groups": ["models.groups"],
+    "nlu": ["models.nlu"],
 }
 
 

@@ -82,3 +82,51 @@ def test_a_new_model_file_is_picked_up_without_a_restart() -> None:
     finally:
         os.utime(DEFAULT_MODEL_PATH, (stamp.st_atime, stamp.st_mtime))
         reload_if_changed(now=1e9 + 120)
+
+
+async def test_admins_label_the_queue_in_the_console_and_it_is_learned_from(
+    client: Any, bot: Any, fake_wechat: Any
+) -> None:
+    from models.nlu import NluExample
+    from models.users import Role
+    from tests.console_support import console_login, make_staff
+
+    await bot.handle(Incoming.of_text("o-review-9", "讲个笑话给我 我叫李秀英"))
+    admin = await make_staff("o-nlu-admin", Role.ADMIN)
+    csrf = await console_login(client, fake_wechat, admin)
+    page = await (await client.get("/console/nlu")).text()
+    assert "讲个笑话给我" in page and "李秀英" not in page
+    (line, _), = await __import__("bot.nlu_review", fromlist=["queue"]).queue(bot.services.redis)
+    resp = await client.post(
+        "/console/nlu/label",
+        data={"csrf": csrf, "item": line, "intent": "unknown", "category": "haircut"},
+    )
+    assert "已标注" in await resp.text()
+    row = await NluExample.get()
+    assert (row.intent, row.category, row.place) == ("unknown", None, None)  # no trade here
+    assert row.labelled_by == "o-nlu-admin" and "李秀英" not in row.text
+    assert await pending(bot.services.redis) == []
+    # labelled twice (two admins, one click late): nothing is stored twice
+    again = await client.post(
+        "/console/nlu/label", data={"csrf": csrf, "item": line, "intent": "help"}
+    )
+    assert "已经有人处理" in await again.text() and await NluExample.all().count() == 1
+    bad = await client.post(
+        "/console/nlu/label", data={"csrf": csrf, "item": line, "intent": "nope"}
+    )
+    assert "请选择意图" in await bad.text()
+    export = await (await client.get("/console/nlu/examples.jsonl")).text()
+    assert json.loads(export.splitlines()[0]) == {"text": row.text, "intent": "unknown"}
+
+
+async def test_only_admins_open_the_review_page(client: Any, fake_wechat: Any) -> None:
+    from models.users import Role
+    from tests.conftest import lunch_and_dinner_canteen
+    from tests.console_support import console_login, make_staff
+
+    resp = await client.get("/console/nlu", allow_redirects=False)
+    assert resp.status == 302 and resp.headers["Location"] == "/console/login"
+    canteen = await lunch_and_dinner_canteen()
+    staff = await make_staff("o-nlu-cook", Role.CANTEEN_STAFF, canteen)
+    await console_login(client, fake_wechat, staff)
+    assert (await client.get("/console/nlu")).status == 403

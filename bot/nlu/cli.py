@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from settings import Settings
 
@@ -14,6 +15,25 @@ from settings import Settings
 def _kept(settings: Settings) -> Path:
     """Where replaced models are kept for rollback."""
     return Path(settings.data_dir) / "nlu-models"
+
+
+def _labelled_in_database(settings: Settings) -> list[Any]:
+    """What admins labelled in the console (models.nlu); none if the database cannot say."""
+    from bot.nlu.train import Example
+
+    async def go() -> list[Any]:
+        from infra import database
+        from models.nlu import NluExample
+
+        async with database.open_database(settings):
+            rows = await NluExample.all().order_by("id")
+        return [Example(r.text, r.intent, r.category, r.place, f"console#{r.pk}") for r in rows]
+
+    try:
+        return asyncio.run(go())
+    except Exception as exc:  # a fresh checkout without `migrate` still trains
+        print(f"labelled examples in the database not read ({exc}); run migrate", file=sys.stderr)
+        return []
 
 
 def cmd_train_nlu(settings: Settings, args: argparse.Namespace) -> int:
@@ -29,7 +49,7 @@ def cmd_train_nlu(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         print(f"model {version} is back in {out}")
         return 0
-    extra = read_labelled(Path(p) for p in args.extra)
+    extra = read_labelled(Path(p) for p in args.extra) + _labelled_in_database(settings)
     figures = train(out, extra, folds=args.folds, keep_dir=_kept(settings), force=args.force)
     print(
         f"model {figures['version']} from {figures['examples']} examples"

@@ -701,3 +701,6 @@ def setup(app: web.Application) -> None:
     from handlers.console import places  # the places page (imports this module's helpers)
 
     places.setup(app)
+    from handlers.console import nlu  # the NLU review page
+
+    nlu.setup(app)

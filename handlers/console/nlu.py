@@ -1,0 +1,125 @@
+"""The console's NLU review page (/console/nlu): admins label what the bot did not understand
+(scrubbed messages from bot.nlu_review) or dismiss it; labelled examples live in the database
+(models.nlu) and `python main.py train-nlu` learns from them. Export as JSONL."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from bot import nlu_review
+from bot.nlu import default_parser
+from bot.nlu.labels import CATEGORIES, INTENTS, PLACES
+from community.roles import is_admin
+from handlers.appkeys import redis_key
+from handlers.console import _admin_session, _render, _save_session, _session
+from models.nlu import NluExample
+
+
+async def _admin_view(request: web.Request) -> dict[str, Any]:
+    session = await _session(request)
+    if session is None:
+        raise web.HTTPFound("/console/login")
+    if not await is_admin(session["openid"]):
+        raise web.HTTPForbidden(text="只有社区管理员可以标注。")
+    return session
+
+
+async def _back(request: web.Request, session: dict[str, Any], text: str) -> web.HTTPFound:
+    session["flash"] = text
+    await _save_session(request, session)
+    return web.HTTPFound("/console/nlu")
+
+
+async def review_page(request: web.Request) -> web.Response:
+    """The newest messages waiting for a label, and the latest labelled ones."""
+    session = await _admin_view(request)
+    flash = session.pop("flash", None)
+    if flash:
+        await _save_session(request, session)
+    lex = default_parser().lexicon
+    ctx = {
+        "csrf": session["csrf"],
+        "flash": flash,
+        "items": await nlu_review.queue(request.app[redis_key]),
+        "examples": await NluExample.all().order_by("-id").limit(50),
+        "intents": INTENTS,
+        "categories": [(c, lex.labels.get(c, c)) for c in CATEGORIES],
+        "places": [(p, lex.place_labels.get(p, p)) for p in PLACES],
+    }
+    return _render(request, "nlu.html", ctx)
+
+
+async def review_label(request: web.Request) -> web.Response:
+    """Label one queued message (intent, and the trade or place kind where it has one)."""
+    session, form = await _admin_session(request)
+    line = str(form.get("item", ""))
+    intent = str(form.get("intent", ""))
+    category = str(form.get("category", "")) or None
+    place = str(form.get("place", "")) or None
+    if intent not in INTENTS:
+        raise await _back(request, session, "没有保存：请选择意图。")
+    if intent != "find_craftsman":
+        category = None
+    elif category is not None and category not in CATEGORIES:
+        raise await _back(request, session, "没有保存：没有这个行当。")
+    if intent != "find_place":
+        place = None
+    elif place is not None and place not in PLACES:
+        raise await _back(request, session, "没有保存：没有这种服务点。")
+    try:
+        text = json.loads(line)["text"]
+    except (ValueError, KeyError, TypeError):
+        raise await _back(request, session, "没有保存：这条消息不在待标注里了。") from None
+    if not await nlu_review.take(request.app[redis_key], line):
+        raise await _back(request, session, "没有保存：这条消息已经有人处理了。")
+    await NluExample.create(
+        text=str(text)[:200],
+        intent=intent,
+        category=category,
+        place=place,
+        labelled_by=session["openid"],
+    )
+    raise await _back(request, session, f"已标注：{text}（下次训练 train-nlu 时学会）")
+
+
+async def review_dismiss(request: web.Request) -> web.Response:
+    session, form = await _admin_session(request)
+    await nlu_review.take(request.app[redis_key], str(form.get("item", "")))
+    raise await _back(request, session, "已忽略。")
+
+
+async def examples_export(request: web.Request) -> web.Response:
+    """Every labelled example as JSONL (train-nlu --extra takes the same format)."""
+    await _admin_view(request)
+    lines = [
+        json.dumps(
+            {
+                k: v
+                for k, v in {
+                    "text": e.text,
+                    "intent": e.intent,
+                    "category": e.category,
+                    "place": e.place,
+                }.items()
+                if v is not None
+            },
+            ensure_ascii=False,
+        )
+        for e in await NluExample.all().order_by("id")
+    ]
+    return web.Response(
+        text="".join(line + "\n" for line in lines),
+        content_type="application/x-ndjson",
+        headers={"Content-Disposition": 'attachment; filename="nlu_examples.jsonl"'},
+    )
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/console/nlu", review_page)
+    r.add_post("/console/nlu/label", review_label)
+    r.add_post("/console/nlu/dismiss", review_dismiss)
+    r.add_get("/console/nlu/examples.jsonl", examples_export)
