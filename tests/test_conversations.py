@@ -12,8 +12,8 @@ Transcript format, one conversation per `===` block:
     ! demo-grid 紧急        ... and none like it
 
 Every conversation starts from the demo community (`seed-demo`: craftsmen around People's
-Square, the 幸福里 canteen, demo-staff, demo-volunteer and grid worker demo-grid for 1-5号楼), on
-Wednesday 2026-11-25 at 08:00 Shanghai time.
+Square, the 幸福里 canteen, the places of the 15-minute circle, demo-staff, demo-volunteer and
+grid worker demo-grid for 1-5号楼), on Wednesday 2026-11-25 at 08:00 Shanghai time.
 """
 
 from __future__ import annotations
@@ -103,9 +103,14 @@ async def _seed(client: Any) -> None:
     from craftsman_directory import index
     from craftsman_directory.demo import seed_demo as directory_demo
 
+    from places import index as place_index
+    from places.demo import seed_demo as places_demo
+
     await directory_demo()
     await canteen_demo()
+    await places_demo()
     await index.rebuild(client.app[redis_key])
+    await place_index.rebuild(client.app[redis_key])
 
 
 def _message(who: str, text: str) -> str:
