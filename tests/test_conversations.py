@@ -102,7 +102,6 @@ async def _seed(client: Any) -> None:
     from canteen.demo import seed_demo as canteen_demo
     from craftsman_directory import index
     from craftsman_directory.demo import seed_demo as directory_demo
-
     from places import index as place_index
     from places.demo import seed_demo as places_demo
 
