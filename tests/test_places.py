@@ -387,6 +387,17 @@ async def test_map_page_shows_places_but_no_craftsman_home(client: Any, bot: Any
     assert re.search(r'<script src="/map/map.js">', html)
 
 
+async def test_a_place_name_cannot_break_out_of_the_page(client: Any, bot: Any) -> None:
+    name = "</script><!--<script>alert(1)</script>"
+    await make_place(bot, name, "toilet", 100)
+    html = await (await client.get("/map/")).text()
+    assert "alert(1)" in html and "<script>alert" not in html and "<!--" not in html
+    data = html.split('<script type="application/json" id="data">')[1].split("</script>")[0]
+    import json
+
+    assert json.loads(data)["spots"][0]["name"] == name
+
+
 async def test_map_page_without_places_still_draws(client: Any) -> None:
     resp = await client.get("/map/")
     assert resp.status == 200

@@ -39,8 +39,10 @@ def _csp(tile_url: str | None) -> str:
 
 
 def _embedded(data: object) -> str:
-    # JSON inside <script>: "</" would end the element early.
-    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    # JSON inside <script>: "</script>" would end the element and "<!--" change how the rest is
+    # read, so no raw "<", ">" or "&" at all (JSON's \u escapes mean the same text).
+    text = json.dumps(data, ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 async def map_page(request: web.Request) -> web.Response:
