@@ -144,10 +144,14 @@ class Settings(BaseSettings):
     # and the gas company's 24-hour line (unset: "燃气公司" without a number).
     lift_rescue_phone: str = "96333"
     gas_company_phone: str | None = None
+    # The community's duty phone (值班电话), given to a resident who asks for a person (转人工);
+    # unset: they hear only that their grid worker was told.
+    community_duty_phone: str | None = None
 
     @field_validator(
         "public_url",
         "gas_company_phone",
+        "community_duty_phone",
         "community_centre",
         "map_tile_url",
         "database_url",

@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from bot import turns
-from bot.messages import Incoming, Location
+from bot.messages import Incoming, Kind, Location
 from bot.turns import Turn
 from community.clock import SHANGHAI as SHANGHAI  # re-exported: older imports
 from infra import keys
@@ -56,7 +56,12 @@ class Services:
 # The per-conversation keys most messages read (form state, a pending action, the last location,
 # ...): read with one MGET when a message arrives instead of one GET each; each builder is called
 # with Context.conv. Features add theirs.
-PREFETCH: list[Callable[[str], str]] = [keys.form, keys.pending, keys.location]
+PREFETCH: list[Callable[[str], str]] = [keys.form, keys.pending, keys.location, keys.recent]
+
+# What a conversation's recent memory keeps (keys.recent): exchanges, characters of each side.
+RECENT_KEEP = 5
+RECENT_CHARS = 80
+RECENT_TTL = 24 * 3600
 
 
 # Claim a message (SET NX) and, only if it is ours, take the user's turn (bot/turns.py) and,
@@ -282,6 +287,29 @@ class Context:
         from bot.nlu import parse
 
         return parse(self.msg.text, today=self.now().date())
+
+    async def recent(self) -> list[dict[str, str]]:
+        """The last few exchanges before this message, oldest first: {"at", "said", "answer"}."""
+        raw = await self.state.get(keys.recent(self.conv))
+        try:
+            kept = json.loads(raw) if raw else []
+        except ValueError:
+            return []
+        return kept if isinstance(kept, list) else []
+
+    async def remember_exchange(self, answer: str) -> None:
+        """Keep this text message and its answer among the last few (written with the answer:
+        no round trip of its own), for a person the user asks for later."""
+        if self.msg.kind is not Kind.TEXT or not self.msg.text.strip():
+            return
+        said = {
+            "at": f"{self.now():%m-%d %H:%M}",
+            "said": self.msg.text.strip()[:RECENT_CHARS],
+            "answer": answer.strip()[:RECENT_CHARS],
+        }
+        kept = (await self.recent())[-(RECENT_KEEP - 1) :] + [said]
+        value = json.dumps(kept, ensure_ascii=False)
+        self.state.set_later(keys.recent(self.conv), value, ex=RECENT_TTL)
 
     async def remember_location(self, where: Location) -> None:
         if not where.usable:  # never keep NaN or out-of-range coordinates

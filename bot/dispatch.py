@@ -98,6 +98,10 @@ class Bot:
             log.exception("handler failed", extra={"kind": msg.kind.value, "event": msg.event})
             ctx.state.discard_later()
             replies = [Reply(texts.ERROR)]
+        try:  # memory only (written with the answer): 转人工 hands these to a person
+            await ctx.remember_exchange(join_texts(replies))
+        except Exception:
+            log.warning("recent exchange not kept", exc_info=True)
         if log.isEnabledFor(logging.DEBUG):
             ms = round((time.perf_counter() - started) * 1000, 2)
             log.debug("handled", extra={"kind": msg.kind.value, "ms": ms})

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from tortoise.transactions import in_transaction
-
 from bot import forms
 from bot.context import Context
 from bot.forms import Form, Invalid, Step
@@ -15,13 +13,9 @@ from bot.safety import unseen_neighbour
 from community.buildings import AddressError, parse_building
 from community.errors import DomainError
 from community.phones import normalise_phone
-from community.roles import Duty, admin_openids, grid_workers_for
 from delivery.service import SELF, known_recipient
 from grid import service, texts
-from models.grid import GridReport
-from models.push import PushChannel, PushUrgency
-from models.users import Role, RoleGrant
-from push.outbox import enqueue_text
+from grid.service import second_people as second_people  # conversation/emergency.py uses it
 
 router = Router("grid")
 # Commands worded so they mean one thing only (我的待办, 办结 3 …, 我反映的事怎么样了): tried
@@ -56,53 +50,17 @@ async def _where(ctx: Context, data: forms.Data) -> str:
 _phone = forms.phone_step(normalise_phone, NO_PHONE, "不想留电话就回复“不留”。")
 
 
-async def second_people(first: list[str]) -> list[str]:
-    """Who hears a report its grid worker could not be reached with: the other grid workers,
-    then the admins (push/escalation.py sends it there)."""
-    grid = RoleGrant.filter(role=Role.VOLUNTEER, duty=Duty.GRID.value).prefetch_related("user")
-    others = {g.user.openid for g in await grid} | set(await admin_openids())
-    return sorted(others - set(first))
-
-
 async def _forward(ctx: Context, data: forms.Data) -> HandlerResult:
-    targets = await grid_workers_for(data["building"], data["where"])
-    if not targets:
-        return "本社区还没有登记网格员。请直接打社区居委会的电话，抱歉。"
-    phone = data["phone"]
-    contact = f"联系电话 {phone}" if phone else "居民没有留电话"
     # A neighbour not seen for days is urgent even with no sign of danger yet.
     urgent = unseen_neighbour(data["problem"])
-    backup = await second_people(targets)
-    sorry = (
-        f"抱歉，您{ctx.now():%m月%d日 %H:%M}反映的“{data['problem'][:30]}”没能送到网格员手里，"
-        "已转给社区工作人员跟进。有急事请拨打110或120。"
-    )
-    async with in_transaction() as conn:
-        report = await GridReport.create(
-            openid=ctx.user,
-            text=data["problem"],
-            address=data["where"],
-            building=data["building"],
-            phone=phone,
-            forwarded_to=targets,
+    phone = data["phone"]
+    try:
+        await service.file_report(
+            ctx.user, data["problem"], data["where"], data["building"], phone, ctx.now(),
             urgent=urgent,
-            using_db=conn,
-        )
-        text = texts.worker_push(report, contact, ctx.now())
-        for openid in targets:
-            await enqueue_text(
-                PushChannel.WECHAT_CS,
-                openid,
-                text,
-                dedupe_key=f"grid:{report.pk}:{openid}",
-                using_db=conn,
-                # A lost report is a resident left waiting: retried for hours, then a second
-                # person, and the resident hears the truth (push/escalation.py).
-                urgency=PushUrgency.URGENT if urgent else PushUrgency.IMPORTANT,
-                escalate_to=backup,
-                subject=f"grid_report:{report.pk}",
-                tell_if_undelivered=(ctx.user, sorry),
-            )
+        )  # fmt: skip
+    except DomainError as exc:
+        return exc.message
     if urgent:
         return (
             "已记下，正在转告网格员，请他马上上门看看。敲门没人应、闻到异味或听到呼救，"
@@ -191,6 +149,70 @@ async def close(ctx: Context) -> HandlerResult:
 async def my_reports(ctx: Context) -> HandlerResult:
     """我反映的事怎么样了: each of the resident's reports and its state."""
     return texts.mine(await service.reports_of(ctx.user))
+
+
+# ---- a person, not a bot: 转人工 / 找个真人 / 打电话给社区 ------------------------------------
+
+_HANDOFF = re.compile(
+    r"^(我要|我想|请|帮我|给我|麻烦)?(转|接|找|要|叫|联系)?(一下)?(个)?"
+    r"(人工|人工客服|人工服务|真人|活人|客服|社区工作人员|工作人员)(说话|聊聊|帮忙|来)?$"
+    r"|^(我要|我想)?(打电话给社区|给社区打电话|打社区电话|联系社区)$"
+    r"|^(社区|居委会?)(的)?(值班)?电话(是多少|多少)?$"
+)
+
+
+def _is_handoff(ctx: Context) -> bool:
+    return bool(_HANDOFF.match(_text(ctx)))
+
+
+def _duty_phone(ctx: Context) -> str | None:
+    return getattr(ctx.services.settings, "community_duty_phone", None)
+
+
+async def _hand_off(ctx: Context, data: forms.Data) -> HandlerResult:
+    try:
+        await service.file_report(
+            ctx.user, texts.HANDOFF_PROBLEM, data["where"], data["building"], data["phone"],
+            ctx.now(), handoff=data.get("recent", []),
+        )  # fmt: skip
+    except DomainError as exc:
+        duty = _duty_phone(ctx)
+        return f"社区值班电话：{duty}，直接打过去就有人接。" if duty else exc.message
+    return texts.handed_off(_duty_phone(ctx), data["phone"])
+
+
+HANDOFF_FORM = Form(
+    name="grid.handoff",
+    title="找真人",
+    steps=[
+        Step(
+            "where",
+            "好的，我请您楼的网格员来帮您。您住哪栋楼？比如“3号楼2单元401”。",
+            _where,
+            lambda d: "where" in d,
+            label="地点", names=r"地址|地点|哪栋|号楼|栋|幢|单元",
+        ),
+        Step(
+            "phone",
+            "留个电话方便网格员打给您？不想留就回复“不留”。",
+            _phone,
+            lambda d: "phone" in d,
+            label="电话", names=r"电话|手机|号码",
+        ),
+    ],  # fmt: skip
+    on_done=_hand_off,
+)
+
+
+@commands.message(_is_handoff)
+async def hand_off(ctx: Context) -> HandlerResult:
+    """转人工 / 找个真人 / 打电话给社区: the duty phone, and the building's grid worker gets the
+    resident's last few exchanges with the bot (so they need not say it all again)."""
+    data: forms.Data = {"recent": await ctx.recent()}
+    known = await known_recipient(ctx.user, SELF)
+    if known is not None:
+        data.update(where=known.address, building=known.building, phone=known.phone)
+    return await forms.start(ctx, HANDOFF_FORM, data)
 
 
 @router.message(intent("contact_grid_worker"))

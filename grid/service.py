@@ -8,13 +8,73 @@ import datetime as dt
 from tortoise.transactions import in_transaction
 
 from community.errors import DomainError
-from community.roles import is_admin, is_grid_worker
+from community.roles import Duty, admin_openids, grid_workers_for, is_admin, is_grid_worker
 from grid import texts
 from models.grid import GridReport
 from models.push import PushChannel, PushUrgency
+from models.users import Role, RoleGrant
 from push.outbox import enqueue_text
 
 NOTE_MAX = 200
+
+
+async def second_people(first: list[str]) -> list[str]:
+    """Who hears a report its grid worker could not be reached with: the other grid workers,
+    then the admins (push/escalation.py sends it there)."""
+    grid = RoleGrant.filter(role=Role.VOLUNTEER, duty=Duty.GRID.value).prefetch_related("user")
+    others = {g.user.openid for g in await grid} | set(await admin_openids())
+    return sorted(others - set(first))
+
+
+async def file_report(
+    openid: str,
+    problem: str,
+    where: str,
+    building: str,
+    phone: str,
+    now: dt.datetime,
+    *,
+    urgent: bool = False,
+    handoff: list[dict[str, str]] | None = None,
+) -> GridReport:
+    """Record a resident's report and queue it to the building's grid workers, in one
+    transaction. `handoff`: the resident asked for a person (转人工); their last few exchanges
+    with the bot go with it."""
+    targets = await grid_workers_for(building, where)
+    if not targets:
+        raise DomainError(texts.NO_GRID_WORKER, code="no_grid_worker")
+    contact = f"联系电话 {phone}" if phone else "居民没有留电话"
+    backup = await second_people(targets)
+    sorry = texts.undelivered(problem, now)
+    async with in_transaction() as conn:
+        report = await GridReport.create(
+            openid=openid,
+            text=problem[:300],
+            address=where,
+            building=building,
+            phone=phone,
+            forwarded_to=targets,
+            urgent=urgent,
+            using_db=conn,
+        )
+        text = texts.worker_push(report, contact, now)
+        if handoff is not None:
+            text = texts.handoff_push(report, contact, handoff, now)
+        for target in targets:
+            await enqueue_text(
+                PushChannel.WECHAT_CS,
+                target,
+                text,
+                dedupe_key=f"grid:{report.pk}:{target}",
+                using_db=conn,
+                # A lost report is a resident left waiting: retried for hours, then a second
+                # person, and the resident hears the truth (push/escalation.py).
+                urgency=PushUrgency.URGENT if urgent else PushUrgency.IMPORTANT,
+                escalate_to=backup,
+                subject=f"grid_report:{report.pk}",
+                tell_if_undelivered=(openid, sorry),
+            )
+    return report
 
 
 async def _may_handle(openid: str) -> bool:

@@ -10,6 +10,8 @@ from models.grid import GridReport
 # How many reports one reply lists (a chat bubble, not a spreadsheet).
 SHOWN = 10
 
+NO_GRID_WORKER = "本社区还没有登记网格员。请直接打社区居委会的电话，抱歉。"
+HANDOFF_PROBLEM = "居民想找真人说话"
 NOT_GRID_WORKER = "这是网格员的功能。您是网格员的话，请社区管理员在后台给您登记。"
 NO_SUCH_REPORT = "没有第{id}号居民反映，请对照“我的待办”里的编号再发一次。"
 ALREADY_CLOSED = "第{id}号已经办结了（{when}），不用再办。"
@@ -74,3 +76,36 @@ def mine(reports: list[GridReport]) -> str:
         return NOTHING_REPORTED
     lines = ["您反映过的事："] + [resident_state(r) for r in reports[:SHOWN]]
     return "\n".join(lines)
+
+
+def undelivered(problem: str, at: dt.datetime) -> str:
+    return (
+        f"抱歉，您{at:%m月%d日 %H:%M}反映的“{problem[:30]}”没能送到网格员手里，"
+        "已转给社区工作人员跟进。有急事请拨打110或120。"
+    )
+
+
+def handoff_push(
+    report: GridReport, contact: str, recent: list[dict[str, str]], at: dt.datetime
+) -> str:
+    """A grid worker's copy of 转人工: who, how to reach them, what they said to the bot."""
+    lines = [
+        f"【居民找真人#{report.pk}】{report.address}的居民想找人说话，请联系一下。",
+        f"{contact}（{at:%m月%d日 %H:%M}）",
+    ]
+    if recent:
+        lines.append("最近和机器人说的：")
+        for r in recent:
+            lines.append(f"{r.get('at', '')} 居民：{r.get('said', '')}")
+            if r.get("answer"):
+                lines.append(f"　回复：{r['answer']}")
+    lines.append(CLOSE_HINT.format(id=report.pk))
+    return "\n".join(lines)
+
+
+def handed_off(duty_phone: str | None, phone: str) -> str:
+    later = "会尽快打电话给您" if phone else "会尽快上门找您"
+    said = f"好的，已请您楼的网格员来帮您，刚才说的话也转给了他，{later}。"
+    if duty_phone:
+        said += f"\n着急的话请直接打社区值班电话：{duty_phone}。"
+    return said + "\n有急事请拨打110或120。"

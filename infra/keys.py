@@ -48,6 +48,16 @@ def dedupe(message_key: str) -> str:
     return DEDUPE + message_key
 
 
+# The last few things said in a conversation and answered (JSON, a day), handed to the person
+# a resident asks for (转人工) so they need not repeat themselves; read with the prefetch and
+# written with the answer, so keeping it costs no round trip.
+RECENT = PREFIX + "recent:"
+
+
+def recent(who: str) -> str:
+    return RECENT + who
+
+
 def location(who: str) -> str:
     return LOCATION + who
 

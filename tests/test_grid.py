@@ -86,8 +86,7 @@ async def test_without_grid_workers_the_admins_are_told_or_the_resident_is(
 # ---- after the report: 我的待办, 办结, 我反映的事怎么样了, through the /wechat callback ----
 
 
-@pytest.fixture
-def chat(driven_client: Any) -> Any:
+def _chat_on(client: Any) -> Any:
     """Say something through the signed /wechat callback, as WeChat sends it; the reply text."""
     import itertools
 
@@ -95,7 +94,6 @@ def chat(driven_client: Any) -> Any:
 
     from tests.conftest import signed_query, url_with, wechat_xml
 
-    client = driven_client
     client.app[bot_key].services.clock = lambda: dt.datetime(2026, 11, 25, 9, 5, tzinfo=SHANGHAI)
     ids = itertools.count(700_000)
 
@@ -107,6 +105,11 @@ def chat(driven_client: Any) -> Any:
         return "" if answer == "success" else xmltodict.parse(answer)["xml"].get("Content", "")
 
     return chat
+
+
+@pytest.fixture
+def chat(driven_client: Any) -> Any:
+    return _chat_on(driven_client)
 
 
 async def _report(chat: Any, user: str, text: str) -> GridReport:
@@ -189,3 +192,55 @@ async def test_console_lists_open_reports_first_and_closed_ones_with_the_note(
     assert "居民反映（待办1条）" in section
     assert section.index(f"#{unseen.pk}") < section.index(f"#{lamp.pk}")
     assert "【紧急】" in section and "已办结（o-grid-east）：灯已换好" in section
+
+
+# ---- a person, not a bot ----------------------------------------------------------------------
+
+
+@pytest.fixture
+async def duty_chat(aiohttp_client: Any, make_settings: Any) -> Any:
+    from main import create_app
+    from tests.conftest import reset_state
+
+    client = await aiohttp_client(create_app(make_settings(community_duty_phone="021-63001234")))
+    await reset_state(client)
+    return _chat_on(client)
+
+
+async def test_asking_for_a_person_gives_the_duty_phone_and_hands_recent_talk_to_the_grid_worker(
+    duty_chat: Any,
+) -> None:
+    await grant_role("o-grid-east", Role.VOLUNTEER, None, "1-5号楼", grid=True)
+    await grant_role("o-grid-west", Role.VOLUNTEER, None, "6-10号楼", grid=True)
+    await duty_chat("o-r", "我家老人的医保卡丢了怎么补办")
+    assert "哪栋楼" in await duty_chat("o-r", "转人工")
+    assert "留个电话" in await duty_chat("o-r", "3号楼2单元401")
+    said = await duty_chat("o-r", "13800001111")
+    assert "021-63001234" in said and "网格员" in said
+    [push] = await OutboxMessage.filter(target="o-grid-east")
+    text = push.payload["text"]
+    assert "找真人" in text and "3号楼2单元401" in text and "13800001111" in text
+    assert "医保卡丢了怎么补办" in text  # what they said before asking
+    assert await OutboxMessage.filter(target="o-grid-west").count() == 0
+    report = await GridReport.get()
+    assert f"#{report.pk}" in await duty_chat("o-grid-east", "我的待办")
+
+
+async def test_a_known_resident_is_handed_over_at_once(duty_chat: Any) -> None:
+    await grant_role("o-grid-west", Role.VOLUNTEER, None, "6-10号楼", grid=True)
+    await Recipient.create(
+        openid="o-r", label="本人", address="7号楼302", building="7", phone="13800002222"
+    )
+    for asked in ("找个真人", "打电话给社区", "我要人工客服"):
+        said = await duty_chat("o-r", asked)
+        assert "021-63001234" in said and "会尽快打电话给您" in said, asked
+    assert await OutboxMessage.filter(target="o-grid-west").count() == 3
+
+
+async def test_without_a_duty_phone_or_grid_workers_the_resident_still_gets_an_answer(
+    chat: Any,
+) -> None:
+    await chat("o-r", "转人工")
+    await chat("o-r", "3号楼")
+    said = await chat("o-r", "不留")
+    assert "还没有登记网格员" in said and await GridReport.all().count() == 0
