@@ -123,11 +123,12 @@ async def bot_ctx(app: web.Application) -> AsyncIterator[None]:
 
     services = Services(redis=app[redis_key], notify=notify, settings=app[settings_key])
     app[bot_key] = Bot(services, build_router(*feature_routers()))
-    app[background_key] = set()
+    in_flight: set[asyncio.Task[None]] = set()
+    app[background_key] = in_flight
     parse("预热")  # load the lexicon and pinyin tables now, not in the first resident's message
     yield
     # Let answers still being worked on finish (they were promised to residents).
-    pending = list(app[background_key])
+    pending = list(in_flight)
     if pending:
         await asyncio.wait(pending, timeout=10)
 
