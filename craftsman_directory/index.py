@@ -38,6 +38,9 @@ class Card:
     lng: float
     rating_avg: float = 0.0
     rating_count: int = 0
+    # ISO date the craftsman is back from a timed pause ("" when not paused): search skips
+    # the card until then (compared as text: ISO dates sort as dates).
+    away_until: str = ""
 
     def dumps(self) -> str:
         return json.dumps(self.__dict__, ensure_ascii=False, separators=(",", ":"))
@@ -59,6 +62,7 @@ class Card:
             c.lng,
             c.rating_avg,
             c.rating_count,
+            c.paused_until.isoformat() if c.paused_until else "",
         )
 
 

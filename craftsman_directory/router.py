@@ -8,6 +8,7 @@ Phrases (also in HELP):
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from typing import Any
@@ -16,6 +17,7 @@ from bot import clarify, forms
 from bot.context import PREFETCH, Context
 from bot.forms import NO, YES, Form, Invalid, Step
 from bot.messages import Kind
+from bot.nlu.slots import extract_dates
 from bot.router import HandlerResult, Router, command_text, intent, words
 from craftsman_directory import geo, hours, search, service
 from craftsman_directory.service import DirectoryError, Registration, category_name
@@ -291,6 +293,35 @@ async def complain(ctx: Context) -> HandlerResult:
 
 
 # ---- craftsmen managing their own entry ------------------------------------------------------
+
+
+# "休息到下周一", "暂停接单到12月5日", "下周一之前不接单": hidden until that day, back by itself.
+_PAUSE_UNTIL = re.compile(
+    r"^(?:我)?(?:这周|这几天|最近|家里有事)?(?:要|想)?(?:暂停接单|暂停|休息|歇|不接单|停止接单|放假)(?:一下)?(?:到|至|直到)(.{1,12}?)"
+    r"(?:为止|再接单?|再说|回来|恢复)?$"
+    r"|^(.{1,12}?)(?:之前|以前|前)(?:我)?(?:都)?(?:暂停接单|不接单|休息)$"
+)
+
+
+@router.message(lambda ctx: bool(_PAUSE_UNTIL.match(_text(ctx))))
+async def pause_until(ctx: Context) -> HandlerResult:
+    """休息到下周一: hidden from searches until that day; searches show them again from it."""
+    m = _PAUSE_UNTIL.match(_text(ctx))
+    assert m is not None
+    today = ctx.now().date()
+    found = extract_dates(m.group(1) or m.group(2), today).get("date")
+    if not found:
+        return "休息到哪天？比如“休息到下周一”或“暂停接单到12月5日”。"
+    until = dt.date.fromisoformat(found)
+    try:
+        await service.pause_own(ctx.redis, ctx.user, True, until=until, today=today)
+    except DirectoryError as exc:
+        return str(exc)
+    weekday = "一二三四五六日"[until.weekday()]
+    return (
+        f"好的，{until.month}月{until.day}日（周{weekday}）之前居民搜不到您，那天起自动恢复。"
+        "想提前回来就说“恢复接单”。"
+    )
 
 
 @router.message(words("暂停接单", "恢复接单"))

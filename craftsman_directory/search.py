@@ -76,8 +76,11 @@ async def search(
     radii = (geo.walk_radius_m(elderly), *WIDER_RADII_M)
     hits = []
     radius = radii[0]
+    today = now.date().isoformat()
     for radius in radii:
         hits = await nearby(redis, category, lat, lng, radius, limit=MAX_RESULTS)
+        # A craftsman resting until a date (paused_until) is not offered before it.
+        hits = [h for h in hits if h.card.away_until <= today]
         if hits:
             break
     found = _assess(hits, now, elderly)

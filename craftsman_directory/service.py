@@ -6,6 +6,7 @@ database, and the people concerned are told.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from redis.asyncio import Redis
 
 from bot.context import Notifier
 from bot.nlu.labels import CATEGORIES
-from community import geo
+from community import clock, geo
 from community.errors import DomainError
 from community.phones import normalise_phone as normalise_phone  # re-exported
 from community.roles import admin_openids, is_admin
@@ -268,17 +269,50 @@ async def reinstate(redis: Redis, notify: Notifier, craftsman_id: int) -> Crafts
     return craftsman
 
 
-async def pause_own(redis: Redis, openid: str, pause: bool) -> Craftsman:
-    """A craftsman hides (暂停接单) or shows (恢复接单) their own entry."""
+# A timed pause is for a holiday or a busy stretch; longer than this, 暂停接单 (no end) fits.
+PAUSE_MAX_DAYS = 92
+
+
+async def pause_own(
+    redis: Redis,
+    openid: str,
+    pause: bool,
+    until: dt.date | None = None,
+    today: dt.date | None = None,
+) -> Craftsman:
+    """A craftsman hides (暂停接单), hides until a day (休息到下周一: back that day by itself) or
+    shows (恢复接单) their own entry."""
     craftsman = await Craftsman.get_or_none(openid=openid)
     if craftsman is None:
-        raise DirectoryError("您还没有登记为师傅。说“师傅登记”开始。")
-    wanted_from, to = (
-        (Status.APPROVED, Status.PAUSED) if pause else (Status.PAUSED, Status.APPROVED)
-    )
-    if craftsman.status is not wanted_from:
+        raise DirectoryError("您还没有登记为师傅。说“师傅登记”开始。", code="not_craftsman")
+    today = today or clock.today()
+    timed = craftsman.paused_until is not None and craftsman.paused_until > today
+    if until is not None:
+        if until <= today:
+            raise DirectoryError(
+                "休息到哪天？请说以后的日子，比如“休息到下周一”。", code="past", field="until"
+            )
+        if (until - today).days > PAUSE_MAX_DAYS:
+            raise DirectoryError(
+                "最多暂停三个月。更久的话说“暂停接单”，回来时说“恢复接单”。",
+                code="too_long",
+                field="until",
+            )
+        if craftsman.status not in (Status.APPROVED, Status.PAUSED):
+            raise DirectoryError(f"您的登记现在是“{STATUS_ZH[craftsman.status]}”，不能这样改。")
+        craftsman.paused_until = until
+        await craftsman.save(update_fields=["paused_until", "updated_at"])
+        return await set_status(redis, craftsman, Status.APPROVED)
+    if pause:
+        if craftsman.status is not Status.APPROVED:
+            raise DirectoryError(f"您的登记现在是“{STATUS_ZH[craftsman.status]}”，不能这样改。")
+    elif craftsman.status is not Status.PAUSED and not timed:
+        if craftsman.status is Status.APPROVED:
+            raise DirectoryError("您现在就在接单，居民搜得到您。", code="not_paused")
         raise DirectoryError(f"您的登记现在是“{STATUS_ZH[craftsman.status]}”，不能这样改。")
-    return await set_status(redis, craftsman, to)
+    craftsman.paused_until = None
+    await craftsman.save(update_fields=["paused_until", "updated_at"])
+    return await set_status(redis, craftsman, Status.PAUSED if pause else Status.APPROVED)
 
 
 STATUS_ZH = {

@@ -47,6 +47,9 @@ class Craftsman(Model):
     notes = fields.CharField(max_length=500, default="")
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    # A pause with an end (休息到下周一): still APPROVED and indexed, but searches skip the card
+    # before this day (China time), so coming back needs no job: the date simply passes.
+    paused_until = fields.DateField(null=True)
 
     reviews: fields.ReverseRelation[Review]
     complaints: fields.ReverseRelation[Complaint]

@@ -113,3 +113,53 @@ async def test_index_is_rebuilt_from_the_database(bot: Any) -> None:
     assert await index.rebuild(bot.services.redis) == 1
     await send_location(bot, *HOME)
     assert "王师傅" in await say(bot, "找裁缝")
+
+
+async def test_craftsman_rests_until_a_day_and_is_found_again_from_it(bot: Any) -> None:
+    """休息到下周一 (said on Wednesday 25 November): hidden until Monday 30th, then found again
+    without anyone doing anything; 恢复接单 brings them back early."""
+    import datetime as dt
+
+    from tests.directory_support import WEDNESDAY_10
+
+    freeze(bot)
+    c = await make_craftsman(bot, "王师傅", ["tailor"], 200, openid=CRAFT)
+    await send_location(bot, *HOME)
+    said = await say(bot, "休息到下周一", CRAFT)
+    assert "11月30日（周一）之前居民搜不到您" in said
+    assert (await Craftsman.get(id=c.id)).paused_until == dt.date(2026, 11, 30)
+    assert "王师傅" not in await say(bot, "找裁缝")
+    bot.services.clock = lambda: WEDNESDAY_10 + dt.timedelta(days=4)  # Sunday
+    assert "王师傅" not in await say(bot, "找裁缝")
+    bot.services.clock = lambda: WEDNESDAY_10 + dt.timedelta(days=5)  # Monday: back
+    assert "1. 王师傅" in await say(bot, "找裁缝")
+
+    freeze(bot)
+    assert "12月5日" in await say(bot, "暂停接单到12月5日", CRAFT)
+    assert "王师傅" not in await say(bot, "找裁缝")
+    assert "已恢复接单" in await say(bot, "恢复接单", CRAFT)
+    assert "1. 王师傅" in await say(bot, "找裁缝")
+    assert "就在接单" in await say(bot, "恢复接单", CRAFT)
+
+
+async def test_a_rest_must_end_in_the_future_and_within_three_months(bot: Any) -> None:
+    freeze(bot)
+    c = await make_craftsman(bot, "王师傅", ["tailor"], 200, openid=CRAFT)
+    assert "以后的日子" in await say(bot, "休息到今天", CRAFT)
+    assert "最多暂停三个月" in await say(bot, "休息到2027年5月1日", CRAFT)
+    assert "哪天" in await say(bot, "休息到过年", CRAFT)
+    assert (await Craftsman.get(id=c.id)).paused_until is None
+    assert "还没有登记" in await say(bot, "休息到下周一", "o-stranger")
+
+
+async def test_a_rest_said_through_the_wechat_callback_hides_the_craftsman(client: Any) -> None:
+    from handlers.keys import bot_key
+    from tests.test_grid import _chat_on
+
+    chat = _chat_on(client)  # Wednesday 25 November, 09:05
+    bot = client.app[bot_key]
+    await make_craftsman(bot, "王师傅", ["tailor"], 200, openid=CRAFT)
+    await send_location(bot, *HOME)
+    assert "王师傅" in await say(bot, "找裁缝")
+    assert "之前居民搜不到您" in await chat(CRAFT, "这周休息到下周一")
+    assert "王师傅" not in await say(bot, "找裁缝")
