@@ -12,7 +12,15 @@ from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from canteen.menu_parser import MenuDraft, render_menu
-from models.canteen import MEAL_NAMES, Canteen, CanteenMeal, Meal, Menu, MenuSubscription
+from models.canteen import (
+    MEAL_NAMES,
+    Canteen,
+    CanteenMeal,
+    Meal,
+    Menu,
+    MenuSubscription,
+    meal_rank,
+)
 from models.push import OutboxMessage, PushChannel
 from models.users import Role, RoleGrant, User
 
@@ -230,8 +238,7 @@ async def price_on(meal: CanteenMeal, day: dt.date) -> int:
 
 
 async def meals_of(canteen: Canteen) -> list[CanteenMeal]:
-    order = {Meal.BREAKFAST: 0, Meal.LUNCH: 1, Meal.DINNER: 2}
-    return sorted(await CanteenMeal.filter(canteen=canteen), key=lambda m: order[m.meal])
+    return sorted(await CanteenMeal.filter(canteen=canteen), key=lambda m: meal_rank(m.meal))
 
 
 async def set_subscription(openid: str, active: bool, channel: str = "wechat") -> bool:

@@ -21,7 +21,7 @@ from community.roles import Duty
 from delivery.days import day_name
 from delivery.service import SELF, meal_label, serve_until, sql_for
 from infra.spreadsheets import safe_row
-from models.canteen import Canteen, CanteenMeal
+from models.canteen import Canteen, CanteenMeal, meal_rank
 from models.delivery import MealSlot, Outcome, Signup, SignupStatus
 from models.push import PushChannel, PushUrgency
 from models.users import Role, RoleGrant
@@ -196,9 +196,8 @@ async def volunteer_lines(volunteer: str, day: dt.date) -> list[Signup]:
         status=SignupStatus.BOOKED,
         line_no__isnull=False,
     ).prefetch_related("recipient", "slot")
-    order = {"breakfast": 0, "lunch": 1, "dinner": 2}
     mine = [s for s in lines if _reaches(grants, s)]
-    return sorted(mine, key=lambda s: (order[s.slot.meal], s.slot.canteen_id, s.line_no))
+    return sorted(mine, key=lambda s: (meal_rank(s.slot.meal), s.slot.canteen_id, s.line_no))
 
 
 async def report(
@@ -320,8 +319,9 @@ async def day_signups(canteen_id: int, day: dt.date) -> list[Signup]:
     rows = await Signup.filter(slot__canteen_id=canteen_id, slot__date=day).prefetch_related(
         "recipient", "slot"
     )
-    order = {"breakfast": 0, "lunch": 1, "dinner": 2}
-    return sorted(rows, key=lambda s: (order[s.slot.meal], s.line_no or 10**6, s.recipient.address))
+    return sorted(
+        rows, key=lambda s: (meal_rank(s.slot.meal), s.line_no or 10**6, s.recipient.address)
+    )
 
 
 async def export_csv(canteen_id: int, day: dt.date) -> str:

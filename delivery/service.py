@@ -20,9 +20,11 @@ from canteen.service import default_canteen
 from community.clock import SHANGHAI
 from community.errors import DomainError
 from delivery import texts
-from models.canteen import MEAL_NAMES, Canteen, CanteenMeal, Meal
+from models.canteen import MEAL_NAMES, Canteen, CanteenMeal, Meal, meal_rank
 from models.delivery import MealSlot, Recipient, Signup, SignupStatus
+from models.push import PushChannel, PushUrgency
 from models.users import Role, RoleGrant
+from push.outbox import enqueue_text
 
 MAX_COUNT = 5  # portions per meal for one address
 MAX_DAYS = 31  # days in one sign-up: a month at a time
@@ -84,9 +86,8 @@ def meal_label(meal: Meal | str) -> str:
 
 async def delivered_meals(canteen: Canteen) -> list[CanteenMeal]:
     """The canteen's meals that deliver (capacity above zero), breakfast to dinner."""
-    order = {Meal.BREAKFAST: 0, Meal.LUNCH: 1, Meal.DINNER: 2}
     meals = await CanteenMeal.filter(canteen=canteen, delivery_capacity__gt=0)
-    return sorted(meals, key=lambda m: order[m.meal])
+    return sorted(meals, key=lambda m: meal_rank(m.meal))
 
 
 async def slot_for(meal: CanteenMeal, day: dt.date) -> MealSlot:
@@ -318,8 +319,7 @@ async def upcoming(openid: str, today: dt.date, label: str | None = None) -> lis
     if label is not None:
         query = query.filter(recipient__label=label)
     rows = await query.prefetch_related("slot", "recipient")
-    order = {Meal.BREAKFAST: 0, Meal.LUNCH: 1, Meal.DINNER: 2}
-    return sorted(rows, key=lambda s: (s.slot.date, order[s.slot.meal], s.recipient.label))
+    return sorted(rows, key=lambda s: (s.slot.date, meal_rank(s.slot.meal), s.recipient.label))
 
 
 async def meal_of(slot: MealSlot) -> CanteenMeal | None:
@@ -360,3 +360,70 @@ async def own_signup(openid: str, signup_id: int) -> Signup | None:
         .prefetch_related("slot", "recipient")
         .first()
     )
+
+
+# ---- a closed day (停餐) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClosedDay:
+    day: dt.date
+    meals: list[Meal]
+    cancelled: int  # sign-ups cancelled
+    told: list[str]  # openids told
+
+
+async def close_day(
+    staff: str, canteen: Canteen, day: dt.date, now: dt.datetime, meal: Meal | None = None
+) -> ClosedDay:
+    """The canteen does not deliver `meal` (or any meal) on `day`: the slot takes no more
+    sign-ups (capacity 0), every booked sign-up is cancelled and each booking account is told,
+    in one transaction per meal. Staff of this canteen or admins only; past the cutoff too (a
+    broken kitchen does not wait for it)."""
+    async with in_transaction() as conn:
+        allowed = await _is_staff(conn, staff, canteen.pk)
+    if not allowed:
+        raise DomainError(texts.NOT_STAFF_CLOSE, code="not_staff")
+    if day < now.astimezone(SHANGHAI).date():
+        raise DomainError(texts.CLOSE_PAST, code="past", field="day")
+    offered = await delivered_meals(canteen)
+    meals = [m for m in offered if meal is None or m.meal == meal]
+    if not meals:
+        names = [meal_label(m.meal) for m in offered]
+        raise DomainError(texts.only_meals(names), code="not_delivered", field="meal")
+    cancelled, told = 0, []
+    day_name = f"{day.month}月{day.day}日"
+    for m in meals:
+        slot = await slot_for(m, day)
+        async with in_transaction() as conn:
+            await _lock(conn, slot.pk)
+            booked = (
+                await Signup.filter(slot_id=slot.pk, status=SignupStatus.BOOKED)
+                .using_db(conn)
+                .prefetch_related("recipient")
+            )
+            await (
+                Signup.filter(slot_id=slot.pk, status=SignupStatus.BOOKED)
+                .using_db(conn)
+                .update(status=SignupStatus.CANCELLED)
+            )
+            await MealSlot.filter(pk=slot.pk).using_db(conn).update(capacity=0, booked=0)
+            for signup in booked:
+                who = signup.recipient.openid
+                await enqueue_text(
+                    PushChannel.WECHAT_CS,
+                    who,
+                    texts.day_closed_for_resident(
+                        day_name, meal_label(m.meal), signup.recipient.label
+                    ),
+                    dedupe_key=f"closed:{slot.pk}:{signup.pk}",
+                    using_db=conn,
+                    # Someone expecting a meal that will not come: if the notice cannot be
+                    # delivered, the staff who closed the day hear it and can phone.
+                    urgency=PushUrgency.IMPORTANT,
+                    escalate_to=[staff],
+                    subject=f"closed_day:{slot.pk}",
+                )
+                told.append(who)
+            cancelled += len(booked)
+    return ClosedDay(day, [m.meal for m in meals], cancelled, sorted(set(told)))

@@ -15,6 +15,14 @@ class Meal(StrEnum):
 
 
 MEAL_NAMES = {Meal.BREAKFAST: "早餐", Meal.LUNCH: "午餐", Meal.DINNER: "晚餐"}
+# The day's meals in the order they are served: lists, menus and rosters go breakfast to dinner.
+MEAL_ORDER = (Meal.BREAKFAST, Meal.LUNCH, Meal.DINNER)
+_MEAL_RANK = {meal: rank for rank, meal in enumerate(MEAL_ORDER)}
+
+
+def meal_rank(meal: Meal | str) -> int:
+    """A meal's place in the day (0 for breakfast), as a sort key; a stored string works too."""
+    return _MEAL_RANK[Meal(meal)]
 
 
 class DishKind(StrEnum):

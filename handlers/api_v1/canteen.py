@@ -25,9 +25,7 @@ from handlers.api_v1.core import (
     ref,
 )
 from handlers.keys import settings_key
-from models.canteen import MEAL_NAMES, Canteen, DishKind, Meal, Menu
-
-MEAL_ORDER = (Meal.BREAKFAST, Meal.LUNCH, Meal.DINNER)
+from models.canteen import MEAL_NAMES, MEAL_ORDER, Canteen, DishKind, Meal, Menu
 
 
 async def canteen_out(c: Canteen) -> dict[str, Any]:
