@@ -19,11 +19,11 @@ from craftsman_directory import geo, hours
 from craftsman_directory.index import Card, Hit, cards, nearby
 from craftsman_directory.service import category_name
 from infra import keys
+from wechat_api import REPLY_MAX_BYTES
 
 PAGE_SIZE = 5
 WIDER_RADII_M = (3000.0, 10000.0)
 MAX_RESULTS = 50
-MAX_REPLY_BYTES = 2000  # WeChat cuts passive text replies at about 2048 bytes
 RESULTS_TTL = 30 * 60
 
 # Open-now states and their cached assessment are shared with the places (community.hours).
@@ -117,7 +117,7 @@ FOOTER_MORE = "回复“更多”看下一页。"
 FOOTER_ACTIONS = "评价：回复“评价 序号 5 很好”；投诉：“投诉 序号 原因”。"
 
 
-def fit(lines: list[str], limit: int = MAX_REPLY_BYTES) -> str:
+def fit(lines: list[str], limit: int = REPLY_MAX_BYTES) -> str:
     """Join lines, dropping whole lines from the end of the list part until it fits."""
     text = "\n".join(lines)
     while len(text.encode()) > limit and len(lines) > 1:

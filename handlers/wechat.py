@@ -13,6 +13,7 @@ from handlers import wechat_protocol as proto
 from handlers.keys import background_key, bot_key, redis_key, settings_key, wechat_api_key
 from infra import keys
 from push import text as push_text
+from wechat_api import REPLY_MAX_BYTES
 from wechat_api.client import WeChatAPIError
 
 log = logging.getLogger(__name__)
@@ -21,8 +22,6 @@ log = logging.getLogger(__name__)
 DEDUPE_TTL = 3600
 _PENDING = "\x00pending"
 _ASYNC = "\x00async"  # answered later as a customer-service message
-# A passive text reply may hold at most 2048 bytes; keep some room for the XML envelope.
-REPLY_MAX_BYTES = 2000
 # A callback body: a message as WeChat sends it, AES-sealed (base64, a third longer). Well
 # above a pasted menu or a 接龙 chain of 40 lines (about 2 KB of text), well below the app's
 # limit for uploads: the bot's work on a message is bounded by its length.

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-# WeChat customer-service texts and WeCom robot messages hold at most 2048 bytes of UTF-8.
-MESSAGE_MAX_BYTES = 2048
+from wechat_api import TEXT_MAX_BYTES
+
+# Customer-service texts and WeCom robot messages: WeChat's text limit.
+MESSAGE_MAX_BYTES = TEXT_MAX_BYTES
 
 
 def split_text(text: str, limit: int = MESSAGE_MAX_BYTES) -> list[str]:
