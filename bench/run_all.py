@@ -208,6 +208,53 @@ def _check(result: Any, label: str) -> None:
         raise SystemExit(f"{label}: {result.errors} errors, {result.unexpected} odd replies")
 
 
+def realistic_section(seconds: float) -> None:
+    """The realistic mix (bench/realistic.py, wrk only): CPU per message first, since it is the
+    steadier figure on a shared machine. `BENCH_BASELINE_TREE=/path` adds an older tree (e.g.
+    a `git worktree` of the commit to compare with), run alternately, and its ratios."""
+    import os
+
+    if not shutil.which("wrk"):
+        row("realistic mix", "skipped", "needs wrk (apt-get install wrk)")
+        return
+    out = ROOT / "data" / "realistic.json"
+    trees = ["--tree", str(ROOT)]
+    base = os.environ.get("BENCH_BASELINE_TREE")
+    if base:
+        trees = ["--tree", base, *trees]
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "realistic.py"), *trees, "--rounds", "1", "--seconds",
+         str(seconds), "--json", str(out)],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
+    with (ROOT / "data" / "bench-output.log").open("a", encoding="utf-8") as log:
+        log.write(f"==== realistic\n{proc.stdout}{proc.stderr}\n")
+    if proc.returncode != 0:
+        raise RuntimeError(f"realistic mix failed:\n{proc.stderr[-3000:]}")
+    summary = json.loads(out.read_text(encoding="utf-8"))["summary"]
+    floor = summary.get("floor")
+    for name, s in summary.items():
+        if name == "floor":
+            continue
+        kind, _, tree = name.partition(" ")
+        what = "realistic mix (2k residents)" if kind == "mix" else "single text 找裁缝"
+        hits = f", NLU hits {s['nlu_hit']:.0%}" if kind == "mix" else ""
+        versus = ""
+        if base and not name.endswith(Path(base).name):
+            ref = summary.get(f"{kind} {Path(base).name}")
+            if ref:
+                versus = f"vs {Path(base).name}: CPU {s['cpu_ms'] / ref['cpu_ms']:.2f}x"
+        elif floor and kind == "single":
+            versus = f"floor {floor['cpu_ms']:.2f} ms/msg, {floor['rate']:,.0f} msg/s"
+        row(
+            "realistic",
+            f"{what}, {tree}",
+            f"CPU {s['cpu_ms']:.2f} ms/msg (+redis {s['redis_ms']:.2f}), {s['rate']:,.0f} msg/s, "
+            f"p50 {s['p50_ms']:.0f} ms, p99 {s['p99_ms']:.0f} ms{hits}",
+            versus,
+        )
+
+
 def nlu_section() -> None:
     r = child("nlu")
     row(
@@ -282,6 +329,7 @@ def main() -> int:
     (ROOT / "data" / "bench-output.log").write_text("", encoding="utf-8")
     print("each sub-bench's own output: data/bench-output.log", flush=True)
     pipeline_section(a.seconds)
+    realistic_section(a.seconds)
     nlu_section()
     geo_section()
     places_section()
