@@ -14,8 +14,9 @@ from bot.messages import Kind
 from bot.nlu.slots import extract_for_whom, extract_meal
 from bot.router import HandlerResult, Router, command_text, intent
 from canteen import service as canteen_service
+from community.errors import DomainError
 from craftsman_directory.service import normalise_phone
-from delivery import roster, service
+from delivery import roster, service, texts
 from delivery.days import day_name, days_summary, means_all, parse_days
 from delivery.places import AddressError, parse_address
 from delivery.service import SELF, Booking, Result, meal_label
@@ -110,6 +111,43 @@ async def staff_summary(ctx: Context) -> HandlerResult:
         day += dt.timedelta(days=1)
     base = getattr(ctx.services.settings, "base_url", "")
     return await roster.day_summary(canteen, day, console=f"{base}/console/" if base else "")
+
+
+# 停餐 12月3日 / 明天午餐停餐 / 12月3日食堂休息: a closed day (staff; residents are told).
+_CLOSE_DAY = re.compile(
+    r"^(?:食堂休息|食堂停餐|停餐|停伙|不开伙|暂停送餐)\s*(.{1,16})$"
+    r"|^(.{1,16}?)\s*(?:食堂休息|食堂停餐|停餐|停伙|不开伙|暂停送餐)$"
+)
+
+
+async def _is_close_day(ctx: Context) -> bool:
+    if not _CLOSE_DAY.match(_text(ctx)):
+        return False
+    return await canteen_service.staff_canteen(ctx.user) is not None
+
+
+@router.message(_is_close_day)
+async def close_day(ctx: Context) -> HandlerResult:
+    """停餐 12月3日 (staff): the day's bookings are cancelled and everyone booked is told."""
+    m = _CLOSE_DAY.match(_text(ctx))
+    assert m is not None
+    said = m.group(1) or m.group(2)
+    today = ctx.now().date()
+    days = parse_days(said, today)
+    if days is None or len(days.dates) != 1 or days.recurring:
+        return texts.CLOSE_WHICH_DAY
+    wanted = extract_meal(said)
+    canteen = await canteen_service.staff_canteen(ctx.user)
+    assert canteen is not None
+    try:
+        closed = await service.close_day(
+            ctx.user, canteen, days.dates[0], ctx.now(), Meal(wanted) if wanted else None
+        )
+    except DomainError as exc:
+        return exc.message
+    name = f"{closed.day.month}月{closed.day.day}日"
+    meals = [meal_label(m) for m in closed.meals]
+    return texts.day_closed_for_staff(name, meals, closed.cancelled, len(closed.told))
 
 
 # ---- sign-up form --------------------------------------------------------------------------
