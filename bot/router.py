@@ -119,6 +119,11 @@ def command_text(text: str) -> str:
     return text.strip().rstrip(_TRAILING).strip()
 
 
+def said(ctx: Context) -> str:
+    """What a text message says, as `command_text` reads it; "" for a location, voice, event."""
+    return command_text(ctx.msg.text) if ctx.msg.kind is Kind.TEXT else ""
+
+
 _PUNCT = "。.!！?？~～ 　，,"
 
 

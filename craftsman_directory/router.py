@@ -18,7 +18,7 @@ from bot.context import PREFETCH, Context
 from bot.forms import NO, YES, Form, Invalid, Step
 from bot.messages import Kind
 from bot.nlu.slots import extract_dates
-from bot.router import HandlerResult, Router, command_text, intent, words
+from bot.router import HandlerResult, Router, intent, said, words
 from craftsman_directory import geo, hours, search, service
 from craftsman_directory.service import DirectoryError, Registration, category_name
 from infra import keys
@@ -53,13 +53,9 @@ ADMIN_HELP = (
 )
 
 
-def _text(ctx: Context) -> str:
-    return command_text(ctx.msg.text) if ctx.msg.kind is Kind.TEXT else ""
-
-
 def matches(pattern: str) -> Any:
     compiled = re.compile(pattern)
-    return lambda ctx: ctx.msg.kind is Kind.TEXT and compiled.fullmatch(_text(ctx)) is not None
+    return lambda ctx: ctx.msg.kind is Kind.TEXT and compiled.fullmatch(said(ctx)) is not None
 
 
 async def _admin(ctx: Context) -> bool:
@@ -104,7 +100,7 @@ async def resident_location(ctx: Context) -> tuple[float, float] | None:
 async def typed_compound_location(ctx: Context) -> tuple[float, float] | None:
     """A compound name typed while a search waits for the location: its centre, remembered as
     the resident's compound so the next search needs no question. None: no compound we know."""
-    found = await service.compound_location(_text(ctx))
+    found = await service.compound_location(said(ctx))
     if found is None:
         return None
     name, lat, lng = found
@@ -142,7 +138,7 @@ async def _waiting_search(ctx: Context) -> dict[str, Any] | None:
 async def _typed_compound(ctx: Context) -> bool:
     if ctx.msg.kind is not Kind.TEXT or await _waiting_search(ctx) is None:
         return False
-    return await service.compound_location(_text(ctx)) is not None
+    return await service.compound_location(said(ctx)) is not None
 
 
 @router.message(_typed_compound)
@@ -166,7 +162,7 @@ async def _waiting_and_unclear(ctx: Context) -> bool:
 @router.message(_waiting_and_unclear)
 async def unknown_compound(ctx: Context) -> HandlerResult:
     """Typed text while waiting for a location that is no compound we know."""
-    return f"没找到“{_text(ctx)[:20]}”这个小区。{ASK_LOCATION}"
+    return f"没找到“{said(ctx)[:20]}”这个小区。{ASK_LOCATION}"
 
 
 async def _has_results(ctx: Context) -> bool:
@@ -198,7 +194,7 @@ async def _answers_clarify(ctx: Context) -> bool:
     if ctx.msg.kind is not Kind.TEXT:
         return False
     options = await _clarify_options(ctx)
-    return options is not None and _chosen(_text(ctx), options) is not None
+    return options is not None and _chosen(said(ctx), options) is not None
 
 
 @router.message(_answers_clarify)
@@ -206,7 +202,7 @@ async def clarified(ctx: Context) -> HandlerResult:
     """The answer to "您是要找A还是B？"."""
     options = await _clarify_options(ctx)
     assert options is not None
-    category = _chosen(_text(ctx), options)
+    category = _chosen(said(ctx), options)
     assert category is not None
     await ctx.redis.delete(keys.scratch(ctx.conv, "dir_clarify"))
     return await find(ctx, category)
@@ -262,7 +258,7 @@ COMPLAIN = re.compile(r"投诉\s*(\d+)\s*(.+)")
 @router.message(matches(REVIEW.pattern))
 async def review(ctx: Context) -> HandlerResult:
     """ "评价 2 5 很好": stars for number 2 of the resident's last result list."""
-    m = REVIEW.fullmatch(_text(ctx))
+    m = REVIEW.fullmatch(said(ctx))
     assert m is not None
     cid = await search.result_id(ctx.redis, ctx.conv, int(m.group(1)))
     if cid is None:
@@ -280,7 +276,7 @@ async def review(ctx: Context) -> HandlerResult:
 @router.message(matches(COMPLAIN.pattern))
 async def complain(ctx: Context) -> HandlerResult:
     """ "投诉 2 收费太高": a complaint about number 2 of the last result list."""
-    m = COMPLAIN.fullmatch(_text(ctx))
+    m = COMPLAIN.fullmatch(said(ctx))
     assert m is not None
     cid = await search.result_id(ctx.redis, ctx.conv, int(m.group(1)))
     if cid is None:
@@ -303,10 +299,10 @@ _PAUSE_UNTIL = re.compile(
 )
 
 
-@router.message(lambda ctx: bool(_PAUSE_UNTIL.match(_text(ctx))))
+@router.message(lambda ctx: bool(_PAUSE_UNTIL.match(said(ctx))))
 async def pause_until(ctx: Context) -> HandlerResult:
     """休息到下周一: hidden from searches until that day; searches show them again from it."""
-    m = _PAUSE_UNTIL.match(_text(ctx))
+    m = _PAUSE_UNTIL.match(said(ctx))
     assert m is not None
     today = ctx.now().date()
     found = extract_dates(m.group(1) or m.group(2), today).get("date")
@@ -327,7 +323,7 @@ async def pause_until(ctx: Context) -> HandlerResult:
 @router.message(words("暂停接单", "恢复接单"))
 async def pause_own(ctx: Context) -> HandlerResult:
     """A craftsman hides or shows their own entry."""
-    pause = _text(ctx) == "暂停接单"
+    pause = said(ctx) == "暂停接单"
     try:
         await service.pause_own(ctx.redis, ctx.user, pause)
     except DirectoryError as exc:
@@ -359,7 +355,7 @@ async def pending_list(ctx: Context) -> HandlerResult:
 @router.message(matches(ADMIN_ACTION.pattern), _admin)
 async def admin_action(ctx: Context) -> HandlerResult:
     """ "通过 N" / "拒绝 N" / "恢复 N" by an admin."""
-    m = ADMIN_ACTION.fullmatch(_text(ctx))
+    m = ADMIN_ACTION.fullmatch(said(ctx))
     assert m is not None
     verb, cid = m.group(1), int(m.group(2))
     action = {"通过": service.approve, "拒绝": service.reject, "恢复": service.reinstate}[verb]
@@ -373,7 +369,7 @@ async def admin_action(ctx: Context) -> HandlerResult:
 @router.message(matches(COMPLAINT_DECISION.pattern), _admin)
 async def complaint_decision(ctx: Context) -> HandlerResult:
     """ "成立 N" / "不成立 N": an admin's decision on complaint N."""
-    m = COMPLAINT_DECISION.fullmatch(_text(ctx))
+    m = COMPLAINT_DECISION.fullmatch(said(ctx))
     assert m is not None
     upheld = m.group(1) == "成立"
     try:
@@ -453,7 +449,7 @@ async def _phone(ctx: Context, data: forms.Data) -> str:
 
 
 async def _confirm(ctx: Context, data: forms.Data) -> bool:
-    answer = _text(ctx)
+    answer = said(ctx)
     if answer in YES:
         return True
     if answer in NO:

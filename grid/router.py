@@ -8,7 +8,7 @@ from bot import forms
 from bot.context import Context
 from bot.forms import Form, Invalid, Step
 from bot.messages import Kind
-from bot.router import HandlerResult, Router, command_text, intent
+from bot.router import HandlerResult, Router, intent, said
 from bot.safety import unseen_neighbour
 from community.buildings import AddressError, parse_building
 from community.errors import DomainError
@@ -28,19 +28,15 @@ _BARE = re.compile(
 NO_PHONE = {"不留", "不用", "不要", "没有", "跳过", "算了"}
 
 
-def _text(ctx: Context) -> str:
-    return command_text(ctx.msg.text) if ctx.msg.kind is Kind.TEXT else ""
-
-
 async def _problem(ctx: Context, data: forms.Data) -> str:
-    if len(_text(ctx)) < 2:
+    if len(said(ctx)) < 2:
         raise Invalid("请用文字或语音说说是什么事。")
     return ctx.msg.text.strip()[:300]
 
 
 async def _where(ctx: Context, data: forms.Data) -> str:
     try:
-        place, building = parse_building(_text(ctx))
+        place, building = parse_building(said(ctx))
     except AddressError as exc:
         raise Invalid(str(exc)) from None
     data["building"] = building
@@ -113,7 +109,7 @@ _MINE = re.compile(
 
 
 def _is_todo(ctx: Context) -> bool:
-    return bool(_TODO.match(_text(ctx)))
+    return bool(_TODO.match(said(ctx)))
 
 
 def _is_close(ctx: Context) -> bool:
@@ -121,7 +117,7 @@ def _is_close(ctx: Context) -> bool:
 
 
 def _is_mine(ctx: Context) -> bool:
-    return bool(_MINE.match(_text(ctx)))
+    return bool(_MINE.match(said(ctx)))
 
 
 @commands.message(_is_todo)
@@ -162,7 +158,7 @@ _HANDOFF = re.compile(
 
 
 def _is_handoff(ctx: Context) -> bool:
-    return bool(_HANDOFF.match(_text(ctx)))
+    return bool(_HANDOFF.match(said(ctx)))
 
 
 def _duty_phone(ctx: Context) -> str | None:
@@ -218,7 +214,7 @@ async def hand_off(ctx: Context) -> HandlerResult:
 @router.message(intent("contact_grid_worker"))
 async def report(ctx: Context) -> HandlerResult:
     data: forms.Data = {}
-    text = _text(ctx)
+    text = said(ctx)
     if not _BARE.match(text):
         data["problem"] = ctx.msg.text.strip()[:300]
     try:  # "5号楼楼道灯坏了": the message says where

@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.context import Context
 from bot.messages import Kind
-from bot.router import HandlerResult, Router, command_text, intent, words
+from bot.router import HandlerResult, Router, intent, said, words
 from community import geo
 from craftsman_directory import service as directory_service
 from craftsman_directory.router import ASK_LOCATION, resident_location, typed_compound_location
@@ -32,10 +32,6 @@ ASK_KIND = (
     "党群服务中心。"
 )
 MAP_WORDS = ("地图", "生活圈地图", "便民地图", "布点图", "15分钟生活圈", "十五分钟生活圈", "生活圈")
-
-
-def _text(ctx: Context) -> str:
-    return command_text(ctx.msg.text) if ctx.msg.kind is Kind.TEXT else ""
 
 
 def map_url(ctx: Context) -> str:
@@ -87,7 +83,7 @@ async def _waiting_search(ctx: Context) -> dict[str, Any] | None:
 async def _typed_compound(ctx: Context) -> bool:
     if ctx.msg.kind is not Kind.TEXT or await _waiting_search(ctx) is None:
         return False
-    return await directory_service.compound_location(_text(ctx)) is not None
+    return await directory_service.compound_location(said(ctx)) is not None
 
 
 @router.message(_typed_compound)
@@ -147,18 +143,18 @@ def _short(name: str) -> str:
 
 
 async def _follow_up(ctx: Context) -> bool:
-    if ctx.msg.kind is not Kind.TEXT or _question(_text(ctx)) is None:
+    if ctx.msg.kind is not Kind.TEXT or _question(said(ctx)) is None:
         return False
     if await ctx.redis.exists(keys.scratch(ctx.conv, CRAFTSMAN_RESULTS)):
         return False  # craftsmen were listed after the places: the question is about them
     cards = await search.last_results(ctx.redis, ctx.conv)
-    return bool(cards) and _pick(_text(ctx), cards) is not None  # type: ignore[arg-type]
+    return bool(cards) and _pick(said(ctx), cards) is not None  # type: ignore[arg-type]
 
 
 @router.message(_follow_up)
 async def follow_up(ctx: Context) -> HandlerResult:
     """ "第一个几点关门", "仁心几点开门", "第二个电话": about a place of the last list."""
-    text = _text(ctx)
+    text = said(ctx)
     cards = await search.last_results(ctx.redis, ctx.conv)
     assert cards
     i = _pick(text, cards)
@@ -192,7 +188,7 @@ async def find_place(ctx: Context) -> HandlerResult:
     kind = getattr(ctx.nlu, "place", None)
     if kind not in KINDS:
         return ASK_KIND
-    text = _text(ctx)
+    text = said(ctx)
     answer = await find(ctx, kind)
     if _HOURS_Q.search(text) and not answer.startswith(("请", "抱歉", "这个位置")):
         # "社区医院几点开门": the list already says open or when it opens; the nearest one's
