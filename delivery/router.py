@@ -16,7 +16,7 @@ from bot.router import HandlerResult, Router, command_text, intent
 from canteen import service as canteen_service
 from community.errors import DomainError
 from craftsman_directory.service import normalise_phone
-from delivery import roster, service, texts
+from delivery import points, roster, service, texts
 from delivery.days import day_name, days_summary, means_all, parse_days
 from delivery.places import AddressError, parse_address
 from delivery.service import SELF, Booking, Result, meal_label
@@ -111,6 +111,34 @@ async def staff_summary(ctx: Context) -> HandlerResult:
         day += dt.timedelta(days=1)
     base = getattr(ctx.services.settings, "base_url", "")
     return await roster.day_summary(canteen, day, console=f"{base}/console/" if base else "")
+
+
+# 我的积分 (volunteers) and 积分榜 (staff): points per delivered line, per year.
+_MY_POINTS = re.compile(
+    r"^(?:我的|我有多少|我)?(?:志愿者?|志愿服务|服务)?积分(?:多少|有多少|是多少|几分)?$"
+)
+_POINTS_LIST = re.compile(r"^(?:今年的?|本年度?的?)?(?:志愿者?)?积分(?:榜|排行榜?|排名|名单)$")
+
+
+@router.message(lambda ctx: bool(_MY_POINTS.match(_text(ctx))))
+async def my_points(ctx: Context) -> HandlerResult:
+    """我的积分: a volunteer's points this year and this month."""
+    now = ctx.now()
+    try:
+        year, month = await points.points_of(ctx.user, now)
+    except DomainError as exc:
+        return exc.message
+    return texts.my_points(now.year, now.month, year, month)
+
+
+@router.message(lambda ctx: bool(_POINTS_LIST.match(_text(ctx))))
+async def points_list(ctx: Context) -> HandlerResult:
+    """积分榜: the year's volunteers by points (staff and admins), e.g. for 最美志愿者."""
+    year = ctx.now().year
+    try:
+        return texts.year_list(year, await points.year_list(ctx.user, year))
+    except DomainError as exc:
+        return exc.message
 
 
 # 停餐 12月3日 / 明天午餐停餐 / 12月3日食堂休息: a closed day (staff; residents are told).

@@ -31,3 +31,26 @@ def day_closed_for_staff(day: str, meals: list[str], cancelled: int, told: int) 
     if cancelled:
         return said + f"\n取消了{cancelled}份报名，已通知{told}位居民。"
     return said + "\n这天还没有人报名。"
+
+
+# ---- volunteer points ------------------------------------------------------------------------
+
+NOT_VOLUNTEER = "积分是给送餐志愿者的。想当志愿者请联系社区。"
+NOT_STAFF_POINTS = "志愿者积分榜只给食堂工作人员和社区管理员看。"
+
+
+def my_points(year: int, month: int, points_year: int, points_month: int) -> str:
+    return (
+        f"您{year}年的志愿者积分：{points_year}分（本月{points_month}分）。"
+        "每送到一户记1分，每年年底清零重计。谢谢您！"
+    )
+
+
+def year_list(year: int, rows: list[tuple[str, str, int]]) -> str:
+    if not rows:
+        return f"{year}年还没有志愿者送到记录。"
+    lines = [f"{year}年志愿者积分榜（每送到一户1分）："]
+    for n, (openid, area, points) in enumerate(rows, 1):
+        where = f"（{area}）" if area else ""
+        lines.append(f"{n}. 志愿者…{openid[-4:]}{where}：{points}分")
+    return "\n".join(lines)
