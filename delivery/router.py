@@ -16,7 +16,7 @@ from bot.router import HandlerResult, Router, command_text, intent
 from canteen import service as canteen_service
 from community.errors import DomainError
 from craftsman_directory.service import normalise_phone
-from delivery import points, roster, service, texts
+from delivery import handover, points, roster, service, texts
 from delivery.days import day_name, days_summary, means_all, parse_days
 from delivery.places import AddressError, parse_address
 from delivery.service import SELF, Booking, Result, meal_label
@@ -111,6 +111,29 @@ async def staff_summary(ctx: Context) -> HandlerResult:
         day += dt.timedelta(days=1)
     base = getattr(ctx.services.settings, "base_url", "")
     return await roster.day_summary(canteen, day, console=f"{base}/console/" if base else "")
+
+
+# 今天我去不了 (volunteers): today's unreported lines go to the area's other volunteers.
+_CANNOT_GO = re.compile(
+    r"^(?:我)?(?:今天|今日)?(?:我)?(?:有事|临时有事|身体不舒服)?[，, ]?"
+    r"(?:去不了|来不了|送不了|没法送|不能送|不能去|送不成|请假)(?:送餐)?了?$"
+)
+
+
+def _is_cannot_go(ctx: Context) -> bool:
+    # Matched as said too: command_text strips the final 了 of "去不了".
+    said = ctx.msg.text.strip(" 。.!！?？~～，,") if ctx.msg.kind is Kind.TEXT else ""
+    return bool(_CANNOT_GO.match(said) or _CANNOT_GO.match(_text(ctx)))
+
+
+@router.message(_is_cannot_go)
+async def cannot_go(ctx: Context) -> HandlerResult:
+    """今天我去不了: hand today's round over (other volunteers of the area, else the staff)."""
+    try:
+        done = await handover.hand_over(ctx.user, ctx.now())
+    except DomainError as exc:
+        return exc.message
+    return texts.handed_over(done.lines, len(done.to_volunteers))
 
 
 # 我的积分 (volunteers) and 积分榜 (staff): points per delivered line, per year.

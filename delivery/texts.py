@@ -54,3 +54,36 @@ def year_list(year: int, rows: list[tuple[str, str, int]]) -> str:
         where = f"（{area}）" if area else ""
         lines.append(f"{n}. 志愿者…{openid[-4:]}{where}：{points}分")
     return "\n".join(lines)
+
+
+# ---- 今天我去不了 ----------------------------------------------------------------------------
+
+NOT_VOLUNTEER_ROUND = "这是送餐志愿者的功能。想当志愿者请联系社区。"
+NOTHING_TO_HAND_OVER = (
+    "您今天的名单上没有还没送的户。名单还没出来的话，请直接告诉食堂工作人员今天去不了。"
+)
+
+
+def handover_for_volunteer(area: str, count: int, lines: str) -> str:
+    return (
+        f"【送餐求助】{area}的一位志愿者今天去不了，下面{count}户还没送，能帮忙的请直接去送，"
+        f"送到后回复“序号 送到”：\n{lines}"
+    )
+
+
+def handover_for_staff(area: str, count: int, lines: str, helped: bool) -> str:
+    head = f"【送餐】{area}的一位志愿者今天去不了，{count}户还没送。"
+    if helped:
+        head += "已请同片区的其他志愿者帮忙，没人接的话请安排。"
+    else:
+        head += "这个片区没有别的志愿者，请安排人送。"
+    return f"{head}\n{lines}"
+
+
+def handed_over(count: int, to_volunteers: int) -> str:
+    if to_volunteers:
+        return (
+            f"好的，您今天的{count}户已转给同片区的{to_volunteers}位志愿者，也告诉了食堂。"
+            "谢谢您！"
+        )
+    return f"好的，您今天的{count}户已转给食堂工作人员安排。谢谢您！"
