@@ -17,13 +17,13 @@ from bot import clarify, forms
 from bot.context import PREFETCH, Context
 from bot.forms import NO, YES, Form, Invalid, Step
 from bot.messages import Kind
+from bot.nearby import ASK_LOCATION, NearbySearch
 from bot.nlu.slots import extract_dates
 from bot.router import HandlerResult, Router, intent, said, words
 from craftsman_directory import geo, hours, search, service
 from craftsman_directory.service import DirectoryError, Registration, category_name
 from infra import keys
 from models.directory import Craftsman, Status
-from models.users import User
 
 # Prefetched by conversation (see Context.conv): the pace key is per person, so in a group it
 # is read from Redis when needed instead. Every search clears both numbered questions (ours and
@@ -41,7 +41,6 @@ router = Router("directory")
 SEARCH_ACTION = "directory.search"
 CLARIFY_TTL = 10 * 60
 
-ASK_LOCATION = "请发送您的位置（点“+”→位置），或直接打小区名。"
 ASK_CATEGORY = "您要找哪一类师傅？比如裁缝、修鞋、配钥匙、家电维修、水电维修。"
 HELP = (
     "师傅目录：说“找裁缝”或“冰箱不制冷”；结果里回复“更多”翻页，“评价 1 5 很好”评价，"
@@ -83,79 +82,16 @@ async def _answer(ctx: Context, category: str, lat: float, lng: float) -> str:
     return search.remember(ctx.state, ctx.conv, outcome, head)
 
 
-async def resident_location(ctx: Context) -> tuple[float, float] | None:
-    """Where the resident is, for any nearby search (craftsmen, places): the last location they
-    sent, else the centre of their compound; None when we must ask."""
-    where = await ctx.last_location()
-    if where is not None:
-        return where.lat, where.lng
-    user = await User.get_or_none(openid=ctx.user)
-    if user is not None and user.compound:
-        found = await service.compound_location(user.compound)
-        if found is not None:
-            return found[1], found[2]
-    return None
-
-
-async def typed_compound_location(ctx: Context) -> tuple[float, float] | None:
-    """A compound name typed while a search waits for the location: its centre, remembered as
-    the resident's compound so the next search needs no question. None: no compound we know."""
-    found = await service.compound_location(said(ctx))
-    if found is None:
-        return None
-    name, lat, lng = found
-    user, _ = await User.get_or_create(openid=ctx.user)
-    if user.compound != name:
-        user.compound = name
-        await user.save(update_fields=["compound", "updated_at"])
-    return lat, lng
-
-
-async def find(ctx: Context, category: str) -> str:
-    """Search where the resident is: last location, else their compound, else ask."""
-    where = await resident_location(ctx)
-    if where is not None:
-        return await _answer(ctx, category, *where)
-    await ctx.wait_for_location(SEARCH_ACTION, {"category": category})
-    return ASK_LOCATION
-
-
-@router.on_resume(SEARCH_ACTION)
-async def resume_search(ctx: Context, payload: dict[str, Any]) -> HandlerResult:
-    """The location a search was waiting for has arrived: answer it without being asked again."""
-    assert ctx.msg.location is not None
-    return await _answer(ctx, payload["category"], ctx.msg.location.lat, ctx.msg.location.lng)
-
-
-async def _waiting_search(ctx: Context) -> dict[str, Any] | None:
-    raw = await ctx.redis.get(keys.pending(ctx.conv))
-    if not raw:
-        return None
-    data = json.loads(raw)
-    return data["payload"] if data.get("action") == SEARCH_ACTION else None
-
-
-async def _typed_compound(ctx: Context) -> bool:
-    if ctx.msg.kind is not Kind.TEXT or await _waiting_search(ctx) is None:
-        return False
-    return await service.compound_location(said(ctx)) is not None
-
-
-@router.message(_typed_compound)
-async def compound_answer(ctx: Context) -> HandlerResult:
-    """A compound name typed while a search waits for the resident's location."""
-    payload = await _waiting_search(ctx)
-    where = await typed_compound_location(ctx)
-    assert payload is not None and where is not None
-    await ctx.clear_pending()
-    return await _answer(ctx, payload["category"], *where)
+# The location it needs: the last one sent, the resident's compound, or the question.
+nearby = NearbySearch(router, SEARCH_ACTION, "category", _answer, service.compound_location)
+find = nearby.find
 
 
 async def _waiting_and_unclear(ctx: Context) -> bool:
     return (
         ctx.msg.kind is Kind.TEXT
         and ctx.nlu.intent == "unknown"
-        and await _waiting_search(ctx) is not None
+        and await nearby.waiting(ctx) is not None
     )
 
 

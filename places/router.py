@@ -7,16 +7,14 @@ else the search waits for it (the same pending-location flow, its own action).
 
 from __future__ import annotations
 
-import json
 import re
-from typing import Any
 
 from bot.context import Context
 from bot.messages import Kind
+from bot.nearby import NearbySearch
 from bot.router import HandlerResult, Router, intent, said, words
 from community import geo
 from craftsman_directory import service as directory_service
-from craftsman_directory.router import ASK_LOCATION, resident_location, typed_compound_location
 from infra import keys
 from places import search
 from places.index import PlaceCard
@@ -57,43 +55,9 @@ async def _answer(ctx: Context, kind: str, lat: float, lng: float) -> str:
     return search.remember(ctx.state, ctx.conv, outcome, head)
 
 
-async def find(ctx: Context, kind: str) -> str:
-    where = await resident_location(ctx)
-    if where is not None:
-        return await _answer(ctx, kind, *where)
-    await ctx.wait_for_location(SEARCH_ACTION, {"kind": kind})
-    return ASK_LOCATION
-
-
-@router.on_resume(SEARCH_ACTION)
-async def resume_search(ctx: Context, payload: dict[str, Any]) -> HandlerResult:
-    """The location a place search was waiting for has arrived."""
-    assert ctx.msg.location is not None
-    return await _answer(ctx, payload["kind"], ctx.msg.location.lat, ctx.msg.location.lng)
-
-
-async def _waiting_search(ctx: Context) -> dict[str, Any] | None:
-    raw = await ctx.redis.get(keys.pending(ctx.conv))
-    if not raw:
-        return None
-    data = json.loads(raw)
-    return data["payload"] if data.get("action") == SEARCH_ACTION else None
-
-
-async def _typed_compound(ctx: Context) -> bool:
-    if ctx.msg.kind is not Kind.TEXT or await _waiting_search(ctx) is None:
-        return False
-    return await directory_service.compound_location(said(ctx)) is not None
-
-
-@router.message(_typed_compound)
-async def compound_answer(ctx: Context) -> HandlerResult:
-    """A compound name typed while a place search waits for the resident's location."""
-    payload = await _waiting_search(ctx)
-    where = await typed_compound_location(ctx)
-    assert payload is not None and where is not None
-    await ctx.clear_pending()
-    return await _answer(ctx, payload["kind"], *where)
+# The location it needs: the last one sent, the resident's compound, or the question.
+nearby = NearbySearch(router, SEARCH_ACTION, "kind", _answer, directory_service.compound_location)
+find = nearby.find
 
 
 # ---- follow-ups about the last list ------------------------------------------------------------
