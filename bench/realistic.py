@@ -937,7 +937,9 @@ def median_run(runs: list[Run]) -> dict[str, float]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
-        "--tree", action="append", help="work tree (repeatable); uvloop:PATH runs it on uvloop"
+        "--tree",
+        action="append",
+        help="work tree (repeatable); uvloop:PATH runs it on uvloop, w2:PATH with 2 workers",
     )
     ap.add_argument("--craftsmen", type=int, default=10_000)
     ap.add_argument("--users", type=int, default=2000)
@@ -962,12 +964,19 @@ def main() -> int:
         return 2
     sys.path.insert(0, str(BENCH))
     specs = [str(t) for t in (a.tree or [ROOT])]
-    uvloops = [s.startswith("uvloop:") for s in specs]
-    trees = [Path(s.removeprefix("uvloop:")).resolve() for s in specs]
-    labels = [
-        (t.name if t != ROOT else "current") + ("+uvloop" if uv else "")
-        for t, uv in zip(trees, uvloops, strict=True)
-    ]
+    uvloops, workers, trees, labels = [], [], [], []
+    for spec in specs:  # [uvloop:][wN:]PATH
+        uv = spec.startswith("uvloop:")
+        spec = spec.removeprefix("uvloop:")
+        n = a.workers
+        if m := re.match(r"w(\d+):", spec):
+            n, spec = int(m.group(1)), spec[m.end() :]
+        tree = Path(spec).resolve()
+        uvloops.append(uv)
+        workers.append(n)
+        trees.append(tree)
+        label = tree.name if tree != ROOT else "current"
+        labels.append(label + ("+uvloop" if uv else "") + (f"x{n}" if n != a.workers else ""))
     plan, single = make_plan(a.users), make_plan(a.users, single=True)
     print(
         f"mix: {len(plan.seq):,} messages a cycle from {a.users:,} residents, "
@@ -983,7 +992,7 @@ def main() -> int:
         for i, (tree, label) in enumerate(zip(trees, labels, strict=True)):
             started = time.monotonic()
             server = TreeServer(
-                tree, label, 18200 + 10 * i, a.craftsmen, plan, a.workers, uvloop=uvloops[i]
+                tree, label, 18200 + 10 * i, a.craftsmen, plan, workers[i], uvloop=uvloops[i]
             )
             prepare(server, plan)
             targets.append(server)
