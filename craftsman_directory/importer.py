@@ -9,7 +9,6 @@ Bad rows are reported with their spreadsheet row number and do not stop the good
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,13 @@ from craftsman_directory.service import (
     normalise_phone,
     parse_categories,
 )
-from infra.spreadsheets import SpreadsheetError, read_table
+from infra import importing
+from infra.importing import ImportReport
+from infra.spreadsheets import SpreadsheetError
 from models.directory import Craftsman, Source, Status
 
 COLUMNS = ("name", "category", "phone", "address", "lat", "lng", "coord", "hours", "notes")
+REQUIRED = ("name", "category", "phone", "lat", "lng")
 # Fields an import owns; status, ratings and openid are left alone on update.
 _UPDATABLE = (
     "categories",
@@ -40,49 +42,14 @@ _UPDATABLE = (
 )
 
 
-@dataclass
-class ImportReport:
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)  # (row number, reason)
-    dry_run: bool = False
-
-    def summary(self) -> str:
-        verb = "将" if self.dry_run else "已"
-        lines = [
-            f"{verb}新增 {len(self.created)}，{verb}更新 {len(self.updated)}，"
-            f"未变 {self.unchanged}，出错 {len(self.errors)}"
-        ]
-        lines += [f"  第{row}行：{reason}" for row, reason in self.errors]
-        return "\n".join(lines)
-
-
 def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     """(spreadsheet row number, {column: text}); the header is row 1. The file is read within
     the bounds of `infra.spreadsheets` (size, rows, columns, cells): a file past one stops the
     import with the reason, before anything is written."""
     try:
-        table = read_table(path)
+        return importing.read_rows(path, lambda h: h.strip().lower(), REQUIRED)
     except SpreadsheetError as exc:
         raise DirectoryError(str(exc)) from None
-    if not table:
-        raise DirectoryError("文件是空的")
-    header = [h.strip().lower() for h in table[0]]
-    missing = [c for c in ("name", "category", "phone", "lat", "lng") if c not in header]
-    if missing:
-        raise DirectoryError(f"缺少列：{', '.join(missing)}")
-    rows = []
-    for number, values in enumerate(table[1:], start=2):
-        if not any(v.strip() for v in values):
-            continue  # blank lines are common at the end of spreadsheets
-        rows.append(
-            (
-                number,
-                {h: (values[i].strip() if i < len(values) else "") for i, h in enumerate(header)},
-            )
-        )
-    return rows
 
 
 def clean_row(row: dict[str, str]) -> dict[str, Any]:
@@ -143,24 +110,15 @@ async def import_file(
             report.errors.append((number, "与前面的行重复（同名同电话）"))
             continue
         seen.add(key)
-        existing = await Craftsman.get_or_none(phone=values["phone"], name=values["name"])
-        if existing is None:
-            report.created.append(values["name"])
-            if not dry_run:
-                await Craftsman.create(
-                    **values,
-                    source=Source.IMPORT,
-                    status=Status.PENDING if pending else Status.APPROVED,
-                )
-            continue
-        changed = [f for f in _UPDATABLE if getattr(existing, f) != values[f]]
-        if not changed:
-            report.unchanged += 1
-            continue
-        report.updated.append(f"{values['name']}（{', '.join(changed)}）")
-        if not dry_run:
-            existing.update_from_dict({f: values[f] for f in changed})
-            await existing.save()
+        await importing.upsert(
+            report,
+            Craftsman,
+            values,
+            ("phone", "name"),
+            _UPDATABLE,
+            source=Source.IMPORT,
+            status=Status.PENDING if pending else Status.APPROVED,
+        )
     if redis is not None and not dry_run:
         await index.rebuild(redis)
     return report

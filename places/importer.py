@@ -11,12 +11,13 @@ reported with its spreadsheet row number and does not stop the good ones.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from redis.asyncio import Redis
 
-from infra.spreadsheets import SpreadsheetError, read_table
+from infra import importing
+from infra.importing import ImportReport
+from infra.spreadsheets import SpreadsheetError
 from models.places import Place, PlaceSource
 from places import index
 from places.service import PlaceError, clean
@@ -38,44 +39,13 @@ _UPDATABLE = ("kind", "lat", "lng", "hours", "phone", "offerings", "verified")
 _BY_HEADER = {h.lower(): col for col, names in HEADERS.items() for h in names}
 
 
-@dataclass
-class ImportReport:
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)  # (row number, reason)
-    dry_run: bool = False
-
-    def summary(self) -> str:
-        verb = "将" if self.dry_run else "已"
-        lines = [
-            f"{verb}新增 {len(self.created)}，{verb}更新 {len(self.updated)}，"
-            f"未变 {self.unchanged}，出错 {len(self.errors)}"
-        ]
-        lines += [f"  第{row}行：{reason}" for row, reason in self.errors]
-        return "\n".join(lines)
-
-
 def read_rows(path: Path) -> list[tuple[int, dict[str, str]]]:
     """(spreadsheet row number, {column: text}); the header is row 1. Raises PlaceError when
     the file as a whole cannot be used (too big, wrong type, columns missing)."""
     try:
-        table = read_table(path)
+        return importing.read_rows(path, lambda h: _BY_HEADER.get(h.strip().lower(), ""), REQUIRED)
     except SpreadsheetError as exc:
         raise PlaceError(str(exc)) from None
-    if not table:
-        raise PlaceError("文件是空的")
-    header = [_BY_HEADER.get(h.strip().lower(), "") for h in table[0]]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise PlaceError(f"缺少列：{', '.join(missing)}")
-    rows = []
-    for number, values in enumerate(table[1:], start=2):
-        if not any(v.strip() for v in values):
-            continue  # blank lines are common at the end of spreadsheets
-        row = {h: values[i] for i, h in enumerate(header) if h and i < len(values)}
-        rows.append((number, row))
-    return rows
 
 
 async def import_file(
@@ -100,20 +70,9 @@ async def import_file(
             report.errors.append((number, "与前面的行重复（同名同地址）"))
             continue
         seen.add(key)
-        existing = await Place.get_or_none(name=values["name"], address=values["address"])
-        if existing is None:
-            report.created.append(values["name"])
-            if not dry_run:
-                await Place.create(**values, source=PlaceSource.IMPORT)
-            continue
-        changed = [f for f in _UPDATABLE if f in values and getattr(existing, f) != values[f]]
-        if not changed:
-            report.unchanged += 1
-            continue
-        report.updated.append(f"{values['name']}（{', '.join(changed)}）")
-        if not dry_run:
-            existing.update_from_dict({f: values[f] for f in changed})
-            await existing.save()
+        await importing.upsert(
+            report, Place, values, ("name", "address"), _UPDATABLE, source=PlaceSource.IMPORT
+        )
     if redis is not None and not dry_run:
         await index.rebuild(redis)
     return report
