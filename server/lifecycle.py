@@ -62,14 +62,17 @@ def feature_routers() -> list[Router]:
     from grid.router import router as grid
     from groups.router import router as groups
     from places.router import router as places
+    from privacy.router import router as privacy
 
     # Places before the dialogue acts: "第一个几点关门" after a place list is about that list
     # (the places defer to a craftsman list shown after theirs).
     # Groups first: a pasted 接龙 is numbered lines, not a sign-up or a volunteer's report.
     # Emergencies before everything (forms too); the dialogue acts before the features.
-    # The grid's one-meaning commands (办结 3 灯已换好) before any search reads them.
+    # The grid's one-meaning commands (办结 3 灯已换好) and the privacy ones (删除我的信息)
+    # before any search reads them.
     return [
-        emergency, grid_commands, groups, places, conversation, delivery, canteen, directory, grid
+        emergency, grid_commands, privacy, groups, places, conversation, delivery, canteen,
+        directory, grid,
     ]  # fmt: skip
 
 

@@ -17,7 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NOT_CODE = {"tests", "bench", "migrations", ".venv", "build", "data"}
 TRANSPORTS = {"handlers", "server", "main"}
-FEATURES = {"canteen", "craftsman_directory", "delivery", "grid", "groups", "places", "push"}
+FEATURES = {
+    "canteen", "craftsman_directory", "delivery", "grid", "groups", "places", "privacy", "push"
+}
 
 
 def _top_levels() -> set[str]:

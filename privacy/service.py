@@ -1,0 +1,80 @@
+"""Erasing a resident's data (删除我的信息, as PIPL expects): what identifies them is removed or
+anonymised; what the community must still count (meals served, reports per building, review
+stars) stays without them. Upcoming bookings are cancelled first (their places given back); a
+meal already past its cutoff and on its way refuses the erasure until it has been delivered,
+since the volunteer still needs the address."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+from tortoise.transactions import in_transaction
+
+from community.errors import DomainError
+from delivery import service as delivery
+from infra import keys
+from models.canteen import MenuSubscription
+from models.delivery import Recipient
+from models.directory import Complaint, Review
+from models.grid import GridReport
+from models.push import OutboxMessage, PushStatus
+from models.users import RoleGrant, User
+from privacy import texts
+
+GONE = "（已删除）"
+
+
+@dataclass(frozen=True)
+class Erased:
+    cancelled: int  # upcoming bookings cancelled
+    recipients: int
+    reports: int
+
+
+async def erase(redis: Redis, openid: str, conversation: str, now: dt.datetime) -> Erased:
+    upcoming = await delivery.upcoming(openid, now.date())
+    meals = []
+    for signup in upcoming:
+        meal = await delivery.meal_of(signup.slot)
+        if meal is None or now >= delivery.cutoff_at(meal, signup.slot.date):
+            raise DomainError(texts.MEAL_ON_ITS_WAY, code="meal_on_its_way")
+        meals.append((signup, meal))
+    cancelled = 0
+    for signup, meal in meals:
+        cancelled += await delivery.cancel(signup, meal, now)
+    async with in_transaction() as conn:
+        recipients = await Recipient.filter(openid=openid).using_db(conn)
+        for r in recipients:
+            # The row stays (past sign-ups point at it: counts per day and meal), nameless.
+            r.openid, r.label = f"erased:{r.pk}", f"已删除{r.pk}"
+            r.address, r.phone, r.emergency_phone, r.diet = GONE, "", None, ""
+            await r.save(using_db=conn)
+        reports = (
+            await GridReport.filter(openid=openid)
+            .using_db(conn)
+            .update(openid="erased", text=GONE, address=GONE, phone="", note="")
+        )
+        for review in await Review.filter(reviewer=openid).using_db(conn):
+            review.reviewer = f"erased:{review.pk}"  # one review per reviewer and craftsman
+            await review.save(using_db=conn, update_fields=["reviewer"])
+        await Complaint.filter(complainant=openid).using_db(conn).update(complainant="erased")
+        await MenuSubscription.filter(openid=openid).using_db(conn).delete()
+        await (
+            OutboxMessage.filter(target=openid, status__in=[PushStatus.SENT, PushStatus.FAILED])
+            .using_db(conn)
+            .delete()
+        )
+        if await RoleGrant.filter(user__openid=openid).using_db(conn).exists():
+            # A volunteer or staff member keeps their account (their roles hang on it).
+            await User.filter(openid=openid).using_db(conn).update(elderly=False, compound=None)
+        else:
+            await User.filter(openid=openid).using_db(conn).delete()
+    await redis.delete(
+        keys.location(conversation),
+        keys.recent(conversation),
+        keys.form(conversation),
+        keys.pending(conversation),
+    )
+    return Erased(cancelled, len(recipients), reports)
