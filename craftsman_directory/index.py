@@ -20,7 +20,6 @@ from community import geo
 from infra import geo_index, keys
 from models.directory import Craftsman, Status
 
-_CHUNK = geo_index.CHUNK  # GEOADD arguments per command while rebuilding
 log = logging.getLogger(__name__)
 
 
@@ -66,10 +65,6 @@ class Card:
         )
 
 
-# The GEO search and the cards of what it found, in one server-side script (shared with places).
-_NEARBY = geo_index.NEARBY
-
-
 @lru_cache(maxsize=32768)
 def _card(raw: str | bytes) -> Card:
     # Keyed by the stored text itself, so a changed card is simply a new entry: hot cards are
@@ -95,11 +90,15 @@ def _add(pipe: Any, cards: Iterable[Card]) -> None:
         for cat in card.categories:
             by_category.setdefault(cat, []).extend((card.lng, card.lat, str(card.id)))
     for cat, values in by_category.items():
-        for i in range(0, len(values), _CHUNK * 3):
-            pipe.execute_command("GEOADD", keys.directory_geo(cat), *values[i : i + _CHUNK * 3])
-    items = list(mapping.items())
-    for i in range(0, len(items), _CHUNK):
-        pipe.hset(keys.directory_cards(), mapping=dict(items[i : i + _CHUNK]))
+        geo_index.add_points(pipe, keys.directory_geo(cat), values)
+    geo_index.add_cards(pipe, keys.directory_cards(), mapping)
+
+
+def _drop(pipe: Any, member: str) -> None:
+    # Categories may have changed: out of every GEO set first.
+    geo_index.drop(
+        pipe, (keys.directory_geo(c) for c in CATEGORIES), keys.directory_cards(), member
+    )
 
 
 async def rebuild(redis: Redis) -> int:
@@ -116,22 +115,16 @@ async def rebuild(redis: Redis) -> int:
 
 async def sync(redis: Redis, craftsman: Craftsman) -> None:
     """Put one craftsman in step: indexed under their categories when approved, else removed."""
-    member = str(craftsman.id)
     async with redis.pipeline(transaction=True) as pipe:
-        for cat in CATEGORIES:  # categories may have changed: drop from all first
-            pipe.zrem(keys.directory_geo(cat), member)
-        pipe.hdel(keys.directory_cards(), member)
+        _drop(pipe, str(craftsman.id))
         if craftsman.status is Status.APPROVED:
             _add(pipe, [Card.of(craftsman)])
         await pipe.execute()
 
 
 async def remove(redis: Redis, craftsman_id: int) -> None:
-    member = str(craftsman_id)
     async with redis.pipeline(transaction=True) as pipe:
-        for cat in CATEGORIES:
-            pipe.zrem(keys.directory_geo(cat), member)
-        pipe.hdel(keys.directory_cards(), member)
+        _drop(pipe, str(craftsman_id))
         await pipe.execute()
 
 
@@ -140,17 +133,10 @@ async def nearby(
 ) -> list[Hit]:
     """Approved craftsmen of `category` within `radius_m`, nearest first (at most `limit`)."""
     # One round trip: the GEO search and the cards of what it found, in a server-side script.
-    found = await _NEARBY(
-        keys=[keys.directory_geo(category), keys.directory_cards()],
-        args=[lng, lat, radius_m, limit],
-        client=redis,
+    found = await geo_index.nearby(
+        redis, keys.directory_geo(category), keys.directory_cards(), lat, lng, radius_m, limit
     )
-    load = _card  # Card.loads without the classmethod call, once per hit
-    return [
-        Hit(load(raw), float(dist))
-        for dist, raw in zip(found[0::2], found[1::2], strict=True)
-        if raw  # a card removed while its GEO entry stayed: skip it
-    ]
+    return [Hit(_card(raw), dist) for dist, raw in found]
 
 
 async def cards(redis: Redis, ids: list[int]) -> list[Card | None]:

@@ -6,6 +6,7 @@ database. The craftsman directory and the places both index this way.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -58,6 +59,20 @@ def add_points(pipe: Any, geo_key: str, values: list[Any]) -> None:
         values = [v for t in triples if _indexable(float(t[0]), float(t[1])) for v in t]
     for i in range(0, len(values), CHUNK * 3):
         pipe.execute_command("GEOADD", geo_key, *values[i : i + CHUNK * 3])
+
+
+def add_cards(pipe: Any, cards_key: str, mapping: dict[str, str]) -> None:
+    """HSET the cards by member id, in commands of CHUNK cards."""
+    items = list(mapping.items())
+    for i in range(0, len(items), CHUNK):
+        pipe.hset(cards_key, mapping=dict(items[i : i + CHUNK]))
+
+
+def drop(pipe: Any, geo_keys: Iterable[str], cards_key: str, member: str) -> None:
+    """Take `member` out of every GEO set (its kind may have changed) and its card away."""
+    for geo_key in geo_keys:
+        pipe.zrem(geo_key, member)
+    pipe.hdel(cards_key, member)
 
 
 def _indexable(lng: float, lat: float) -> bool:

@@ -59,9 +59,11 @@ def _add(pipe: Any, places: list[PlaceCard]) -> None:
         by_kind.setdefault(card.kind, []).extend((card.lng, card.lat, str(card.id)))
     for kind, values in by_kind.items():
         geo_index.add_points(pipe, keys.place_geo(kind), values)
-    items = list(mapping.items())
-    for i in range(0, len(items), geo_index.CHUNK):
-        pipe.hset(keys.place_cards(), mapping=dict(items[i : i + geo_index.CHUNK]))
+    geo_index.add_cards(pipe, keys.place_cards(), mapping)
+
+
+def _drop(pipe: Any, member: str) -> None:
+    geo_index.drop(pipe, (keys.place_geo(k) for k in IDS), keys.place_cards(), member)
 
 
 async def rebuild(redis: Redis) -> int:
@@ -76,22 +78,16 @@ async def rebuild(redis: Redis) -> int:
 
 async def sync(redis: Redis, place: Place) -> None:
     """Indexed under its kind when verified, else removed (its kind may have changed)."""
-    member = str(place.pk)
     async with redis.pipeline(transaction=True) as pipe:
-        for kind in IDS:
-            pipe.zrem(keys.place_geo(kind), member)
-        pipe.hdel(keys.place_cards(), member)
+        _drop(pipe, str(place.pk))
         if place.verified:
             _add(pipe, [PlaceCard.of(place)])
         await pipe.execute()
 
 
 async def remove(redis: Redis, place_id: int) -> None:
-    member = str(place_id)
     async with redis.pipeline(transaction=True) as pipe:
-        for kind in IDS:
-            pipe.zrem(keys.place_geo(kind), member)
-        pipe.hdel(keys.place_cards(), member)
+        _drop(pipe, str(place_id))
         await pipe.execute()
 
 
