@@ -113,6 +113,33 @@ async def staff_summary(ctx: Context) -> HandlerResult:
     return await roster.day_summary(canteen, day, console=f"{base}/console/" if base else "")
 
 
+# 售罄 午餐 / 明天晚餐售罄 (staff): no more sign-ups for that meal; booked ones still go.
+_SOLD_OUT = re.compile(r"^.{0,10}?(?:售罄|售完|卖完|已售完)了?.{0,10}$")
+
+
+async def _is_sold_out(ctx: Context) -> bool:
+    if not _SOLD_OUT.match(_text(ctx)):
+        return False
+    return await canteen_service.staff_canteen(ctx.user) is not None
+
+
+@router.message(_is_sold_out)
+async def sold_out(ctx: Context) -> HandlerResult:
+    """售罄 午餐 (staff): the meal takes no more sign-ups today (or 明天)."""
+    text = _text(ctx)
+    wanted = extract_meal(text)
+    if not wanted:
+        return texts.SOLD_OUT_WHICH
+    day = ctx.now().date() + dt.timedelta(days=1 if "明天" in text else 0)
+    canteen = await canteen_service.staff_canteen(ctx.user)
+    assert canteen is not None
+    try:
+        slot = await service.sold_out(ctx.user, canteen, Meal(wanted), day, ctx.now())
+    except DomainError as exc:
+        return exc.message
+    return texts.sold_out(day_name(day), meal_label(wanted), slot.booked)
+
+
 # 今天我去不了 (volunteers): today's unreported lines go to the area's other volunteers.
 _CANNOT_GO = re.compile(
     r"^(?:我)?(?:今天|今日)?(?:我)?(?:有事|临时有事|身体不舒服)?[，, ]?"

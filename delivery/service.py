@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
+from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from canteen.service import default_canteen
@@ -427,3 +427,27 @@ async def close_day(
                 told.append(who)
             cancelled += len(booked)
     return ClosedDay(day, [m.meal for m in meals], cancelled, sorted(set(told)))
+
+
+async def sold_out(
+    staff: str, canteen: Canteen, meal: Meal, day: dt.date, now: dt.datetime
+) -> MealSlot:
+    """售罄 午餐: the meal takes no more sign-ups on `day` (capacity down to what is booked);
+    those already booked are delivered as usual. Staff of this canteen or admins only."""
+    async with in_transaction() as conn:
+        allowed = await _is_staff(conn, staff, canteen.pk)
+    if not allowed:
+        raise DomainError(texts.NOT_STAFF_CLOSE, code="not_staff")
+    if day < now.astimezone(SHANGHAI).date():
+        raise DomainError(texts.CLOSE_PAST, code="past", field="day")
+    offered = await delivered_meals(canteen)
+    chosen = [m for m in offered if m.meal == meal]
+    if not chosen:
+        names = [meal_label(m.meal) for m in offered]
+        raise DomainError(texts.only_meals(names), code="not_delivered", field="meal")
+    slot = await slot_for(chosen[0], day)
+    async with in_transaction() as conn:
+        await _lock(conn, slot.pk)  # a booking at the same moment lands before or after
+        await MealSlot.filter(pk=slot.pk).using_db(conn).update(capacity=F("booked"))
+    await slot.refresh_from_db()
+    return slot

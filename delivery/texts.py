@@ -87,3 +87,10 @@ def handed_over(count: int, to_volunteers: int) -> str:
             "谢谢您！"
         )
     return f"好的，您今天的{count}户已转给食堂工作人员安排。谢谢您！"
+
+
+SOLD_OUT_WHICH = "哪一餐售罄？比如“售罄 午餐”或“明天晚餐售罄”。"
+
+
+def sold_out(day: str, meal: str, booked: int) -> str:
+    return f"已设为售罄：{day}{meal}不再接受报名，已报名的{booked}份照常送。"

@@ -93,3 +93,27 @@ async def test_only_staff_close_and_never_a_past_day(setup: Any, driven_client: 
     assert "哪天停餐" in await chat("o-staff", "停餐 过几天")
     assert await Signup.filter(status=SignupStatus.BOOKED).count() == 1
     assert await OutboxMessage.all().count() == 0
+
+
+async def test_sold_out_stops_new_sign_ups_and_keeps_the_booked(
+    setup: Any, driven_client: Any
+) -> None:
+    chat = _chat_on(driven_client)  # 09:05, before lunch's 09:30 cutoff
+    today = NOW.date()
+    await _book("o-a", "本人", Meal.LUNCH, day=today, count=2)
+    said = await chat("o-staff", "售罄 午餐")
+    assert "11月25日" in said and "午餐不再接受报名" in said and "已报名的2份照常送" in said
+    lunch = await CanteenMeal.get(meal=Meal.LUNCH)
+    late = await Recipient.create(
+        openid="o-d", label="本人", address="3号楼102", building="3", phone="13800003333"
+    )
+    assert (await service.book(late, lunch, today, 1, NOW)).result is service.Result.FULL
+    dinner = await CanteenMeal.get(meal=Meal.DINNER)
+    assert (await service.book(late, dinner, today, 1, NOW)).result is service.Result.BOOKED
+    assert await Signup.filter(status=SignupStatus.BOOKED).count() == 2  # o-a's still goes
+    assert "晚餐不再接受报名" in await chat("o-staff", "明天晚餐售罄")
+    tomorrow = await MealSlot.get(date=today + dt.timedelta(days=1), meal=Meal.DINNER)
+    assert tomorrow.capacity == 0
+    assert "哪一餐" in await chat("o-staff", "售罄")
+    assert "售罄" not in await chat("o-a", "午餐售罄了")  # residents cannot
+    assert (await MealSlot.get(date=today, meal=Meal.DINNER)).capacity == 30
