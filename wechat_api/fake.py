@@ -36,6 +36,22 @@ ROBOT_MAX_BYTES = 2048
 TEXT_MAX_BYTES = 2048
 
 
+@asynccontextmanager
+async def serving(
+    app: web.Application, host: str = "127.0.0.1", port: int = 0
+) -> AsyncIterator[str]:
+    """Serve `app` on `host` (port 0: any free one) and yield its base URL; the fakes run so."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0][1]
+    try:
+        yield f"http://{host}:{bound}"
+    finally:
+        await runner.cleanup()
+
+
 @dataclass
 class Recorded:
     path: str
@@ -126,15 +142,8 @@ class FakeWeChat:
 
     @asynccontextmanager
     async def running(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-        runner = web.AppRunner(self.app(), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound = runner.addresses[0][1]
-        try:
-            yield f"http://{host}:{bound}"
-        finally:
-            await runner.cleanup()
+        async with serving(self.app(), host, port) as base:
+            yield base
 
     @web.middleware
     async def _faults_mw(self, request: web.Request, handler: Any) -> web.StreamResponse:

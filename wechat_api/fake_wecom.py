@@ -28,6 +28,7 @@ from urllib.parse import urlencode
 import aiohttp
 from aiohttp import web
 
+from wechat_api.fake import serving
 from wechat_api.wecom_crypto import BotCrypto
 
 
@@ -65,17 +66,13 @@ class FakeWeComBot:
 
     @asynccontextmanager
     async def running(self, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
-        runner = web.AppRunner(self.app(), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        self.base = f"http://{host}:{runner.addresses[0][1]}"
-        try:
-            yield self.base
-        finally:
-            if self._ws is not None:
-                await self._ws.close()
-            await runner.cleanup()
+        async with serving(self.app(), host, port) as base:
+            self.base = base
+            try:
+                yield base
+            finally:
+                if self._ws is not None:
+                    await self._ws.close()
 
     @property
     def ws_url(self) -> str:
