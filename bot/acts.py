@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 
 _EDGE = "。.!！?？~～ 　，,、…"
+# Dialogue acts are short messages; longer ones are not searched for them.
+SHORT = 80
 
 # Leaving a form: the whole message says "stop" (not "没有"/"不用", which answer optional steps).
 _LEAVE = re.compile(
@@ -27,7 +29,7 @@ _LEAVE = re.compile(
 
 def is_leave(text: str) -> bool:
     """The message asks to leave whatever is going on ("算了", "算了不订了", "回头再说")."""
-    return bool(_LEAVE.match(text.strip(_EDGE).replace(" ", "")))
+    return len(text) <= SHORT and bool(_LEAVE.match(text.strip(_EDGE).replace(" ", "")))
 
 
 # ---- side questions: answered in the middle of a form, which then asks its step again --------
@@ -64,8 +66,11 @@ _SIDE: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 
 def side_question(text: str) -> str | None:
-    """What a question asked in passing is about: price, hours, menu, status, search, help."""
+    """What a question asked in passing is about: price, hours, menu, status, search, help.
+    Only short messages are asked in passing (and a pasted page costs nothing here)."""
     s = text.strip(_EDGE)
+    if len(s) > SHORT:
+        return None
     for name, pattern in _SIDE:
         if pattern.search(s):
             return name
@@ -76,8 +81,8 @@ def side_question(text: str) -> str | None:
 # report in any state, never an answer to a form's step.
 # One character class ending on a digit, not a repeated group: nested quantifiers here
 # backtracked exponentially on a run of digits (as delivery.router's did: issue 11).
-_REPORT = re.compile(
-    r"^\d(?:[\d\s,，、和号]*\d)?(?:\s*号)?\s*(?:都|全)?"
+_REPORT = re.compile(  # one character class for the numbers: no nested quantifier
+    r"^\d[\d\s,，、和号]*(?:都|全)?"
     r"(?:送到|已送|送达|送好了|到了|没人|敲门没人|无人应答|家里没人|不在家|出去了|外出)"
 )
 
@@ -105,7 +110,7 @@ _NOISE = re.compile(
 
 
 def is_correction(text: str) -> bool:
-    return bool(CORRECTION.search(text))
+    return len(text) <= SHORT and bool(CORRECTION.search(text))
 
 
 def correction_value(text: str) -> str:
@@ -168,6 +173,8 @@ _SMALL = (
 
 
 def small_talk(text: str) -> SmallTalk | None:
+    if len(text) > SHORT:
+        return None
     s = text.strip(_EDGE).replace(" ", "").lower()
     for kind, pattern, reply in _SMALL:
         if pattern.match(s):

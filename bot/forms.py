@@ -264,7 +264,8 @@ async def handle(ctx: Context) -> list[Reply] | None:
     try:
         value = await step.parse(ctx, data)
     except DomainError as exc:
-        if text and (given := await _correct(ctx, form, step, data, text, ahead=True)):
+        short = len(text) <= acts.SHORT  # a pasted page is no answer given ahead
+        if text and short and (given := await _correct(ctx, form, step, data, text, ahead=True)):
             return given
         if text and _other_request(ctx, form, step):
             return await _detour(ctx, form, step, data)
@@ -318,7 +319,7 @@ def _other_request(ctx: Context, form: Form, step: Step) -> bool:
         return False
     if not getattr(ctx.nlu, "confident", True):
         return False
-    text = ctx.msg.text
+    text = ctx.msg.text[: acts.SHORT]
     return not any(s.names and re.search(s.names, text) for s in form.steps)
 
 
@@ -548,12 +549,14 @@ def phone_step(
 
 _DIGIT_RUN = re.compile(r"\+?[\d\s\-()（）—－–]{7,24}")
 
-# A yes as people say it: "确认", and also "好的 确认", "嗯嗯", "没问题 就这样", "对 没错".
-_YES_WORDS = re.compile(
-    r"^(?:(?:好的?|嗯+|对的?|是的?|行|可以的?|没问题|确认|确定|ok|没错|就这样|就这么定了|提交)"
-    r"(?:吧|了|啊|呀|的)?[，,。.!！\s]*)+$",
+# A yes as people say it: "确认", and also "好的 确认", "嗯嗯", "没问题 就这样", "对 没错": an
+# answer made only of these words (each matched once, left to right: no nested quantifier).
+_YES_WORD = re.compile(
+    r"(?:好的?|嗯|对的?|是的?|行|可以的?|没问题|确认|确定|ok|没错|就这样|就这么定了|提交)"
+    r"(?:吧|了|啊|呀|的)?",
     re.IGNORECASE,
 )
+_YES_GAPS = re.compile(r"[，,。.!！\s]")
 
 
 class _Yes(frozenset[str]):
@@ -562,7 +565,10 @@ class _Yes(frozenset[str]):
     def __contains__(self, answer: object) -> bool:
         if super().__contains__(answer):
             return True
-        return isinstance(answer, str) and bool(_YES_WORDS.match(answer.strip()))
+        if not isinstance(answer, str) or not answer.strip() or len(answer) > 30:
+            return False
+        words = _YES_GAPS.sub("", answer)
+        return bool(words) and _YES_WORD.sub("", words) == ""
 
 
 YES = _Yes(

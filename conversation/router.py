@@ -64,11 +64,13 @@ _SIGNUPS = re.compile(
 
 
 def _asks_round(ctx: Context) -> bool:
-    return ctx.msg.kind is Kind.TEXT and bool(_ROUND.search(_text(ctx)))
+    text = _text(ctx)
+    return len(text) <= 30 and bool(_ROUND.search(text))
 
 
 def _asks_signups(ctx: Context) -> bool:
-    return ctx.msg.kind is Kind.TEXT and bool(_SIGNUPS.search(_text(ctx)))
+    text = _text(ctx)
+    return len(text) <= 30 and bool(_SIGNUPS.search(text))
 
 
 async def _volunteer_round(ctx: Context) -> bool:
