@@ -939,7 +939,8 @@ def main() -> int:
     ap.add_argument(
         "--tree",
         action="append",
-        help="work tree (repeatable); uvloop:PATH runs it on uvloop, w2:PATH with 2 workers",
+        help="work tree (repeatable); uvloop:PATH runs it on uvloop, w2:PATH with 2 workers, "
+        "c100000:PATH with 100k craftsmen",
     )
     ap.add_argument("--craftsmen", type=int, default=10_000)
     ap.add_argument("--users", type=int, default=2000)
@@ -964,19 +965,23 @@ def main() -> int:
         return 2
     sys.path.insert(0, str(BENCH))
     specs = [str(t) for t in (a.tree or [ROOT])]
-    uvloops, workers, trees, labels = [], [], [], []
-    for spec in specs:  # [uvloop:][wN:]PATH
+    uvloops, workers, sizes, trees, labels = [], [], [], [], []
+    for spec in specs:  # [uvloop:][wN:][cN:]PATH
         uv = spec.startswith("uvloop:")
         spec = spec.removeprefix("uvloop:")
-        n = a.workers
+        n, size = a.workers, a.craftsmen
         if m := re.match(r"w(\d+):", spec):
             n, spec = int(m.group(1)), spec[m.end() :]
+        if m := re.match(r"c(\d+):", spec):
+            size, spec = int(m.group(1)), spec[m.end() :]
         tree = Path(spec).resolve()
         uvloops.append(uv)
         workers.append(n)
+        sizes.append(size)
         trees.append(tree)
         label = tree.name if tree != ROOT else "current"
-        labels.append(label + ("+uvloop" if uv else "") + (f"x{n}" if n != a.workers else ""))
+        label += ("+uvloop" if uv else "") + (f"x{n}" if n != a.workers else "")
+        labels.append(label + (f"@{size // 1000}k" if size != a.craftsmen else ""))
     plan, single = make_plan(a.users), make_plan(a.users, single=True)
     print(
         f"mix: {len(plan.seq):,} messages a cycle from {a.users:,} residents, "
@@ -992,7 +997,7 @@ def main() -> int:
         for i, (tree, label) in enumerate(zip(trees, labels, strict=True)):
             started = time.monotonic()
             server = TreeServer(
-                tree, label, 18200 + 10 * i, a.craftsmen, plan, workers[i], uvloop=uvloops[i]
+                tree, label, 18200 + 10 * i, sizes[i], plan, workers[i], uvloop=uvloops[i]
             )
             prepare(server, plan)
             targets.append(server)
