@@ -458,7 +458,7 @@ SIGNUP_FORM = Form(
         ),
         Step(
             "count", "每餐要几份？回复数字，比如“1”。", _count, _known("count"),
-            label="份数", names=r"份数|\d+份|[一两俩三四五六七八九十]份|几份|俩",
+            label="份数", names=r"份数|(?<!\d)\d+份|[一两俩三四五六七八九十]份|几份|俩",
             show=lambda v: f"每餐{v}份",
         ),
         Step(

@@ -16,6 +16,7 @@ import io
 import json
 import math
 import re
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -76,9 +77,11 @@ from tests.test_wechat_callback import _encrypted_body
 
 # ==== the WeChat callback (/wechat) ============================================================
 
-# A hostile message may take at most this many times a normal one (a normal one is a few ms;
-# the backtracking report pattern took thousands of times longer).
-SLOWER_AT_MOST = 30
+# A hostile message may take at most this many times a normal one. A normal one is a few
+# milliseconds; the longest texts that fit give the NLU its full 300 characters, some twenty
+# times a usual sentence (about ten times the time). The backtracking report pattern took
+# thousands of times longer, the NLU reading a whole 16 KB text about eighty times.
+SLOWER_AT_MOST = 40
 
 
 async def _post_text(client: TestClient, text: str, msg_id: int, user: str = "o-hostile") -> Any:
@@ -94,10 +97,18 @@ async def _timed_text(client: TestClient, text: str, msg_id: int, user: str = "o
     return time.perf_counter() - started
 
 
+# What residents send every day (each parsed afresh: no two alike).
+EVERYDAY = ["帮助", "冰箱不制冷了，能找个师傅来修一下吗", "明天中午食堂吃什么", "7号楼楼道灯坏了"]
+
+
 async def _normal_time(client: TestClient, first_id: int) -> float:
-    """The slowest of a few ordinary messages, after one to warm up."""
-    await _timed_text(client, "帮助", first_id)
-    return max([await _timed_text(client, "帮助", first_id + k) for k in range(1, 4)])
+    """The median of ordinary messages, each said once before (first-use costs are not what
+    residents usually wait for)."""
+    times = []
+    for k, text in enumerate(EVERYDAY):
+        await _timed_text(client, text, first_id + 2 * k, user=f"o-warm-{k}")
+        times.append(await _timed_text(client, text, first_id + 2 * k + 1, user=f"o-day-{k}"))
+    return statistics.median(times)
 
 
 async def test_runs_of_digits_answer_as_fast_as_a_normal_message(client: TestClient) -> None:
@@ -113,8 +124,13 @@ async def test_runs_of_digits_answer_as_fast_as_a_normal_message(client: TestCli
             "1" * 29 + "送到",
         ]
     ):
-        # the faster of two deliveries (two message ids): one pause of the machine is not a bug
-        took = min([await _timed_text(client, text, 9200 + 2 * k + j) for j in range(2)])
+        # the faster of two residents saying it: one pause of the machine is not a bug
+        took = min(
+            [
+                await _timed_text(client, text, 9200 + 2 * k + j, user=f"o-hostile-{k}-{j}")
+                for j in range(2)
+            ]
+        )
         assert took < SLOWER_AT_MOST * normal, (text, took, normal)
 
 
@@ -152,7 +168,12 @@ async def test_texts_as_long_as_fit_answer_about_as_fast_as_a_normal_message(
     units = ["找裁缝", "找采缝", "1 ", "1", " ", "号", "吗", "发布菜单 ", "<![CDATA[", "送到"]
     for k, unit in enumerate(units):
         text = _near_the_cap(unit)
-        took = min([await _timed_text(client, text, 9600 + 2 * k + j) for j in range(2)])
+        took = min(
+            [
+                await _timed_text(client, text, 9600 + 2 * k + j, user=f"o-hostile-{k}-{j}")
+                for j in range(2)
+            ]
+        )
         assert took < SLOWER_AT_MOST * normal, (unit, took, normal)
 
 
@@ -436,8 +457,6 @@ _BUILT_AT_RUN_TIME = {
         "bot.nlu.parser",
         "'|'.join((re.escape(w) for w in sorted(lexicon.dialect, key=len, reverse=True)))",
     ): "escaped literal words",
-    ("bot.forms", "step.names"): "a form step's names: audited from the forms themselves",
-    ("bot.forms", "f'(?:{s.names})'"): "a form step's names: audited from the forms themselves",
 }
 
 
@@ -471,7 +490,7 @@ def _project_patterns() -> list[tuple[str, str | bytes]]:
             if isinstance(arg, ast.Constant):
                 found.append((where, arg.value))
                 continue
-            if (module, ast.unparse(arg)) in _BUILT_AT_RUN_TIME:
+            if (module, ast.unparse(arg)) in _BUILT_AT_RUN_TIME or _step_names(arg):
                 continue
             namespace = namespace or vars(importlib.import_module(module))
             try:
@@ -485,17 +504,23 @@ def _project_patterns() -> list[tuple[str, str | bytes]]:
     return found
 
 
+def _step_names(node: ast.expr) -> bool:
+    """`step.names`: a form step's pattern, audited from the forms themselves (above)."""
+    return isinstance(node, ast.Attribute) and node.attr == "names"
+
+
 def _evaluate(node: ast.expr, where: str, namespace: dict[str, Any]) -> Any:
     """A pattern expression's value; in an f-string, `re.escape(anything)` stands for a
-    literal (what it is escaped to), other parts must be module constants."""
+    literal (what it is escaped to) and `step.names` for a word (audited on its own), other
+    parts must be module constants."""
     if isinstance(node, ast.JoinedStr):
         parts = []
         for part in node.values:
             if isinstance(part, ast.Constant):
                 parts.append(str(part.value))
-            elif (
-                isinstance(part, ast.FormattedValue)
-                and isinstance(part.value, ast.Call)
+            elif isinstance(part, ast.FormattedValue) and (
+                _step_names(part.value)
+                or isinstance(part.value, ast.Call)
                 and ast.unparse(part.value.func) == "re.escape"
             ):
                 parts.append("x")
