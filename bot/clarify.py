@@ -53,7 +53,7 @@ def describe(reading: dict[str, Any]) -> str:
         return f"找{labels.labels.get(reading['category'], '')}师傅"
     if intent == "find_place" and reading.get("place"):
         return f"找附近的{labels.place_labels.get(reading['place'], '服务点')}"
-    return INTENT_TEXT.get(intent, intent)
+    return INTENT_TEXT.get(intent, str(intent))
 
 
 def readings(ctx: Context) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 
 from bot.nlu.slots import _ADDRESS_RE
 from infra import keys
+from infra.redis import awaitable
 
 REVIEW_CAP = 2000
 
@@ -62,7 +63,7 @@ async def remember(redis: Redis, text: str, parsed: Any, asked: bool) -> None:
 
 async def queue(redis: Redis, limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
     """(stored line, item) newest first; the stored line identifies the item to `take`."""
-    raws = await redis.lrange(keys.NLU_REVIEW, 0, limit - 1)
+    raws = await awaitable(redis.lrange(keys.NLU_REVIEW, 0, limit - 1))
     out = []
     for raw in raws:
         line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
@@ -72,13 +73,13 @@ async def queue(redis: Redis, limit: int = 100) -> list[tuple[str, dict[str, Any
 
 async def take(redis: Redis, line: str) -> bool:
     """Remove one item from the queue (labelled or dismissed); False if it was gone."""
-    return bool(await redis.lrem(keys.NLU_REVIEW, 1, line))
+    return bool(await awaitable(redis.lrem(keys.NLU_REVIEW, 1, line)))
 
 
 async def pending(redis: Redis) -> list[dict[str, Any]]:
     """The queue, newest first, each line ready to be labelled (`intent` left empty)."""
     out = []
-    for raw in await redis.lrange(keys.NLU_REVIEW, 0, -1):
+    for raw in await awaitable(redis.lrange(keys.NLU_REVIEW, 0, -1)):
         item = json.loads(raw)
         out.append(
             {"text": item["text"], "intent": "", **{k: v for k, v in item.items() if k != "text"}}

@@ -75,7 +75,7 @@ class Head:
 
     labels: tuple[str, ...]
     offsets: Mapping[str, int]
-    flat: array
+    flat: array[float]
 
     def probabilities(self, feats: Sequence[str]) -> list[tuple[str, float]]:
         """(label, probability), most likely first; ties keep label order (deterministic)."""
@@ -146,7 +146,7 @@ def pack_weights(values: Iterable[float]) -> str:
     return base64.b64encode(a.tobytes()).decode("ascii")
 
 
-def unpack_weights(text: str) -> array:
+def unpack_weights(text: str) -> array[float]:
     a = array("f")
     a.frombytes(base64.b64decode(text))
     if sys.byteorder != "little":
