@@ -91,7 +91,13 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 end
 for i = 3, #KEYS do
-  redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'EX', ARGV[2 * i])
+  local ex = tonumber(ARGV[2 * i])
+  if ex > 0 then
+    redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'EX', ex)
+  else  -- a count (count_later): add one to a hash field, the key kept -ex seconds
+    redis.call('HINCRBY', KEYS[i], ARGV[2 * i - 1], 1)
+    redis.call('EXPIRE', KEYS[i], -ex)
+  end
 end
 if ARGV[4] ~= '' and redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
 return 1
@@ -120,10 +126,16 @@ class StateView:
         self._redis = redis
         self._values = values
         self._later: dict[str, tuple[str, int]] = {}
+        self._counts: list[tuple[str, str, int]] = []
 
     def set_later(self, key: str, value: str, ex: int) -> None:
         self._values[key] = value
         self._later[key] = (value, ex)
+
+    def count_later(self, key: str, member: str, ex: int) -> None:
+        """Add one to `member` of the hash `key` (kept `ex` seconds) with the answer: a tally
+        (e.g. how often a craftsman was shown) that costs the message no round trip."""
+        self._counts.append((key, member, ex))
 
     def _drop_later(self, *names: str) -> None:
         for n in names:
@@ -131,13 +143,17 @@ class StateView:
 
     async def flush(self) -> None:
         """Write what `set_later` kept (one round trip)."""
-        if not self._later:
+        if not self._later and not self._counts:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
             for key, (value, ex) in self._later.items():
                 pipe.set(key, value, ex=ex)
+            for key, member, ex in self._counts:
+                pipe.hincrby(key, member, 1)
+                pipe.expire(key, ex)
             await pipe.execute()
         self._later.clear()
+        self._counts.clear()
 
     async def finish(self, once: Once, answer: str, turn: Turn | None = None) -> None:
         """Store `answer` under the claim, write what `set_later` kept and give back `turn`
@@ -146,11 +162,16 @@ class StateView:
         args: list[Any] = [once.pending, answer, once.ttl, turn.token if turn else ""]
         for value, ex in self._later.values():
             args += [value, ex]
+        for key, member, ex in self._counts:  # a negative expiry marks a count (_FINISH)
+            names.append(key)
+            args += [member, -ex]
         await _FINISH(keys=names, args=args, client=self._redis)
         self._later.clear()
+        self._counts.clear()
 
     def discard_later(self) -> None:
         self._later.clear()
+        self._counts.clear()
 
     async def get(self, key: str) -> Any:
         if key in self._values:

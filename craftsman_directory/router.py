@@ -79,6 +79,7 @@ async def _answer(ctx: Context, category: str, lat: float, lng: float) -> str:
     await ctx.redis.delete(
         keys.scratch(ctx.conv, "dir_clarify"), keys.scratch(ctx.conv, clarify.SCRATCH)
     )
+    search.tally(ctx.state, outcome, ctx.now())
     return search.remember(ctx.state, ctx.conv, outcome, head)
 
 
@@ -254,6 +255,22 @@ async def pause_until(ctx: Context) -> HandlerResult:
         f"好的，{until.month}月{until.day}日（周{weekday}）之前居民搜不到您，那天起自动恢复。"
         "想提前回来就说“恢复接单”。"
     )
+
+
+_MY_STATS = re.compile(
+    r"^(?:我的|本月的?|这个月的?)?(?:数据|统计)$"
+    r"|^(?:我)?(?:本月|这个月|这月)?(?:被找了|被搜到|被找到|有多少人找我|有几个人找我)(?:几次|多少次)?$"
+)
+
+
+@router.message(lambda ctx: bool(_MY_STATS.match(said(ctx))))
+async def my_stats(ctx: Context) -> HandlerResult:
+    """我的数据 / 本月被找了几次: a craftsman's month so far."""
+    try:
+        stats = await service.month_stats(ctx.services.redis, ctx.user, ctx.now())
+    except DirectoryError as exc:
+        return str(exc)
+    return service.month_stats_text(stats)
 
 
 @router.message(words("暂停接单", "恢复接单"))

@@ -152,6 +152,16 @@ def remember(state_view: StateView, user: str, outcome: Outcome, head: str) -> s
     return _render(state, shown)
 
 
+FOUND_TTL = 62 * 24 * 3600  # this month's and last month's tallies
+
+
+def tally(state_view: StateView, outcome: Outcome, now: datetime) -> None:
+    """Count each craftsman shown on the first page as found once (我的数据), with the answer."""
+    key = keys.directory_found(f"{now:%Y-%m}")
+    for f in outcome.found[:PAGE_SIZE]:
+        state_view.count_later(key, str(f.card.id), FOUND_TTL)
+
+
 def _render(state: dict[str, Any], shown: list[str]) -> str:
     """The page `state` points at, given its result lines."""
     start = state["page"] * PAGE_SIZE

@@ -307,12 +307,42 @@ async def pause_own(
         if craftsman.status is not Status.APPROVED:
             raise DirectoryError(f"您的登记现在是“{STATUS_ZH[craftsman.status]}”，不能这样改。")
     elif craftsman.status is not Status.PAUSED and not timed:
-        if craftsman.status is Status.APPROVED:
-            raise DirectoryError("您现在就在接单，居民搜得到您。", code="not_paused")
         raise DirectoryError(f"您的登记现在是“{STATUS_ZH[craftsman.status]}”，不能这样改。")
     craftsman.paused_until = None
     await craftsman.save(update_fields=["paused_until", "updated_at"])
     return await set_status(redis, craftsman, Status.PAUSED if pause else Status.APPROVED)
+
+
+@dataclass(frozen=True)
+class MonthStats:
+    month: int
+    found: int  # times shown on a search's first page
+    reviews: int
+    stars: float  # average of this month's reviews (0 when none)
+    complaints: int
+
+
+async def month_stats(redis: Redis, openid: str, now: dt.datetime) -> MonthStats:
+    """我的数据: how often the craftsman was found this month, and what residents said. Calls
+    are not counted: the phone number is in the list, and residents dial it outside WeChat."""
+    craftsman = await Craftsman.get_or_none(openid=openid)
+    if craftsman is None:
+        raise DirectoryError("您还没有登记为师傅。说“师傅登记”开始。", code="not_craftsman")
+    found = await redis.hget(keys.directory_found(f"{now:%Y-%m}"), str(craftsman.pk))
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    reviews = await Review.filter(craftsman=craftsman, created_at__gte=start)
+    complaints = await Complaint.filter(craftsman=craftsman, created_at__gte=start).count()
+    stars = sum(r.stars for r in reviews) / len(reviews) if reviews else 0.0
+    return MonthStats(now.month, int(found or 0), len(reviews), stars, complaints)
+
+
+def month_stats_text(s: MonthStats) -> str:
+    said = f"您{s.month}月的数据：被居民搜到{s.found}次（出现在搜索结果第一页）"
+    if s.reviews:
+        said += f"，收到{s.reviews}条评价（平均{s.stars:.1f}分）"
+    if s.complaints:
+        said += f"，{s.complaints}条投诉"
+    return said + "。居民是直接打您电话的，打了几次这里统计不到。"
 
 
 STATUS_ZH = {

@@ -117,6 +117,16 @@ def directory_cards() -> str:
     return DIRECTORY_CARDS
 
 
+# How often each craftsman was shown on a search's first page in one month (a hash: craftsman
+# id -> count), for 我的数据; counted with the answer (StateView.count_later), kept ~2 months.
+DIRECTORY_FOUND = PREFIX + "dir:found:"
+
+
+def directory_found(month: str) -> str:
+    """`month` as "2026-11"."""
+    return DIRECTORY_FOUND + month
+
+
 # Places of the 15-minute circle, indexed as the directory is: one GEO set per place kind
 # (verified places only) and one hash of display cards.
 PLACE_GEO = PREFIX + "place:geo:"

@@ -139,7 +139,7 @@ async def test_craftsman_rests_until_a_day_and_is_found_again_from_it(bot: Any) 
     assert "王师傅" not in await say(bot, "找裁缝")
     assert "已恢复接单" in await say(bot, "恢复接单", CRAFT)
     assert "1. 王师傅" in await say(bot, "找裁缝")
-    assert "就在接单" in await say(bot, "恢复接单", CRAFT)
+    assert "已通过" in await say(bot, "恢复接单", CRAFT)  # nothing to resume
 
 
 async def test_a_rest_must_end_in_the_future_and_within_three_months(bot: Any) -> None:
@@ -163,3 +163,23 @@ async def test_a_rest_said_through_the_wechat_callback_hides_the_craftsman(clien
     assert "王师傅" in await say(bot, "找裁缝")
     assert "之前居民搜不到您" in await chat(CRAFT, "这周休息到下周一")
     assert "王师傅" not in await say(bot, "找裁缝")
+
+
+async def test_a_craftsman_sees_how_often_they_were_found_this_month(client: Any) -> None:
+    from handlers.keys import bot_key
+    from tests.test_grid import _chat_on
+
+    chat = _chat_on(client)  # Wednesday 25 November, 09:05, through the /wechat callback
+    bot = client.app[bot_key]
+    await make_craftsman(bot, "王师傅", ["tailor"], 200, openid=CRAFT)
+    await make_craftsman(bot, "李师傅", ["shoe_repair"], 300)
+    assert "还没有登记" in await chat("o-resident", "我的数据")
+    assert "被居民搜到0次" in await chat(CRAFT, "我的数据")
+    for resident in ("o-r1", "o-r2"):
+        await send_location(bot, *HOME, user=resident)
+        assert "王师傅" in await chat(resident, "找裁缝")
+        if resident == "o-r1":
+            await chat(resident, "评价 1 5 手艺好")
+        await chat(resident, "找修鞋的")  # someone else's trade: not counted for him
+    said = await chat(CRAFT, "本月被找了几次")
+    assert "11月的数据：被居民搜到2次" in said and "1条评价（平均5.0分）" in said
