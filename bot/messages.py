@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -106,7 +107,7 @@ class Reply:
             object.__setattr__(self, "text", printable(self.text))
 
 
-def as_replies(result: Reply | str | list[Reply | str] | None) -> list[Reply]:
+def as_replies(result: Reply | str | Sequence[Reply | str] | None) -> list[Reply]:
     """Handlers may return a string, a Reply, a list of either, or None."""
     if result is None:
         return []

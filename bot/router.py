@@ -7,13 +7,14 @@ explicit order. A handler takes the Context and returns text, Reply, a list of t
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from bot.context import Context
 from bot.messages import Kind, Reply, as_replies
 
-HandlerResult = Reply | str | list[Reply | str] | None
+# Sequence (covariant), so a handler may return list[Reply] or list[str] as it is.
+HandlerResult = Reply | str | Sequence[Reply | str] | None
 Handler = Callable[[Context], Awaitable[HandlerResult]]
 Resumer = Callable[[Context, dict[str, Any]], Awaitable[HandlerResult]]
 Filter = Callable[[Context], bool | Awaitable[bool]]

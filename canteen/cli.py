@@ -8,7 +8,8 @@ import math
 import re
 from typing import Any
 
-from community.roles import grant_role
+# grant_role is re-exported: tests grant roles through this module.
+from community.roles import grant_role as grant_role
 from infra import database
 from models.canteen import Canteen, CanteenMeal, Meal
 from models.users import Role
@@ -41,7 +42,7 @@ def parse_meal_spec(spec: str) -> dict[str, Any]:
     meal = Meal(meals[0])
     serve_from, _, serve_until = parts[meal.value].partition("-")
     d_from, d_until, d_cutoff, d_price = MEAL_DEFAULTS[meal]
-    fields = {
+    fields: dict[str, Any] = {
         "meal": meal,
         "serve_from": serve_from or d_from,
         "serve_until": serve_until or d_until,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from canteen.cli import add_canteen, grant_role
+from canteen.cli import add_canteen
+from community.roles import grant_role
 from models.users import Role
 
 

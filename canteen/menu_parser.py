@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.nlu.slots import extract_dates, extract_meal
 from models.canteen import MEAL_NAMES, DishKind, Meal
@@ -100,13 +101,14 @@ class MenuDraft:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> MenuDraft:
-        dishes = [Dish(str(d["name"]), DishKind(d["kind"])) for d in data["dishes"]]  # type: ignore[index,union-attr]
+    def from_json(cls, data: dict[str, Any]) -> MenuDraft:
+        """The draft `to_json` stored (JSON: dishes a list of {"name", "kind"})."""
+        dishes = [Dish(str(d["name"]), DishKind(d["kind"])) for d in data["dishes"]]
         return cls(
             date=dt.date.fromisoformat(str(data["date"])),
             meal=Meal(str(data["meal"])),
             dishes=dishes,
-            price_cents=data.get("price_cents"),  # type: ignore[arg-type]
+            price_cents=data.get("price_cents"),
         )
 
 

@@ -28,6 +28,7 @@ from community.buildings import AddressError, parse_building
 from community.roles import grid_workers_for
 from grid.router import second_people
 from infra import keys
+from infra.orm import flat
 from models.delivery import Recipient
 from models.grid import GridReport
 from models.push import PushChannel, PushUrgency
@@ -261,5 +262,7 @@ async def _contact_openids(phone: str, user: str) -> list[str]:
     digits = _DIGITS.sub("", phone)
     if len(digits) < 7:
         return []
-    rows = await Recipient.filter(phone=phone).exclude(openid=user).values_list("openid", flat=True)
+    rows = await flat(
+        Recipient.filter(phone=phone).exclude(openid=user).values_list("openid", flat=True)
+    )
     return sorted(set(rows))

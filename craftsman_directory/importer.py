@@ -14,7 +14,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from craftsman_directory import geo, hours, index
+from community import geo, hours
+from craftsman_directory import index
 from craftsman_directory.service import (
     DirectoryError,
     guess_compound,

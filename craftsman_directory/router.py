@@ -20,7 +20,9 @@ from bot.messages import Kind
 from bot.nearby import ASK_LOCATION, NearbySearch
 from bot.nlu.slots import extract_dates
 from bot.router import HandlerResult, Router, intent, said, words
-from craftsman_directory import geo, hours, search, service
+from community import geo, hours
+from community.roles import is_admin
+from craftsman_directory import search, service
 from craftsman_directory.service import DirectoryError, Registration, category_name
 from infra import keys
 from models.directory import Craftsman, Status
@@ -58,7 +60,7 @@ def matches(pattern: str) -> Any:
 
 
 async def _admin(ctx: Context) -> bool:
-    return await service.is_admin(ctx.user)
+    return await is_admin(ctx.user)
 
 
 # ---- searching -------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from redis.asyncio import Redis
 
 from bot.context import StateView
-from craftsman_directory import geo, hours
+from community import geo, hours
 from craftsman_directory.index import Card, Hit, cards, nearby
 from craftsman_directory.service import category_name
 from infra import keys

@@ -20,6 +20,7 @@ from canteen.service import default_canteen
 from community.clock import SHANGHAI
 from community.errors import DomainError
 from delivery import texts
+from infra.orm import flat
 from models.canteen import MEAL_NAMES, Canteen, CanteenMeal, Meal, meal_rank
 from models.delivery import MealSlot, Recipient, Signup, SignupStatus
 from models.push import PushChannel, PushUrgency
@@ -168,7 +169,7 @@ async def _over_limit(
     per_account, per_recipient = await _limits(conn, slot.canteen_id)
     if count > per_recipient:
         return recipient_limit_text(per_recipient)
-    others = await (
+    others = await flat(
         Signup.filter(
             slot_id=slot.pk, status=SignupStatus.BOOKED, recipient__openid=recipient.openid
         )
@@ -298,14 +299,20 @@ def check_days(days: list[dt.date], today: dt.date) -> None:
         raise DomainError(message, code="invalid", field=field)
 
 
+async def _stored_status(signup: Signup) -> SignupStatus:
+    """The sign-up's status as stored now (another request may have changed it)."""
+    await signup.refresh_from_db(fields=["status"])
+    return signup.status
+
+
 async def cancel_booked(signup: Signup, now: dt.datetime) -> None:
     """Cancel a resident's booked sign-up, or say why not (already cancelled, past cutoff)."""
     if signup.status == SignupStatus.CANCELLED:
         raise DomainError(texts.ALREADY_CANCELLED, code="already_cancelled")
     meal = await meal_of(await signup.slot)
     if meal is None or not await cancel(signup, meal, now):
-        await signup.refresh_from_db(fields=["status"])
-        if signup.status == SignupStatus.CANCELLED:  # cancelled at the same moment elsewhere
+        # cancelled at the same moment elsewhere?
+        if await _stored_status(signup) == SignupStatus.CANCELLED:
             raise DomainError(texts.ALREADY_CANCELLED, code="already_cancelled")
         raise DomainError(texts.PAST_CUTOFF_CANCEL, code="past_cutoff")
     await signup.refresh_from_db(fields=["status"])

@@ -100,7 +100,8 @@ def _entry_start(line: str) -> tuple[int, str] | None:
 
 
 def _tokens(text: str) -> list[str]:
-    out, cur = [], []
+    out: list[str] = []
+    cur: list[str] = []
     for ch in text:
         if ch in _SPLIT:
             if cur:

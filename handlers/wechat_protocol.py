@@ -203,16 +203,16 @@ def to_incoming(message: BaseMessage) -> Incoming:
         return Incoming(user=user, kind=Kind.MEDIA, msg_id=msg_id)
     if msg_type == "event":
         name = _event_name(message)
-        where = None
+        at: Location | None = None
         if name == "location":
-            where = Location(float(message.latitude), float(message.longitude))
+            at = Location(float(message.latitude), float(message.longitude))
         key = getattr(message, "key", None) or getattr(message, "scene_id", None)
         return Incoming(
             user=user,
             kind=Kind.EVENT,
             event=name,
             event_key=str(key or _raw_text(message, "EventKey")),
-            location=where,
+            location=at,
         )
     return Incoming(user=user, kind=Kind.UNKNOWN, msg_id=msg_id)
 
@@ -248,12 +248,14 @@ def _cdata(text: str) -> str:
 
 
 def render_text(message: BaseMessage, text: str) -> str:
-    return TextReply(
+    xml: str = TextReply(  # wechatpy is untyped: render() gives the reply's XML text
         source=_cdata(message.target or ""),
         target=_cdata(message.source or ""),
         content=_cdata(text),
     ).render()
+    return xml
 
 
 def seal(reply_xml: str, *, token: str, aes_key: str, app_id: str, nonce: str) -> str:
-    return WeChatCrypto(token, aes_key, app_id).encrypt_message(reply_xml, nonce)
+    sealed: str = WeChatCrypto(token, aes_key, app_id).encrypt_message(reply_xml, nonce)
+    return sealed

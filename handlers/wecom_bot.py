@@ -38,6 +38,7 @@ from groups import service as groups_service
 from handlers import wecom_bot_protocol as proto
 from handlers.keys import bot_key, http_key, redis_key, settings_key
 from infra import keys
+from infra.redis import awaitable
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -157,12 +158,12 @@ class WeComBot:
             earlier = await self.redis.get(once)
             return await self.refresh(earlier) if earlier else None
         key = keys.wecom_stream(stream_id)
-        await self.redis.hset(key, mapping={"state": "working", "url": m.response_url})
+        await awaitable(self.redis.hset(key, mapping={"state": "working", "url": m.response_url}))
         await self.redis.expire(key, STREAM_TTL)
         task = self._spawn(self._work(m, stream_id))
         done, _ = await asyncio.wait({task}, timeout=self.settings.wecom_bot_first_reply)
         if task in done:
-            if not await self.redis.hget(key, "answer"):
+            if not await awaitable(self.redis.hget(key, "answer")):
                 return None  # nothing to say (a busy group): an empty reply, no empty bubble
             return await self.refresh(stream_id)
         return proto.stream_reply(stream_id, WORKING, False)
@@ -170,13 +171,13 @@ class WeComBot:
     async def refresh(self, stream_id: str) -> dict[str, Any]:
         """A stream refresh: the answer once it is ready (taken by one delivery only)."""
         key = keys.wecom_stream(stream_id)
-        state = await self.redis.hgetall(key)
+        state = await awaitable(self.redis.hgetall(key))
         if not state:
             return proto.stream_reply(stream_id, "", True)  # unknown or long expired
         if state.get("state") != "ready":
             return proto.stream_reply(stream_id, WORKING, False)
         if (
-            await self.redis.hsetnx(key, "delivered", "stream")
+            await awaitable(self.redis.hsetnx(key, "delivered", "stream"))
             or state.get("delivered") == "stream"
         ):
             return proto.stream_reply(stream_id, state.get("answer", ""), True)
@@ -189,7 +190,7 @@ class WeComBot:
             log.exception("wecom answer failed")
             text = "抱歉，出了点问题，请稍后再试。"
         key = keys.wecom_stream(stream_id)
-        await self.redis.hset(key, mapping={"state": "ready", "answer": text})
+        await awaitable(self.redis.hset(key, mapping={"state": "ready", "answer": text}))
         if text and m.response_url:
             self._spawn(self._unless_refreshed(key, m.response_url, text))
 
@@ -197,7 +198,7 @@ class WeComBot:
         """Refreshes stop some minutes after the message (or the client went away): an answer
         no refresh collected goes out through response_url, once."""
         await asyncio.sleep(self.settings.wecom_bot_refresh_grace)
-        if await self.redis.hsetnx(key, "delivered", "response_url"):
+        if await awaitable(self.redis.hsetnx(key, "delivered", "response_url")):
             await self.post_response_url(url, text)
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:

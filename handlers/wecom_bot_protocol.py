@@ -67,7 +67,7 @@ class Message:
         return bool(self.chatid)
 
 
-def _str(data: dict, *path: str) -> str:
+def _str(data: dict[str, Any], *path: str) -> str:
     value: Any = data
     for p in path:
         if not isinstance(value, dict):
@@ -98,7 +98,7 @@ def strip_mention(text: str) -> tuple[str, bool]:
     return "".join(out).strip(), found
 
 
-def parse_message(data: dict) -> Message:
+def parse_message(data: dict[str, Any]) -> Message:
     """The decrypted callback JSON as a Message; BadRequest when required fields are missing."""
     msgtype = _str(data, "msgtype")
     user = _str(data, "from", "userid")

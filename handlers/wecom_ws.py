@@ -27,6 +27,7 @@ from redis.commands.core import AsyncScript
 from handlers import wecom_bot_protocol as proto
 from handlers.wecom_bot import DEDUPE_TTL, WORKING, WeComBot
 from infra import keys
+from infra.redis import awaitable
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ class LongConnection:
     async def _outbox(self, ws: aiohttp.ClientWebSocketResponse, stop: asyncio.Event) -> None:
         key = keys.wecom_ws_outbox(self.bot_id)
         while not stop.is_set():
-            item = await self.redis.blpop([key], timeout=1)
+            item = await awaitable(self.redis.blpop([key], timeout=1))
             if item is None:
                 continue
             data = json.loads(item[1])
@@ -179,7 +180,8 @@ class LongConnection:
                     ws, {"cmd": "aibot_send_msg", "headers": {"req_id": req}, "body": body}
                 )
             except (aiohttp.ClientError, ConnectionError):
-                await self.redis.lpush(key, item[1])  # not sent: the next connection sends it
+                # not sent: the next connection sends it
+                await awaitable(self.redis.lpush(key, item[1]))
                 raise
 
     async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:

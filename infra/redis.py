@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def awaitable(result: Awaitable[T] | T) -> Awaitable[T]:
+    """redis-py types many commands for both its clients (`Awaitable[T] | T`); on a
+    `redis.asyncio` client the result is always the awaitable: `await awaitable(r.lrange(...))`.
+    Returns its argument unchanged."""
+    return cast(Awaitable[T], result)
 
 
 def _find_hiredis_pack() -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -40,7 +41,7 @@ class Canteen(Model):
     lat = fields.FloatField(null=True)  # GCJ-02
     lng = fields.FloatField(null=True)
     # WeCom group-robot webhook keys of the community groups that get the menu.
-    robot_keys = fields.JSONField(default=list)
+    robot_keys: fields.JSONField[list[str]] = fields.JSONField(default=list)
     # Delivery sign-up limits for residents (staff bookings are exempt; delivery.service.book):
     # the portions one account may hold for one meal on one day, all its recipients together,
     # and the portions one recipient may get for one meal. None: the community default
@@ -91,7 +92,8 @@ class Menu(Model):
     )
     date = fields.DateField()
     meal = fields.CharEnumField(Meal, max_length=16)
-    dishes = fields.JSONField()  # [{"name": "红烧肉", "kind": "hot"}, ...]
+    # [{"name": "红烧肉", "kind": "hot"}, ...]
+    dishes: fields.JSONField[list[dict[str, Any]]] = fields.JSONField()
     price_cents = fields.IntField(null=True)
     version = fields.IntField(default=1)
     published_by = fields.CharField(max_length=64)

@@ -28,7 +28,7 @@ class Craftsman(Model):
     name = fields.CharField(max_length=64)
     # Category ids from LABELS.md (e.g. ["tailor", "shoe_repair"]); few per row, so JSON
     # rather than a join table: search goes through the Redis index, not SQL.
-    categories = fields.JSONField(default=list)
+    categories: fields.JSONField[list[str]] = fields.JSONField(default=list)
     description = fields.CharField(max_length=500, default="")
     phone = fields.CharField(max_length=32)
     address = fields.CharField(max_length=200, default="")

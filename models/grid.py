@@ -15,7 +15,7 @@ class GridReport(Model):
     address = fields.CharField(max_length=64)
     building = fields.CharField(max_length=16)
     phone = fields.CharField(max_length=20)
-    forwarded_to = fields.JSONField(default=list)  # openids told
+    forwarded_to: fields.JSONField[list[str]] = fields.JSONField(default=list)  # openids told
     created_at = fields.DatetimeField(auto_now_add=True)
     # 我的待办 lists a worker's open reports, urgent ones (a neighbour not seen for days) first;
     # 办结 closes one with the worker's note, which the resident is told.

@@ -4,6 +4,7 @@ in the same transaction as what caused it, and drained by the push worker."""
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -43,7 +44,7 @@ class OutboxMessage(Model):
     id = fields.BigIntField(primary_key=True)
     channel = fields.CharEnumField(PushChannel, max_length=16)
     target = fields.CharField(max_length=128)
-    payload = fields.JSONField()
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField()
     # Same key twice is one message (e.g. "menu:12:openid"), so re-publishing never double-sends.
     dedupe_key = fields.CharField(max_length=191, unique=True, null=True)
     status = fields.CharEnumField(
@@ -64,7 +65,7 @@ class OutboxMessage(Model):
     subject = fields.CharField(max_length=64, null=True, db_index=True)
     # openids of the second person(s) to reach when this cannot be delivered; empty or null:
     # the staff on duty (admins).
-    escalate_to = fields.JSONField(null=True)
+    escalate_to: fields.JSONField[list[str] | None] = fields.JSONField(null=True)
     # URGENT: escalate if not sent by then (queued + 2 minutes).
     deliver_by = fields.DatetimeField(null=True)
     # IMPORTANT/URGENT: keep retrying until then, whatever the attempt count.

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 from redis.asyncio import Redis
 
 from infra import geo_index, keys
+from infra.redis import awaitable
 from models.places import Place
 from places.kinds import IDS
 
@@ -105,5 +106,5 @@ async def cards(redis: Redis, ids: list[int]) -> list[PlaceCard | None]:
     """The indexed cards of `ids`, in order; None for any no longer shown."""
     if not ids:
         return []
-    raws = await redis.hmget(keys.place_cards(), [str(i) for i in ids])
+    raws = await awaitable(redis.hmget(keys.place_cards(), [str(i) for i in ids]))
     return [_card(raw) if raw else None for raw in raws]

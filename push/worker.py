@@ -21,6 +21,7 @@ import random
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -30,6 +31,8 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from infra import keys
+from infra.orm import flat
+from infra.redis import awaitable
 from models.push import OutboxMessage, PushChannel, PushStatus, PushUrgency
 from models.users import User
 from push import escalation
@@ -120,9 +123,9 @@ class PushWorker:
     async def _idle(self, stop: asyncio.Event) -> None:
         """Sleep up to poll_interval; wake at once on `outbox.wake` or on `stop` (so shutting
         the app down does not wait out a poll)."""
-        signal = asyncio.ensure_future(
-            self.redis.blpop([keys.PUSH_WAKE], timeout=self.config.poll_interval)
-        )
+        # redis-py types the timeout as int; the server (6+) takes fractional seconds.
+        wait = self.redis.blpop([keys.PUSH_WAKE], timeout=self.config.poll_interval)  # type: ignore[arg-type]
+        signal = asyncio.ensure_future(awaitable(wait))
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({signal, stopping}, return_when=asyncio.FIRST_COMPLETED)
         for task in (signal, stopping):
@@ -184,7 +187,7 @@ class PushWorker:
                 )
                 if postgres:
                     candidates = candidates.select_for_update(skip_locked=True)
-                ids += list(await candidates.values_list("id", flat=True))
+                ids += await flat(candidates.values_list("id", flat=True))
                 if len(ids) >= self.config.batch_size:
                     break
             if not ids:
@@ -205,7 +208,9 @@ class PushWorker:
     async def process(self, batch: list[OutboxMessage]) -> None:
         openids = {m.target for m in batch if m.channel in USER_CHANNELS}
         unfollowed = set(
-            await User.filter(openid__in=openids, followed=False).values_list("openid", flat=True)
+            await flat(
+                User.filter(openid__in=openids, followed=False).values_list("openid", flat=True)
+            )
             if openids
             else []
         )
@@ -298,7 +303,7 @@ class PushWorker:
         else:
             await self._give_up(msg, reason)
 
-    def _notice(self, payload: object) -> dict | None:
+    def _notice(self, payload: object) -> dict[str, Any] | None:
         """A customer-service text as the configured notice template: its first line as the
         title, the rest shortened, and how to read it all."""
         text = payload.get("text") if isinstance(payload, dict) else None
@@ -330,7 +335,7 @@ class PushWorker:
         except RedisError:
             log.warning("could not keep a shortened message", extra={"channel": "wechat_cs"})
 
-    async def _switch(self, msg: OutboxMessage, fallback: dict, reason: str) -> None:
+    async def _switch(self, msg: OutboxMessage, fallback: dict[str, Any], reason: str) -> None:
         """Queue the message's fallback in its place, due now, without spending an attempt."""
         try:
             channel = PushChannel(fallback["channel"])

@@ -15,6 +15,7 @@ import aiohttp
 from redis.asyncio import Redis
 
 from infra import keys
+from infra.redis import awaitable
 
 if TYPE_CHECKING:
     from settings import Settings
@@ -72,7 +73,7 @@ class WeChatAPI:
     # ---- token -------------------------------------------------------------------------------
 
     async def access_token(self) -> str:
-        token = await self._redis.get(self._token_key)
+        token: str | None = await self._redis.get(self._token_key)
         if token:
             return token
         return await self._refresh()
@@ -81,7 +82,7 @@ class WeChatAPI:
         for _ in range(int(LOCK_TTL / 0.05)):
             if await self._redis.set(self._lock_key, "1", nx=True, ex=LOCK_TTL):
                 try:
-                    token = await self._redis.get(self._token_key)
+                    token: str | None = await self._redis.get(self._token_key)
                     if token:  # someone refreshed while we waited for the lock
                         return token
                     data = await self._request(
@@ -107,7 +108,7 @@ class WeChatAPI:
         raise WeChatAPIError(-1, "timed out waiting for the access token refresh")
 
     async def invalidate_token(self, token: str) -> None:
-        await self._redis.eval(_DELETE_IF_SAME, 1, self._token_key, token)
+        await awaitable(self._redis.eval(_DELETE_IF_SAME, 1, self._token_key, token))
 
     # ---- calls -------------------------------------------------------------------------------
 
@@ -210,7 +211,8 @@ class WeChatAPI:
             "/wxa/msg_sec_check",
             json={"content": content, "version": 2, "scene": scene, "openid": openid},
         )
-        return data.get("result", {}).get("suggest", "pass") == "pass"
+        suggest: str = data.get("result", {}).get("suggest", "pass")
+        return suggest == "pass"
 
 
 def clients(

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ class FakeWeChat:
             yield base
 
     @web.middleware
-    async def _faults_mw(self, request: web.Request, handler: Any) -> web.StreamResponse:
+    async def _faults_mw(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         faults = self._faults.get(request.path)
         if faults:
             fault = faults[0]

@@ -144,7 +144,8 @@ class FakeWeComBot:
         expected = _sign(self.token, str(reply["timestamp"]), reply["nonce"], reply["encrypt"])
         if reply["msgsignature"] != expected or reply["nonce"] != query["nonce"]:
             raise AssertionError("reply signature does not verify")
-        return json.loads(self.crypto._decrypt(reply["encrypt"]))
+        message: dict[str, Any] = json.loads(self.crypto._decrypt(reply["encrypt"]))
+        return message
 
     async def send(self, url: str, text: str, **fields: Any) -> dict[str, Any] | None:
         return await self.post(url, self.message(text, **fields))

@@ -70,7 +70,9 @@ class BotCrypto:
         self._check(signature, timestamp, nonce, echo)
         return self._decrypt(echo)
 
-    def open(self, body: bytes, signature: str | None, timestamp: str, nonce: str | None) -> dict:
+    def open(
+        self, body: bytes, signature: str | None, timestamp: str, nonce: str | None
+    ) -> dict[str, Any]:
         """POST body → the decrypted message as a dict; Forbidden or BadRequest."""
         try:
             envelope = json.loads(body)
@@ -88,7 +90,9 @@ class BotCrypto:
             raise BadEnvelope("decrypted body is not an object")
         return message
 
-    def seal(self, payload: dict[str, Any], nonce: str, timestamp: str | None = None) -> dict:
+    def seal(
+        self, payload: dict[str, Any], nonce: str, timestamp: str | None = None
+    ) -> dict[str, Any]:
         """A passive reply: the payload encrypted, signed, in WeCom's JSON envelope."""
         timestamp = timestamp or str(int(time.time()))
         plain = json.dumps(payload, ensure_ascii=False)

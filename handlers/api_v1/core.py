@@ -415,7 +415,7 @@ def wrap(ep: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
             bucket = "read" if ep.method == "GET" else "write"
             await rate_limit(request, bucket, who, limit)
             if ep.access is Access.ADMIN:
-                from craftsman_directory.service import is_admin
+                from community.roles import is_admin
 
                 assert caller is not None
                 if not await is_admin(caller.openid):

@@ -8,7 +8,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.nlu.labels import CATEGORIES
-from craftsman_directory import geo, hours, search, service
+from community import geo, hours
+from craftsman_directory import search, service
 from craftsman_directory.service import DirectoryError, Registration
 from handlers.api_v1.core import (
     ID,

@@ -25,6 +25,7 @@ from multidict import MultiDict
 
 from canteen import service as canteen_service
 from canteen.menu_parser import KIND_NAMES, MenuParseError, parse_menu, render_menu
+from community.roles import is_admin
 from craftsman_directory import service as directory_service
 from handlers.keys import bot_key, redis_key, settings_key, wechat_api_key
 from handlers.proxy import client_ip, is_https
@@ -432,7 +433,7 @@ async def dashboard(request: web.Request) -> web.Response:
         await _save_session(request, session)
     today = _now(request).date()
     canteen = await canteen_service.staff_canteen(openid)
-    admin = await directory_service.is_admin(openid)
+    admin = await is_admin(openid)
     ctx: dict[str, Any] = {
         "csrf": session["csrf"],
         "user_id": session["user_id"],
@@ -594,7 +595,7 @@ ACTIONS = {
 
 async def _admin_session(request: web.Request) -> tuple[dict[str, Any], Any]:
     session, form = await _staff_session(request)
-    if not await directory_service.is_admin(session["openid"]):
+    if not await is_admin(session["openid"]):
         raise web.HTTPForbidden(text="只有社区管理员可以做这件事。")
     return session, form
 
