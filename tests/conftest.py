@@ -24,6 +24,7 @@ from handlers.keys import bot_key, redis_key
 from infra import database
 from main import create_app
 from settings import Settings, load_settings
+from tests.chat_support import Chat
 from wechat_api.fake import FakeWeChat
 
 TOKEN = "linlitesttoken"
@@ -148,6 +149,12 @@ async def driven_client(
 @pytest.fixture
 def bot(client: TestClient) -> Any:
     return client.app[bot_key]
+
+
+@pytest.fixture
+def say(bot: Any) -> Chat:
+    """The chat driver: `await say(user, text)` → the bot's replies (tests/chat_support.py)."""
+    return Chat(bot)
 
 
 # ---- domain set-up ---------------------------------------------------------------------------

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from bot.context import SHANGHAI
-from bot.messages import Incoming
 from craftsman_directory import index
 from models.directory import Craftsman, Source, Status
 from models.users import Role, RoleGrant, User
+from tests.chat_support import Chat
 
 HOME = (31.2304, 121.4737)  # People's Square, GCJ-02
 # Wednesday 2026-11-25 10:00 in Shanghai.
@@ -18,15 +18,13 @@ M_PER_DEG_LAT = 111_195.0
 
 
 async def say(bot: Any, text: str, user: str = "o-resident") -> str:
-    replies = await bot.handle(Incoming.of_text(user, text))
-    return "\n".join(r.text for r in replies)
+    return await Chat(bot)(user, text)
 
 
 async def send_location(
     bot: Any, lat: float, lng: float, label: str = "", user: str = "o-resident"
 ) -> str:
-    replies = await bot.handle(Incoming.of_location(user, lat, lng, label))
-    return "\n".join(r.text for r in replies)
+    return await Chat(bot).location(user, lat, lng, label)
 
 
 def north(metres: float, lat: float = HOME[0]) -> float:

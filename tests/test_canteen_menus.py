@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from bot.context import SHANGHAI
-from bot.messages import Incoming
 from canteen.cli import add_canteen, grant_role, parse_meal_spec
 from canteen.menu_parser import MenuParseError, parse_menu
 from canteen.service import set_subscription
@@ -18,6 +17,7 @@ from models.canteen import DishKind, Meal, Menu, MenuSubscription
 from models.push import OutboxMessage, PushChannel, PushStatus
 from models.users import Role, User
 from server.lifecycle import push_worker_key
+from tests.chat_support import Chat
 from tests.conftest import lunch_and_dinner_canteen
 
 TODAY = dt.date(2026, 11, 25)  # a Wednesday
@@ -128,14 +128,9 @@ async def canteen(client: Any) -> Any:
 
 @pytest.fixture
 def say(bot: Any) -> Any:
-    bot.services.clock = lambda: dt.datetime(
-        2026, 11, 25, 15, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))
+    return Chat(
+        bot, when=dt.datetime(2026, 11, 25, 15, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     )
-
-    async def say(user: str, text: str) -> str:
-        return "\n".join(r.text for r in await bot.handle(Incoming.of_text(user, text)))
-
-    return say
 
 
 async def test_staff_publish_after_confirmation_queues_pushes(canteen: Any, say: Any) -> None:
@@ -232,8 +227,7 @@ async def test_publish_reaches_subscribers_and_groups_through_the_worker(
         update={"mini_menu_template_id": "tmpl-menu", "wechat_menu_template_id": "tmpl-oa"}
     )
 
-    async def say(user: str, text: str) -> str:
-        return "\n".join(r.text for r in await bot.handle(Incoming.of_text(user, text)))
+    say = Chat(bot)
 
     await say("o-a", "订阅菜单")
     await say("o-b", "订阅菜单")

@@ -8,12 +8,12 @@ import datetime as dt
 from typing import Any
 
 from bot.context import SHANGHAI
-from bot.messages import Incoming
 from canteen.cli import add_canteen, grant_role
 from delivery import scheduler
 from handlers.keys import bot_key
 from models.directory import Complaint, Craftsman, Status
 from models.users import Role, User
+from tests.chat_support import Chat
 from tests.console_support import console_login, make_staff
 from tests.directory_support import make_craftsman
 
@@ -43,8 +43,7 @@ async def test_todays_sign_ups_show_what_the_volunteer_reported(
     await grant_role("o-staff", Role.CANTEEN_STAFF, canteen.pk, None)
     await grant_role("o-vol", Role.VOLUNTEER, None, "1-10号楼")
 
-    async def say(user: str, text: str) -> str:
-        return "\n".join(r.text for r in await bot.handle(Incoming.of_text(user, text)))
+    say = Chat(bot)
 
     for user, address in (("o-a", "3号楼401"), ("o-b", "5号楼101")):
         for text in ("给我自己订明天午饭", address, "1", "无", "13800000001", "没有", "确认"):

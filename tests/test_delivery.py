@@ -14,7 +14,6 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.context import SHANGHAI
-from bot.messages import Incoming
 from canteen.cli import grant_role
 from delivery import roster, scheduler, service
 from delivery.days import parse_days
@@ -26,6 +25,7 @@ from models.delivery import MealSlot, Outcome, Recipient, Signup, SignupStatus
 from models.push import OutboxMessage
 from models.users import Role
 from server.lifecycle import push_worker_key, run_delivery_scheduler
+from tests.chat_support import Chat
 from tests.conftest import lunch_and_dinner_canteen
 from wechat_api.fake import FakeWeChat
 
@@ -52,19 +52,9 @@ async def canteen(driven_client: TestClient) -> Any:
     return c
 
 
-class Chat:
-    def __init__(self, bot: Any) -> None:
-        self.bot = bot
-        self.when = at(WED, "08:00")
-        bot.services.clock = lambda: self.when
-
-    async def __call__(self, user: str, text: str) -> str:
-        return "\n".join(r.text for r in await self.bot.handle(Incoming.of_text(user, text)))
-
-
 @pytest.fixture
 def say(driven_client: TestClient, canteen: Any) -> Chat:
-    return Chat(driven_client.app[bot_key])
+    return Chat(driven_client.app[bot_key], when=at(WED, "08:00"))
 
 
 async def lunch(canteen: Any) -> CanteenMeal:

@@ -9,24 +9,18 @@ from typing import Any
 import pytest
 
 from bot.context import SHANGHAI
-from bot.messages import Incoming
 from canteen.cli import grant_role
 from handlers.keys import bot_key
 from models.delivery import Recipient
 from models.grid import GridReport
 from models.push import OutboxMessage
 from models.users import Role
+from tests.chat_support import Chat
 
 
 @pytest.fixture
 def say(driven_client: Any) -> Any:
-    bot = driven_client.app[bot_key]
-    bot.services.clock = lambda: dt.datetime(2026, 11, 25, 9, 5, tzinfo=SHANGHAI)
-
-    async def say(user: str, text: str) -> str:
-        return "\n".join(r.text for r in await bot.handle(Incoming.of_text(user, text)))
-
-    return say
+    return Chat(driven_client.app[bot_key], when=dt.datetime(2026, 11, 25, 9, 5, tzinfo=SHANGHAI))
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.context import SHANGHAI
-from bot.messages import Incoming
 from canteen.cli import grant_role
 from handlers.keys import bot_key, mini_api_key, redis_key, wechat_api_key
 from models.grid import GridReport
@@ -21,6 +20,7 @@ from models.users import Role, User
 from push.outbox import enqueue_text
 from push.worker import PushWorker
 from server.lifecycle import push_worker_key
+from tests.chat_support import Chat
 from tests.console_support import console_login, csrf_of, make_staff
 from wechat_api.fake import FakeWeChat
 
@@ -68,10 +68,7 @@ async def community(driven_client: TestClient) -> Any:
     bot = driven_client.app[bot_key]
     bot.services.clock = lambda: dt.datetime(2026, 11, 25, 9, 5, tzinfo=SHANGHAI)
 
-    async def say(user: str, text: str) -> str:
-        return "\n".join(r.text for r in await bot.handle(Incoming.of_text(user, text)))
-
-    return say
+    return Chat(bot)
 
 
 async def test_grid_report_outlasts_an_outage_then_reaches_a_second_person_and_the_truth(
