@@ -199,7 +199,10 @@ def test_nlu_work_grows_linearly_with_the_text() -> None:
     Sixteen times the text may take about sixteen times as long, not 256 times."""
     default_parser().parse("预热", cache=False)
     for unit in ("找裁缝", "找采缝", "修鞋配钥匙", "1号楼"):
-        small, large = _best_parse_time(unit * 100), _best_parse_time(unit * 1600)
+        for _ in range(3):  # slow three times running, not once on a busy machine
+            small, large = _best_parse_time(unit * 100), _best_parse_time(unit * 1600)
+            if large < 64 * small:
+                break
         assert large < 64 * small, (unit, small, large)
 
 
@@ -668,8 +671,12 @@ def test_every_pattern_on_user_input_works_in_linear_time() -> None:
         ):
             if isinstance(pattern, bytes):
                 short, long = short.encode(), long.encode()  # type: ignore[assignment]
-            small, large = _best_time(compiled, short, 7), _best_time(compiled, long, 3)
-            if large > 64 * small:
+            # A busy machine can make one measurement look slow: slow three times running.
+            for _ in range(3):
+                small, large = _best_time(compiled, short, 7), _best_time(compiled, long, 3)
+                if large <= 64 * small:
+                    break
+            else:
                 slow.append((where, long[:3], round(large / small)))
     # To fix one: a possessive quantifier (`\s*+`), a lookbehind so that a run is tried once,
     # from its start (`(?<!\d)\d+份`), no quantified group inside a quantifier, or no regex.
