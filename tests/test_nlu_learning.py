@@ -130,3 +130,9 @@ async def test_only_admins_open_the_review_page(client: Any, fake_wechat: Any) -
     staff = await make_staff("o-nlu-cook", Role.CANTEEN_STAFF, canteen)
     await console_login(client, fake_wechat, staff)
     assert (await client.get("/console/nlu")).status == 403
+
+
+def test_scrub_keeps_words_that_only_look_like_names() -> None:
+    assert scrub("我是修鞋的") == "我是修鞋的"
+    assert scrub("找个修鞋师傅 小区门口") == "找个修鞋师傅 小区门口"
+    assert scrub("老刘家漏水") == "[姓名]家漏水"
