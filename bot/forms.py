@@ -26,7 +26,7 @@ from typing import Any
 from bot import acts
 from bot.context import Context
 from bot.messages import Kind, Reply, as_replies
-from bot.router import command_text
+from bot.router import command_text, said
 from community.errors import DomainError
 from infra import keys
 
@@ -528,7 +528,7 @@ def phone_step(
     may sit among words, spaces and dashes ("就是我 138-1234-5678")."""
 
     async def parse(ctx: Context, data: Data) -> str:
-        text = command_text(ctx.msg.text) if ctx.msg.kind is Kind.TEXT else ""
+        text = said(ctx)
         if text in skip:
             return ""
         # "没有紧急联系人", "不用留了": a skip word leading a sentence without a number.
@@ -543,6 +543,24 @@ def phone_step(
                 except ValueError:
                     continue
             raise Invalid(f"{exc}。{hint}" if hint else str(exc)) from None
+
+    return parse
+
+
+def confirm_step(
+    retry: str, also: Collection[str] = (), *, may_refuse: bool = True
+) -> Callable[[Context, Data], Awaitable[bool]]:
+    """The answer to a form's summary: a yes (or a word of `also`, such as "报名") confirms;
+    with `may_refuse`, a no ("修改") offers the fields to change; anything else re-asks with
+    `retry`, in the form's own words."""
+
+    async def parse(ctx: Context, data: Data) -> bool:
+        answer = said(ctx)
+        if answer in YES or answer in also:
+            return True
+        if may_refuse and answer in NO:
+            return False
+        raise Invalid(retry)
 
     return parse
 

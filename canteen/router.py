@@ -7,9 +7,9 @@ import re
 
 from bot import forms
 from bot.context import Context
-from bot.forms import Form, Invalid, Step
+from bot.forms import Form, Step
 from bot.messages import Kind
-from bot.router import HandlerResult, Router, command_text, intent
+from bot.router import HandlerResult, Router, intent
 from canteen import service
 from canteen.menu_parser import (
     MenuDraft,
@@ -31,11 +31,10 @@ def _is_menu_post(ctx: Context) -> bool:
     return ctx.msg.kind is Kind.TEXT and is_menu_post(ctx.msg.text)
 
 
-async def _confirm(ctx: Context, data: forms.Data) -> bool:
-    answer = command_text(ctx.msg.text)
-    if answer in forms.YES or answer == "发布":
-        return True
-    raise Invalid("请回复“确认”发布；要改就回复“取消”，再发一遍改好的菜单。")
+# No "修改" here: a changed menu is sent again whole.
+_confirm = forms.confirm_step(
+    "请回复“确认”发布；要改就回复“取消”，再发一遍改好的菜单。", ("发布",), may_refuse=False
+)
 
 
 async def _publish(ctx: Context, data: forms.Data) -> str:

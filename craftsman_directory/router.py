@@ -15,7 +15,7 @@ from typing import Any
 
 from bot import clarify, forms
 from bot.context import PREFETCH, Context
-from bot.forms import NO, YES, Form, Invalid, Step
+from bot.forms import Form, Invalid, Step
 from bot.messages import Kind
 from bot.nearby import ASK_LOCATION, NearbySearch
 from bot.nlu.slots import extract_dates
@@ -403,13 +403,7 @@ async def _phone(ctx: Context, data: forms.Data) -> str:
         raise Invalid(str(exc) + "。") from exc
 
 
-async def _confirm(ctx: Context, data: forms.Data) -> bool:
-    answer = said(ctx)
-    if answer in YES:
-        return True
-    if answer in NO:
-        return False
-    raise Invalid("请回复“确认”提交，或“修改”重新填写。")
+_confirm = forms.confirm_step("请回复“确认”提交，或“修改”重新填写。")
 
 
 def _summary(data: forms.Data) -> str:
