@@ -105,7 +105,7 @@ async def close_report(worker: str, report_id: int, note: str, now: dt.datetime)
         raise DomainError(texts.NOTE_NEEDED.format(id=report_id), code="note_needed", field="note")
     note = note[:NOTE_MAX]
     async with in_transaction() as conn:
-        report = await GridReport.get_or_none(pk=report_id).using_db(conn)
+        report = await GridReport.get_or_none(pk=report_id, using_db=conn)
         if report is None:
             raise DomainError(texts.NO_SUCH_REPORT.format(id=report_id), code="not_found")
         closed = (

@@ -14,13 +14,16 @@ import logging
 import math
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from community import geo
 from community.clock import SHANGHAI
 from places.circle import RING_MINUTES, Circle
 from places.kinds import KINDS, outline
 from settings import Settings
+
+if TYPE_CHECKING:
+    from PIL.ImageFont import FreeTypeFont
 
 # fontTools narrates every table of the font subset fpdf2 embeds, at INFO.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
@@ -95,9 +98,9 @@ class PngCanvas:
         self.img = Image.new("RGB", (round(PAGE_W * self.s), round(PAGE_H * self.s)), "white")
         self.draw = ImageDraw.Draw(self.img)
         self.font_files = font
-        self._fonts: dict[tuple[int, bool], object] = {}
+        self._fonts: dict[tuple[int, bool], FreeTypeFont] = {}
 
-    def _font(self, size: float, bold: bool) -> object:
+    def _font(self, size: float, bold: bool) -> FreeTypeFont:
         from PIL import ImageFont
 
         key = (round(size * self.s), bold)
@@ -308,9 +311,9 @@ def layout(c: Canvas, view: Circle, url: str, when: datetime) -> None:
     c.text(lx, ly + 4, "图例", 11, INK, bold=True)
     ly += 20
     groups = view.by_kind()
-    for kind in groups:
-        marker(c, kind, lx + 6, ly - 3.5, 6)
-        c.text(lx + 17, ly, f"{KINDS[kind].name}（{len(groups[kind])}）", 9)
+    for group in groups:
+        marker(c, group, lx + 6, ly - 3.5, 6)
+        c.text(lx + 17, ly, f"{KINDS[group].name}（{len(groups[group])}）", 9)
         ly += 18
     ly += 6
     for line in ("步行时间从", f"“{view.centre_label}”", "起算，每分钟80米，", "直线距离估算。"):
@@ -321,8 +324,8 @@ def layout(c: Canvas, view: Circle, url: str, when: datetime) -> None:
     c.text(28, top - 8, "各类服务点（步行分钟）", 11, INK, bold=True)
     col_w, x, y = 180.0, 28.0, top + 8
     rows: list[tuple[str, str | None]] = []
-    for kind, spots in groups.items():
-        rows.append((KINDS[kind].name, kind))
+    for group, spots in groups.items():
+        rows.append((KINDS[group].name, group))
         rows += [(f"{s.name}  {s.minutes}分钟", None) for s in spots]
     for i, (label, kind) in enumerate(rows):
         line_h = 15.0 if kind else 12.0
