@@ -18,7 +18,7 @@ from bot import acts, forms
 from bot.context import Context
 from bot.forms import Form, Invalid, Step
 from bot.messages import Kind
-from bot.router import HandlerResult, Router, command_text
+from bot.router import HandlerResult, Router, said
 from canteen import service as canteen_service
 from community import hours
 from community.roles import has_role
@@ -34,10 +34,6 @@ from models.users import Role
 router = Router("conversation")
 
 RESULTS = "dir_results"
-
-
-def _text(ctx: Context) -> str:
-    return command_text(ctx.msg.text) if ctx.msg.kind is Kind.TEXT else ""
 
 
 # ---- small talk ----------------------------------------------------------------------------
@@ -64,12 +60,12 @@ _SIGNUPS = re.compile(
 
 
 def _asks_round(ctx: Context) -> bool:
-    text = _text(ctx)
+    text = said(ctx)
     return len(text) <= 30 and bool(_ROUND.search(text))
 
 
 def _asks_signups(ctx: Context) -> bool:
-    text = _text(ctx)
+    text = said(ctx)
     return len(text) <= 30 and bool(_SIGNUPS.search(text))
 
 
@@ -81,7 +77,7 @@ async def _volunteer_round(ctx: Context) -> bool:
 async def volunteer_round(ctx: Context) -> HandlerResult:
     """A volunteer's "今天送哪几家" / "我的名单": their lines, or when the roster comes."""
     now = ctx.now()
-    day = now.date() + dt.timedelta(days=1 if _text(ctx).startswith("明") else 0)
+    day = now.date() + dt.timedelta(days=1 if said(ctx).startswith("明") else 0)
     lines = await roster.volunteer_lines(ctx.user, day)
     if lines:
         out = [f"{day_name(day, now.date())}您负责送这几家："]
@@ -117,7 +113,7 @@ async def staff_signups(ctx: Context) -> HandlerResult:
     canteen = await canteen_service.staff_canteen(ctx.user)
     assert canteen is not None
     day = ctx.now().date()
-    if re.search(r"明天|明日", _text(ctx)):
+    if re.search(r"明天|明日", said(ctx)):
         day += dt.timedelta(days=1)
     return await roster.day_summary(canteen, day, console=_console(ctx))
 
@@ -199,7 +195,7 @@ def _mentions_someone(text: str) -> bool:
 
 
 def _follow_up_words(ctx: Context) -> bool:
-    text = _text(ctx)
+    text = said(ctx)
     if not text or len(text) > 40 or not _mentions_someone(text):
         return False
     return bool(
@@ -217,14 +213,14 @@ def _follow_up_words(ctx: Context) -> bool:
 async def _about_listed(ctx: Context) -> bool:
     if not _follow_up_words(ctx):
         return False
-    return _named(_text(ctx), await _listed(ctx)) is not None
+    return _named(said(ctx), await _listed(ctx)) is not None
 
 
 @router.message(_about_listed)
 async def about_listed(ctx: Context) -> HandlerResult:
     """After a search: '张师傅几点关门', '第二个电话多少', '他能上门吗', and complaints or praise
     about one of them."""
-    text = _text(ctx)
+    text = said(ctx)
     listed = await _listed(ctx)
     card = _named(text, listed)
     assert card is not None
@@ -264,7 +260,7 @@ def _open_now(card: Card, ctx: Context) -> str:
 
 
 def _asks_nearest(ctx: Context) -> bool:
-    return bool(_NEAREST.search(_text(ctx)))
+    return bool(_NEAREST.search(said(ctx)))
 
 
 async def _nearest_listed(ctx: Context) -> bool:
@@ -293,7 +289,7 @@ _BARE_NUMBER = re.compile(r"^(?:第)?([1-9]|[一二三四五六七八九])(?:个
 async def _bare_number_for_results(ctx: Context) -> bool:
     """A bare number refers to the last numbered list shown: here, the search results (the
     directory's "找A还是B" question, when it is the newer list, answers it itself)."""
-    if not _BARE_NUMBER.match(_text(ctx)):
+    if not _BARE_NUMBER.match(said(ctx)):
         return False
     if await ctx.redis.get(keys.scratch(ctx.conv, "dir_clarify")):
         return False
@@ -302,7 +298,7 @@ async def _bare_number_for_results(ctx: Context) -> bool:
 
 @router.message(_bare_number_for_results)
 async def numbered(ctx: Context) -> HandlerResult:
-    m = _BARE_NUMBER.match(_text(ctx))
+    m = _BARE_NUMBER.match(said(ctx))
     assert m is not None
     listed = await _listed(ctx)
     n = _CN.find(m.group(1)) + 1 or int(m.group(1))
@@ -322,7 +318,7 @@ async def numbered(ctx: Context) -> HandlerResult:
 
 
 def _names_a_craftsman(ctx: Context) -> bool:
-    text = _text(ctx)
+    text = said(ctx)
     return bool(
         text
         and len(text) <= 60
@@ -334,7 +330,7 @@ def _names_a_craftsman(ctx: Context) -> bool:
 async def _known_craftsman(ctx: Context) -> bool:
     if not _names_a_craftsman(ctx):
         return False
-    return await _craftsman_named(_text(ctx)) is not None
+    return await _craftsman_named(said(ctx)) is not None
 
 
 async def _craftsman_named(text: str) -> Craftsman | None:
@@ -351,7 +347,7 @@ async def _craftsman_named(text: str) -> Craftsman | None:
 @router.message(_known_craftsman)
 async def about_named(ctx: Context) -> HandlerResult:
     """'我要投诉张师傅', '那个张师傅乱收费', '李阿姨手艺真好' with no list shown."""
-    text = _text(ctx)
+    text = said(ctx)
     craftsman = await _craftsman_named(text)
     assert craftsman is not None
     if _COMPLAINT.search(text):
@@ -376,7 +372,7 @@ _BARE_COMPLAINT = re.compile(
 
 
 def _complains_of_nobody(ctx: Context) -> bool:
-    return ctx.msg.kind is Kind.TEXT and bool(_BARE_COMPLAINT.match(_text(ctx).replace(" ", "")))
+    return ctx.msg.kind is Kind.TEXT and bool(_BARE_COMPLAINT.match(said(ctx).replace(" ", "")))
 
 
 @router.message(_complains_of_nobody)
@@ -386,7 +382,7 @@ async def complaint_who(ctx: Context) -> HandlerResult:
 
 
 async def _who(ctx: Context, data: forms.Data) -> int:
-    text = _text(ctx)
+    text = said(ctx)
     card = _named(text, await _listed(ctx))
     if card is not None:
         data["name"] = card.name
@@ -417,7 +413,7 @@ async def _reason(ctx: Context, data: forms.Data) -> str:
 
 
 async def _yes(ctx: Context, data: forms.Data) -> bool:
-    answer = _text(ctx)
+    answer = said(ctx)
     if answer in forms.YES or answer in {"投诉", "提交"}:
         return True
     raise Invalid("确认投诉请回复“确认”，不投诉了回复“算了”。")
@@ -469,7 +465,7 @@ async def start_praise(ctx: Context, cid: int, name: str, text: str) -> HandlerR
 
 
 async def _stars(ctx: Context, data: forms.Data) -> int:
-    text = _text(ctx)
+    text = said(ctx)
     m = _STARS.search(text) or re.fullmatch(r"([1-5]|[一二三四五])", text)
     if m is None:
         raise Invalid("请回复1到5的数字，5分最好。")
@@ -508,7 +504,7 @@ PRAISE_FORM = Form(
 
 
 async def _resumes(ctx: Context) -> bool:
-    if _text(ctx) not in {"继续", "接着填", "接着", "继续填", "接着报名"}:
+    if said(ctx) not in {"继续", "接着填", "接着", "继续填", "接着报名"}:
         return False
     return bool(await ctx.redis.exists(keys.scratch(ctx.conv, forms.SUSPENDED)))
 
