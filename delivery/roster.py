@@ -21,7 +21,7 @@ from community.roles import Duty
 from delivery.days import day_name
 from delivery.service import SELF, meal_label, serve_until, sql_for
 from infra.spreadsheets import safe_row
-from models.canteen import Canteen, CanteenMeal, meal_rank
+from models.canteen import Canteen, CanteenMeal, Meal, meal_rank
 from models.delivery import MealSlot, Outcome, Signup, SignupStatus
 from models.push import PushChannel, PushUrgency
 from models.users import Role, RoleGrant
@@ -351,7 +351,7 @@ async def day_summary(canteen: Canteen, day: dt.date, console: str = "") -> str:
     if not rows:
         return f"{day_name(day)}没有送餐报名。"
     lines = [f"{canteen.name} {day_name(day)}送餐："]
-    for meal in ("breakfast", "lunch", "dinner"):
+    for meal in (Meal.BREAKFAST, Meal.LUNCH, Meal.DINNER):
         mine = [s for s in rows if s.slot.meal == meal]
         if not mine:
             continue

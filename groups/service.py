@@ -272,7 +272,7 @@ async def _recipient_for(canteen_id: int, line: Line) -> Recipient:
     if mine is not None and mine.building != line.building:
         label = f"{line.name}·{line.building}号楼"[:16]
         mine = await Recipient.get_or_none(openid=account, label=label)
-    fields = {"address": line.address, "building": line.building, "diet": line.note}
+    fields: dict[str, Any] = {"address": line.address, "building": line.building, "diet": line.note}
     if mine is None:
         try:
             return await Recipient.create(openid=account, label=label, phone="", **fields)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from aiohttp import web
 
@@ -112,8 +114,8 @@ async def _answer_once(app: web.Application, message: object) -> str:
     redis = app[redis_key]
     bot = app[bot_key]
     deadline = app[settings_key].wechat_reply_deadline
-    once = Once(keys.dedupe(proto.dedupe_key(message)), _PENDING, DEDUPE_TTL)  # type: ignore[arg-type]
-    incoming = proto.to_incoming(message)  # type: ignore[arg-type]
+    once = Once(keys.dedupe(proto.dedupe_key(message)), _PENDING, DEDUPE_TTL)
+    incoming = proto.to_incoming(message)
     ctx = await bot.claim(incoming, once)  # the claim and the user's state: one round trip
     if ctx is None:
         return await _earlier_answer(redis, once.key, deadline)
@@ -148,9 +150,9 @@ async def _earlier_answer(redis: object, key: str, deadline: float) -> str:
     return parts[0] if parts else ""
 
 
-def _in_background(app: web.Application, coro: object) -> None:
+def _in_background(app: web.Application, coro: Coroutine[Any, Any, None]) -> None:
     tasks = app[background_key]
-    task = asyncio.create_task(coro)  # type: ignore[arg-type]
+    task = asyncio.create_task(coro)
     tasks.add(task)
     task.add_done_callback(tasks.discard)
 

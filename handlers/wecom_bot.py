@@ -24,7 +24,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from aiohttp import web
@@ -110,7 +110,7 @@ class WeComBot:
             await pipe.execute()
         return True
 
-    async def _group_allows(self, chat_id: str) -> bool | str | None:
+    async def _group_allows(self, chat_id: str) -> Literal[True] | str | None:
         """True, or what to say instead: BUSY once when the group passes its limit, then
         nothing until the minute is over."""
         window = int(time.time() // 60)

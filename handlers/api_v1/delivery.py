@@ -278,6 +278,7 @@ async def report_line(call: Call) -> web.Response:
     signup = mine.get(call.path["signup_id"])
     if signup is None:
         raise not_found("您今天名单上的这一户")
+    assert signup.line_no is not None  # volunteer_lines gives numbered lines only
     outcome = Outcome(call.body["outcome"])
     result = await roster.report(
         call.me.openid, [signup.line_no], outcome, now, slot_id=signup.slot_id

@@ -3,10 +3,13 @@ complaints, and the admins' approval and complaint handling. Every rule is the s
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from redis.asyncio import Redis
 
+from bot.context import Notifier
 from bot.nlu.labels import CATEGORIES
 from community import geo, hours
 from craftsman_directory import search, service
@@ -283,7 +286,9 @@ async def admin_list_craftsmen(call: Call) -> web.Response:
     return await paged(call, query, craftsman_out)
 
 
-async def _admin_action(call: Call, action: Any) -> Craftsman:
+async def _admin_action(
+    call: Call, action: Callable[[Redis, Notifier, int], Awaitable[Craftsman]]
+) -> Craftsman:
     cid = call.path["craftsman_id"]
     if not await Craftsman.exists(pk=cid):
         raise not_found("师傅")

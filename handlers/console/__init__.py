@@ -107,7 +107,7 @@ async def _session(request: web.Request) -> dict[str, Any] | None:
     raw = await request.app[redis_key].get(keys.console_session(_hash(token)))
     if not raw:
         return None
-    data = json.loads(raw)
+    data: dict[str, Any] = json.loads(raw)
     data["_key"] = keys.console_session(_hash(token))
     return data
 
