@@ -181,7 +181,8 @@ class StateView:
     async def exists(self, *names: str) -> int:
         if names and all(n in self._values for n in names):
             return sum(self._values[n] is not None for n in names)
-        return await self._redis.exists(*names)
+        count: int = await self._redis.exists(*names)
+        return count
 
     async def set(self, key: str, *args: Any, **kwargs: Any) -> Any:
         self._values.pop(key, None)

@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from bot.nlu.labels import CATEGORIES
 from community import geo
 from infra import geo_index, keys
+from infra.redis import awaitable
 from models.directory import Craftsman, Status
 
 log = logging.getLogger(__name__)
@@ -143,5 +144,5 @@ async def cards(redis: Redis, ids: list[int]) -> list[Card | None]:
     """The indexed cards of `ids`, in order; None for any no longer indexed."""
     if not ids:
         return []
-    raws = await redis.hmget(keys.directory_cards(), [str(i) for i in ids])
+    raws = await awaitable(redis.hmget(keys.directory_cards(), [str(i) for i in ids]))
     return [Card.loads(raw) if raw else None for raw in raws]

@@ -54,7 +54,7 @@ def _assess(hits: list[Hit], now: datetime, elderly: bool) -> list[Found]:
     minute = now.replace(second=0, microsecond=0)
     speed = geo.walk_speed(elderly)
     states: dict[str, tuple[int, str]] = {}
-    found = []
+    found: list[Found] = []
     add = found.append
     for card, distance in hits:  # up to MAX_RESULTS a message: kept to the least work
         text = card.hours

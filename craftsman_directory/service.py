@@ -21,6 +21,8 @@ from community.phones import normalise_phone as normalise_phone  # re-exported
 from community.roles import admin_openids, is_admin
 from craftsman_directory import index
 from infra import keys
+from infra.orm import flat
+from infra.redis import awaitable
 from models.directory import Complaint, Craftsman, Review, Source, Status
 from models.users import User
 
@@ -328,7 +330,7 @@ async def month_stats(redis: Redis, openid: str, now: dt.datetime) -> MonthStats
     craftsman = await Craftsman.get_or_none(openid=openid)
     if craftsman is None:
         raise DirectoryError("您还没有登记为师傅。说“师傅登记”开始。", code="not_craftsman")
-    found = await redis.hget(keys.directory_found(f"{now:%Y-%m}"), str(craftsman.pk))
+    found = await awaitable(redis.hget(keys.directory_found(f"{now:%Y-%m}"), str(craftsman.pk)))
     start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     reviews = await Review.filter(craftsman=craftsman, created_at__gte=start)
     complaints = await Complaint.filter(craftsman=craftsman, created_at__gte=start).count()
@@ -365,7 +367,7 @@ async def review(
     await Review.update_or_create(
         craftsman=craftsman, reviewer=reviewer, defaults={"stars": stars, "text": text[:200]}
     )
-    stars_given = await Review.filter(craftsman=craftsman).values_list("stars", flat=True)
+    stars_given = await flat(Review.filter(craftsman=craftsman).values_list("stars", flat=True))
     craftsman.rating_count = len(stars_given)
     craftsman.rating_avg = round(sum(stars_given) / len(stars_given), 2)
     await craftsman.save(update_fields=["rating_avg", "rating_count", "updated_at"])
@@ -422,13 +424,8 @@ async def compound_location(text: str) -> tuple[str, float, float] | None:
     typed = text.strip()
     if len(typed) < 2:
         return None
-    names = [
-        n
-        for n in await Craftsman.filter(compound__not_isnull=True)
-        .distinct()
-        .values_list("compound", flat=True)
-        if n
-    ]
+    compounds = Craftsman.filter(compound__not_isnull=True).distinct()
+    names: list[str] = [n for n in await flat(compounds.values_list("compound", flat=True)) if n]
     match = next((n for n in names if n in typed or (len(typed) >= 2 and typed in n)), None)
     if match is None and names:
         best = process.extractOne(typed, names, scorer=fuzz.ratio)
