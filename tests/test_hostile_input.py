@@ -61,6 +61,7 @@ from models.directory import Craftsman
 from models.push import OutboxMessage
 from models.users import Role
 from tests.api_support import Api, grant, openid_of
+from tests.chat_support import Chat
 from tests.conftest import (
     AES_KEY,
     APP_ID,
@@ -72,7 +73,7 @@ from tests.conftest import (
 )
 from tests.console_support import console_login, make_staff
 from tests.directory_support import HOME, freeze, make_craftsman, say, send_location
-from tests.test_delivery import TAIL, THU, WED, Chat, at, sign_up
+from tests.test_delivery import TAIL, THU, WED, at, sign_up
 from tests.test_wechat_callback import _encrypted_body
 
 # ==== the WeChat callback (/wechat) ============================================================
@@ -1050,7 +1051,7 @@ async def test_one_account_cannot_book_every_place(client: TestClient) -> None:
 
 async def test_chat_and_api_refuse_past_the_limit_with_the_same_words(client: TestClient) -> None:
     bot = client.app[bot_key]
-    chat = Chat(bot)
+    chat = Chat(bot, at(WED, "08:00"))
     canteen = await lunch_and_dinner_canteen()
     lunch = await CanteenMeal.get(canteen=canteen, meal=Meal.LUNCH)
     words_said = service.account_limit_text(6, 6)
