@@ -36,8 +36,8 @@ bench: install
 	$(PY) bench/run_all.py
 
 # Type-checked packages: everything but tests, bench and migrations.
-TYPED := bot canteen community craftsman_directory delivery grid groups handlers infra models \
-	places push server wechat_api main.py settings.py
+TYPED := bot canteen community conversation craftsman_directory delivery grid groups handlers \
+	infra models places privacy push server wechat_api main.py settings.py
 
 lint: install
 	$(VENV)/bin/ruff check .
