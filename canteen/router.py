@@ -98,6 +98,7 @@ async def unsubscribe(ctx: Context) -> HandlerResult:
     )
 
 
+_WHAT_WORDS = ("什", "啥", "哪", "些", "多少", "几")
 _DISH_Q = re.compile(r"有没有(.{1,6}?)(?:[吗呀啊呢？?]|$)|有(.{1,6}?)(?:吗|么|嘛|没有|没|不)")
 _PRICE_Q = ("多少钱", "几块", "几元", "价格", "价钱", "收费", "贵不贵", "啥价")
 _HOURS_Q = ("几点", "开饭", "营业", "开门", "时间", "什么时候")
@@ -159,7 +160,8 @@ async def menu_query(ctx: Context) -> HandlerResult:
     dish_q = _DISH_Q.search(text)
     if dish_q:
         word = (dish_q.group(1) or dish_q.group(2) or "").strip("的")
-        if word and word not in ("什么", "啥", "菜", "饭"):
+        # "有什么菜" / "有啥" / "有哪些" ask what there is, not about one dish.
+        if word and word not in ("菜", "饭") and not word.startswith(_WHAT_WORDS):
             hits = [
                 f"{MEAL_NAMES[meal]}有{d['name']}"
                 for meal, menu in found

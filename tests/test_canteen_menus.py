@@ -183,6 +183,9 @@ async def test_residents_ask_in_their_own_words(canteen: Any, say: Any) -> None:
     assert "红烧肉" in answer and "紫菜蛋花汤" in answer
     assert "有的" in await say("o-r", "明天有红烧肉吗")
     assert "没有鱼" in await say("o-r", "明天有鱼吗")
+    for asked in ("明天中午有什么菜", "明天有啥好吃的", "明天有哪些菜"):  # what, not which dish
+        answer = await say("o-r", asked)
+        assert "红烧肉" in answer and "没有" not in answer, (asked, answer)
     assert "10元" in await say("o-r", "明天午饭多少钱")
     hours = await say("o-r", "食堂几点开饭")
     assert "11:00–12:30" in hours and "17:00–18:30" in hours  # as people say them
