@@ -14,6 +14,10 @@ WEEKDAY_NAMES = "一二三四五六日"
 
 _RANGE_SPLIT = re.compile(r"(?:到|至|~|～|-|－|—)")
 _LIST_SPLIT = re.compile(r"[和、，,及跟还有]+")
+# Day words said back to back without a separator ("明天后天"): a list all the same.
+_RELATIVE = "大后天|后天|明天|明儿|今天|今儿"
+_ADJACENT = re.compile(rf"({_RELATIVE})(?={_RELATIVE})")
+_FROM_RE = re.compile(r"开始|起")
 _ALL_RE = re.compile(r"全部|所有|都不|都取消|以后都|一直|不用再送|别再送|不送了$|停了")
 
 
@@ -30,6 +34,7 @@ def _one(text: str, today: dt.date) -> dt.date | None:
 
 def parse_days(text: str, today: dt.date) -> Days | None:
     """The days named in `text`, or None when it names none."""
+    text = _ADJACENT.sub(r"\1、", text)
     parts = _RANGE_SPLIT.split(text, maxsplit=1)
     if len(parts) == 2:
         start, end = _one(parts[0], today), _one(parts[1], today)
@@ -50,7 +55,11 @@ def parse_days(text: str, today: dt.date) -> Days | None:
     if "dates" in found:
         spec = found["dates"]
         if spec in (["weekdays"], ["daily"]):
-            days = [today + dt.timedelta(days=i) for i in range(HORIZON_DAYS)]
+            # "从明天开始每天" / "下周一起每个工作日" start there; a bare "每天" starts today.
+            start = today
+            if "date" in found and _FROM_RE.search(text):
+                start = max(today, dt.date.fromisoformat(found["date"]))
+            days = [start + dt.timedelta(days=i) for i in range(HORIZON_DAYS)]
             if spec == ["weekdays"]:
                 days = [d for d in days if d.weekday() < 5]
             return Days(days, True)

@@ -95,6 +95,9 @@ def test_addresses_and_areas() -> None:
         ("每个工作日", WED, 10, True),
         ("天天都送", WED, 14, True),
         ("28号", dt.date(2026, 11, 28), 1, False),
+        ("明天后天", THU, 2, False),  # said back to back, no separator
+        ("从明天开始每天", THU, 14, True),  # starts where it says, not today
+        ("下周一起每个工作日", dt.date(2026, 11, 30), 10, True),
     ],
 )
 def test_days(text: str, first: dt.date, n: int, recurring: bool) -> None:
