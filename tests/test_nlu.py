@@ -429,15 +429,17 @@ def test_accuracy_targets(path: Path) -> None:
     assert median < 0.0005, f"median latency {median * 1000:.3f} ms"
 
 
-def test_startup_under_one_second() -> None:
+def test_serving_the_nlu_loads_no_training_or_numeric_library() -> None:
+    """Start-up stays light (its time is measured by bench/nlu_eval.py, not asserted here):
+    serving reads the model in plain Python, so numpy and friends are never imported."""
     code = (
-        "import time; t = time.perf_counter(); from bot.nlu import parse; parse('冰箱不制冷'); "
-        "print(time.perf_counter() - t)"
+        "import sys; from bot.nlu import parse; parse('冰箱不制冷'); "
+        "print(' '.join(m for m in ('numpy', 'scipy', 'sklearn', 'torch') if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    assert float(out.stdout) < 1.0
+    assert out.stdout.strip() == ""
 
 
 # -- emergencies and places (LABELS.md) --------------------------------------------------------
