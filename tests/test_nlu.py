@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -400,22 +399,18 @@ def test_extending_the_lexicon_changes_results_without_code(tmp_path: Path) -> N
 # -- accuracy on the labelled sets, speed ------------------------------------------------------
 
 
-def _accuracy(path: Path) -> tuple[float, float, float]:
+def _accuracy(path: Path) -> tuple[float, float]:
     rows = [
         json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
     ]
     intent_ok = cat_ok = cat_n = 0
-    latencies = []
     for row in rows:
-        t0 = time.perf_counter()
         r = parse(row["text"])
-        latencies.append(time.perf_counter() - t0)
         intent_ok += r.intent == row["intent"]
         if row["intent"] == "find_craftsman":
             cat_n += 1
             cat_ok += r.category == row["category"]
-    latencies.sort()
-    return intent_ok / len(rows), cat_ok / cat_n, latencies[len(latencies) // 2]
+    return intent_ok / len(rows), cat_ok / cat_n
 
 
 @pytest.mark.parametrize("path", [DEV_SET, HOLDOUT_SET], ids=["dev", "holdout"])
@@ -423,10 +418,9 @@ def test_accuracy_targets(path: Path) -> None:
     # the dev set lives outside the repo (../shared/eval); the holdout must always be present
     if path == DEV_SET and not path.exists():
         pytest.skip(f"{path} not present")
-    intent_acc, cat_acc, median = _accuracy(path)
+    intent_acc, cat_acc = _accuracy(path)  # speed: bench/nlu_eval.py, not a timed assertion
     assert intent_acc >= 0.97, f"intent accuracy {intent_acc:.2%}"
     assert cat_acc >= 0.95, f"category accuracy {cat_acc:.2%}"
-    assert median < 0.0005, f"median latency {median * 1000:.3f} ms"
 
 
 def test_serving_the_nlu_loads_no_training_or_numeric_library() -> None:
