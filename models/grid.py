@@ -19,10 +19,11 @@ class GridReport(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     # 我的待办 lists a worker's open reports, urgent ones (a neighbour not seen for days) first;
     # 办结 closes one with the worker's note, which the resident is told.
-    urgent = fields.BooleanField(default=False)
+    # Database defaults too: the columns were added to a table that already had rows.
+    urgent = fields.BooleanField(default=False, db_default=False)
     closed_at = fields.DatetimeField(null=True)
     closed_by = fields.CharField(max_length=64, null=True)
-    note = fields.CharField(max_length=200, default="")
+    note = fields.CharField(max_length=200, default="", db_default="")
 
     class Meta:
         table = "grid_reports"

@@ -58,7 +58,12 @@ class OutboxMessage(Model):
     sent_at = fields.DatetimeField(null=True)
     # ---- reliability (push/escalation.py); set through `push.outbox.enqueue(urgency=...)` ----
     urgency = fields.CharEnumField(
-        PushUrgency, max_length=9, default=PushUrgency.ROUTINE, db_index=True
+        PushUrgency,
+        max_length=9,
+        default=PushUrgency.ROUTINE,
+        # A database default too: the column was added to tables that already had rows.
+        db_default=PushUrgency.ROUTINE.value,
+        db_index=True,
     )
     # What the push is about, e.g. "grid_report:12", "signup:5", "roster:3:1-5号楼": the console
     # groups failures by it and the resident who caused it is told the truth.

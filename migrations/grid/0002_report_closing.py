@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='GridReport',
             name='urgent',
-            field=fields.BooleanField(default=False),
+            field=fields.BooleanField(default=False, db_default=False),
         ),
         ops.AddField(
             model_name='GridReport',
@@ -26,6 +26,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='GridReport',
             name='note',
-            field=fields.CharField(default='', max_length=200),
+            field=fields.CharField(default='', db_default='', max_length=200),
         ),
     ]

@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='OutboxMessage',
             name='urgency',
-            field=fields.CharEnumField(default=PushUrgency.ROUTINE, db_index=True, description='ROUTINE: routine\nIMPORTANT: important\nURGENT: urgent', enum_type=PushUrgency, max_length=9),
+            field=fields.CharEnumField(default=PushUrgency.ROUTINE, db_default='routine', db_index=True, description='ROUTINE: routine\nIMPORTANT: important\nURGENT: urgent', enum_type=PushUrgency, max_length=9),
         ),
         ops.AddField(
             model_name='OutboxMessage',
