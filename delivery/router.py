@@ -9,30 +9,28 @@ from typing import Any
 
 from bot import forms
 from bot.context import Context
-from bot.forms import NO, YES, Form, Invalid, Step
+from bot.forms import Form, Invalid, Step
 from bot.messages import Kind
 from bot.nlu.slots import extract_for_whom, extract_meal
-from bot.router import HandlerResult, Router, command_text, intent
+from bot.router import HandlerResult, Router, intent, said
 from canteen import service as canteen_service
+from community.buildings import AddressError, parse_address
 from community.errors import DomainError
-from craftsman_directory.service import normalise_phone
+from community.phones import normalise_phone
 from delivery import handover, points, roster, service, texts
 from delivery.days import day_name, days_summary, means_all, parse_days
-from delivery.places import AddressError, parse_address
 from delivery.service import SELF, Booking, Result, meal_label
+from delivery.texts import NO_CANTEEN
 from models.canteen import Canteen, CanteenMeal, Meal
 from models.delivery import Outcome, Signup
 from models.users import Role, RoleGrant
 
 router = Router("delivery")
 
-NO_CANTEEN = "本社区还没有开通食堂送餐。"
 SKIP_WORDS = {"没有", "无", "没", "不用", "跳过", "没有了", "不需要", "都能吃", "没忌口"}
 SELF_WORDS = {"自己", "我", "我自己", "本人", "给我", "我的", "俺", "我一个人"}
 
 
-def _text(ctx: Context) -> str:
-    return command_text(ctx.msg.text) if ctx.msg.kind is Kind.TEXT else ""
 
 
 # ---- volunteers report deliveries --------------------------------------------------------------
@@ -68,26 +66,26 @@ def _report(text: str) -> tuple[list[int], Outcome] | None:
 
 
 async def _is_report(ctx: Context) -> bool:
-    if ctx.msg.kind is not Kind.TEXT or _report(_text(ctx)) is None:
+    if ctx.msg.kind is not Kind.TEXT or _report(said(ctx)) is None:
         return False
     return await RoleGrant.exists(user__openid=ctx.user, role=Role.VOLUNTEER)
 
 
 @router.message(_is_report)
 async def volunteer_report(ctx: Context) -> HandlerResult:
-    report = _report(_text(ctx))
+    report = _report(said(ctx))
     assert report is not None
     numbers, outcome = report
     result = await roster.report(ctx.user, numbers, outcome, ctx.now())
     if not result.done:
         asked = "、".join(map(str, numbers))
         return f"今天的送餐名单里没有您负责的第{asked}号。请对照名单上的序号再发一次。"
-    said = f"已记下：第{'、'.join(map(str, result.done))}号{roster.OUTCOME_NAMES[outcome]}。"
+    reply = f"已记下：第{'、'.join(map(str, result.done))}号{roster.OUTCOME_NAMES[outcome]}。"
     if result.unknown:
-        said += f"\n第{'、'.join(map(str, result.unknown))}号不在您今天的名单里。"
+        reply += f"\n第{'、'.join(map(str, result.unknown))}号不在您今天的名单里。"
     if outcome is Outcome.NO_ANSWER:
-        said += "\n已通知网格员和家属。"
-    return said
+        reply += "\n已通知网格员和家属。"
+    return reply
 
 
 # ---- canteen staff ---------------------------------------------------------------------------
@@ -96,7 +94,7 @@ _STAFF_RE = re.compile(r"^(今天|今日|明天|明日)?的?送餐(名单|情况
 
 
 async def _is_staff_query(ctx: Context) -> bool:
-    text = _text(ctx)
+    text = said(ctx)
     if not _STAFF_RE.match(text) or text == "送餐":
         return False
     return await canteen_service.staff_canteen(ctx.user) is not None
@@ -107,7 +105,7 @@ async def staff_summary(ctx: Context) -> HandlerResult:
     canteen = await canteen_service.staff_canteen(ctx.user)
     assert canteen is not None
     day = ctx.now().date()
-    if _text(ctx).startswith("明"):
+    if said(ctx).startswith("明"):
         day += dt.timedelta(days=1)
     base = getattr(ctx.services.settings, "base_url", "")
     return await roster.day_summary(canteen, day, console=f"{base}/console/" if base else "")
@@ -118,7 +116,7 @@ _SOLD_OUT = re.compile(r"^.{0,10}?(?:售罄|售完|卖完|已售完)了?.{0,10}$
 
 
 async def _is_sold_out(ctx: Context) -> bool:
-    if not _SOLD_OUT.match(_text(ctx)):
+    if not _SOLD_OUT.match(said(ctx)):
         return False
     return await canteen_service.staff_canteen(ctx.user) is not None
 
@@ -126,7 +124,7 @@ async def _is_sold_out(ctx: Context) -> bool:
 @router.message(_is_sold_out)
 async def sold_out(ctx: Context) -> HandlerResult:
     """售罄 午餐 (staff): the meal takes no more sign-ups today (or 明天)."""
-    text = _text(ctx)
+    text = said(ctx)
     wanted = extract_meal(text)
     if not wanted:
         return texts.SOLD_OUT_WHICH
@@ -149,8 +147,8 @@ _CANNOT_GO = re.compile(
 
 def _is_cannot_go(ctx: Context) -> bool:
     # Matched as said too: command_text strips the final 了 of "去不了".
-    said = ctx.msg.text.strip(" 。.!！?？~～，,") if ctx.msg.kind is Kind.TEXT else ""
-    return bool(_CANNOT_GO.match(said) or _CANNOT_GO.match(_text(ctx)))
+    typed = ctx.msg.text.strip(" 。.!！?？~～，,") if ctx.msg.kind is Kind.TEXT else ""
+    return bool(_CANNOT_GO.match(typed) or _CANNOT_GO.match(said(ctx)))
 
 
 @router.message(_is_cannot_go)
@@ -170,7 +168,7 @@ _MY_POINTS = re.compile(
 _POINTS_LIST = re.compile(r"^(?:今年的?|本年度?的?)?(?:志愿者?)?积分(?:榜|排行榜?|排名|名单)$")
 
 
-@router.message(lambda ctx: bool(_MY_POINTS.match(_text(ctx))))
+@router.message(lambda ctx: bool(_MY_POINTS.match(said(ctx))))
 async def my_points(ctx: Context) -> HandlerResult:
     """我的积分: a volunteer's points this year and this month."""
     now = ctx.now()
@@ -181,7 +179,7 @@ async def my_points(ctx: Context) -> HandlerResult:
     return texts.my_points(now.year, now.month, year, month)
 
 
-@router.message(lambda ctx: bool(_POINTS_LIST.match(_text(ctx))))
+@router.message(lambda ctx: bool(_POINTS_LIST.match(said(ctx))))
 async def points_list(ctx: Context) -> HandlerResult:
     """积分榜: the year's volunteers by points (staff and admins), e.g. for 最美志愿者."""
     year = ctx.now().year
@@ -199,7 +197,7 @@ _CLOSE_DAY = re.compile(
 
 
 async def _is_close_day(ctx: Context) -> bool:
-    if not _CLOSE_DAY.match(_text(ctx)):
+    if not _CLOSE_DAY.match(said(ctx)):
         return False
     return await canteen_service.staff_canteen(ctx.user) is not None
 
@@ -207,14 +205,14 @@ async def _is_close_day(ctx: Context) -> bool:
 @router.message(_is_close_day)
 async def close_day(ctx: Context) -> HandlerResult:
     """停餐 12月3日 (staff): the day's bookings are cancelled and everyone booked is told."""
-    m = _CLOSE_DAY.match(_text(ctx))
+    m = _CLOSE_DAY.match(said(ctx))
     assert m is not None
-    said = m.group(1) or m.group(2)
+    when = m.group(1) or m.group(2)
     today = ctx.now().date()
-    days = parse_days(said, today)
+    days = parse_days(when, today)
     if days is None or len(days.dates) != 1 or days.recurring:
         return texts.CLOSE_WHICH_DAY
-    wanted = extract_meal(said)
+    wanted = extract_meal(when)
     canteen = await canteen_service.staff_canteen(ctx.user)
     assert canteen is not None
     try:
@@ -255,7 +253,7 @@ async def _prefill_known(ctx: Context, data: forms.Data) -> None:
 
 
 async def _label(ctx: Context, data: forms.Data) -> str:
-    label = _label_of(_text(ctx))
+    label = _label_of(said(ctx))
     if label is None:
         raise Invalid("没听明白给谁送。")
     data["label"] = label
@@ -276,7 +274,7 @@ _SPOKEN_ROOM = re.compile(r"[零〇一二三四五六七八九幺]{3,4}(?![号�
 
 
 async def _address(ctx: Context, data: forms.Data) -> str:
-    text = _SPOKEN_ROOM.sub(lambda m: m.group(0).translate(_CN_DIGIT), _text(ctx))
+    text = _SPOKEN_ROOM.sub(lambda m: m.group(0).translate(_CN_DIGIT), said(ctx))
     try:
         address, building = parse_address(_ADDRESS_LEAD.sub("", text))
     except AddressError as exc:
@@ -300,8 +298,8 @@ def _meals_in(text: str) -> list[str]:
     ):
         if word in text and meal.value not in found:
             found.append(meal.value)
-    if not found and (meal := extract_meal(text)):
-        found.append(meal)
+    if not found and (named := extract_meal(text)):
+        found.append(named)
     if not found and re.search(r"都要|三餐|都送|全部", text):  # "午饭晚饭都要" is two
         found = [m.value for m in Meal]
     return found
@@ -309,13 +307,11 @@ def _meals_in(text: str) -> list[str]:
 
 async def _meals(ctx: Context, data: forms.Data) -> list[str]:
     offered = [m.meal.value for m in await _canteen_meals(data)]
-    wanted = _meals_in(_text(ctx))
+    wanted = _meals_in(said(ctx))
     if not wanted:
         raise Invalid("没听明白要哪一餐。")
-    missing = [w for w in wanted if w not in offered]
-    if missing:
-        names = "、".join(meal_label(m) for m in offered)
-        raise Invalid(f"食堂只送{names}。")
+    if any(w not in offered for w in wanted):
+        raise Invalid(texts.only_meals([meal_label(m) for m in offered]))
     return [m for m in offered if m in wanted]
 
 
@@ -326,16 +322,13 @@ def _meals_prompt(data: forms.Data) -> str:
 
 async def _days(ctx: Context, data: forms.Data) -> list[str]:
     today = ctx.now().date()
-    days = parse_days(_text(ctx), today)
+    days = parse_days(said(ctx), today)
     if days is None:
         raise Invalid("没听明白是哪几天。")
     future = [d for d in days.dates if d >= today]
     if future and len(future) < len(days.dates) and len(days.dates) > 1:
         days = dataclasses.replace(days, dates=future)  # "这周一到周五" on a Wednesday: from today
-    if any(d < today for d in days.dates):
-        raise Invalid("不能报过去的日子。")
-    if len(days.dates) > 31:
-        raise Invalid("一次最多报一个月。")
+    service.check_days(days.dates, today)
     data["recurring"] = days.recurring
     if days.dates:
         data["prices"] = await _prices(await _canteen_meals(data), min(days.dates))
@@ -366,7 +359,7 @@ def count_in(text: str) -> int | None:
 
 
 async def _count(ctx: Context, data: forms.Data) -> int:
-    n = count_in(_text(ctx))
+    n = count_in(said(ctx))
     if n is None:
         raise Invalid("请回复数字，比如“1”。")
     if not 1 <= n <= service.MAX_COUNT:
@@ -375,7 +368,7 @@ async def _count(ctx: Context, data: forms.Data) -> int:
 
 
 async def _diet(ctx: Context, data: forms.Data) -> str:
-    text = _text(ctx)
+    text = said(ctx)
     if not text:
         raise Invalid("请用文字回复。")
     if text in SKIP_WORDS:
@@ -389,13 +382,7 @@ _phone = forms.phone_step(normalise_phone)
 _emergency = forms.phone_step(normalise_phone, SKIP_WORDS, "没有紧急联系人就回复“没有”。")
 
 
-async def _confirm(ctx: Context, data: forms.Data) -> bool:
-    answer = _text(ctx)
-    if answer in YES or answer == "报名":
-        return True
-    if answer in NO:
-        return False
-    raise Invalid("请回复“确认”报名，或“修改”重新填写。")
+_confirm = forms.confirm_step("请回复“确认”报名，或“修改”重新填写。", also=("报名",))
 
 
 def _summary(data: forms.Data) -> str:
@@ -543,8 +530,8 @@ async def _submit(ctx: Context, data: forms.Data) -> HandlerResult:
             )
     limited = [b for b in results if b.result is Result.LIMIT]
     if limited:  # the reason is the service's own words, as the API gives them
-        missed = "、".join(_booking_line(b, today) for b in limited)
-        lines.append(f"{missed}没有报上：{limited[0].reason}")
+        names = "、".join(_booking_line(b, today) for b in limited)
+        lines.append(f"{names}没有报上：{limited[0].reason}")
     if ok:
         lines.append("取消回复“取消送餐”，查询回复“我订了几天”。")
     return "\n".join(lines) or "没有报上名，请稍后再试。"
@@ -601,7 +588,7 @@ _CANCEL_ALL_RE = re.compile(r"^(全部|都|所有的?)取消$|^取消(全部|所
 
 
 def _is_cancel(ctx: Context) -> bool:
-    return ctx.msg.kind is Kind.TEXT and bool(_CANCEL_ALL_RE.match(_text(ctx)))
+    return ctx.msg.kind is Kind.TEXT and bool(_CANCEL_ALL_RE.match(said(ctx)))
 
 
 async def _cancel_matching(ctx: Context, text: str) -> str | None:
@@ -637,7 +624,7 @@ async def _cancel_matching(ctx: Context, text: str) -> str | None:
     if late:
         lines.append(
             "、".join(_signup_name(s, today) for s in late)
-            + "已过截止时间，取消不了了，饭还会按时送到。有急事请联系食堂。"
+            + texts.PAST_CUTOFF_CANCEL
         )
     return "\n".join(lines)
 
@@ -648,7 +635,7 @@ def _signup_name(s: Signup, today: dt.date) -> str:
 
 
 async def _cancel_which(ctx: Context, data: forms.Data) -> str:
-    answer = await _cancel_matching(ctx, _text(ctx))
+    answer = await _cancel_matching(ctx, said(ctx))
     if answer is None:
         raise Invalid("没听明白是哪天。")
     return answer
@@ -670,12 +657,12 @@ async def _done_cancel(data: forms.Data) -> str:
 
 @router.message(_is_cancel)
 async def cancel_all(ctx: Context) -> HandlerResult:
-    return await _cancel_matching(ctx, _text(ctx))
+    return await _cancel_matching(ctx, said(ctx))
 
 
 @router.message(intent("delivery_cancel"))
 async def cancel(ctx: Context) -> HandlerResult:
-    answer = await _cancel_matching(ctx, _text(ctx))
+    answer = await _cancel_matching(ctx, said(ctx))
     if answer is not None:
         return answer
     return await forms.start(ctx, CANCEL_FORM)
