@@ -22,6 +22,7 @@ import sys
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import add
 from pathlib import Path
 from typing import Any
 
@@ -76,13 +77,28 @@ class Head:
     labels: tuple[str, ...]
     offsets: Mapping[str, int]
     flat: array[float]
+    # per feature its weight row as a tuple of floats, built once: scoring a message is then a
+    # dictionary lookup and one vector addition per feature, with no slicing or transposing
+    rows: Mapping[str, tuple[float, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        k, flat = len(self.labels), self.flat
+        rows = {f: tuple(flat[o : o + k]) for f, o in self.offsets.items()}
+        object.__setattr__(self, "rows", rows)
 
     def probabilities(self, feats: Sequence[str]) -> list[tuple[str, float]]:
         """(label, probability), most likely first; ties keep label order (deterministic)."""
         k = len(self.labels)
-        get, flat = self.offsets.get, self.flat
-        rows = [flat[o : o + k] for f in feats if (o := get(f)) is not None]
-        scores = [sum(col) for col in zip(*rows, strict=True)] if rows else [0.0] * k
+        get = self.rows.get
+        scores: list[float] | None = None
+        # rows added in the features' order, as a left-to-right sum per label: the same floats
+        # as summing each label's column
+        for f in feats:
+            row = get(f)
+            if row is not None:
+                scores = list(row) if scores is None else list(map(add, scores, row))
+        if scores is None:
+            scores = [0.0] * k
         top = max(scores)
         exps = [math.exp(s - top) for s in scores]
         total = sum(exps)

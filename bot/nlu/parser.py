@@ -150,6 +150,14 @@ class Parser:
         self._by_first = by_first
         self._ascii_words = frozenset(ascii_words)
         self._sound_index: dict[tuple[str, ...], list[str]] | None = None
+        # every prefix (two readings or more) of a key of the sound index: a span whose
+        # readings start no key cannot grow into a repair, so the search stops there
+        self._sound_prefixes: frozenset[tuple[str, ...]] = frozenset()
+        # per lexicon word: is it only a "neutral" guard
+        self._neutral = {
+            w: all(e.kind == "cue" and e.name == "neutral" for e in entries)
+            for w, entries in lexicon.words.items()
+        }
         # dialect and voice-recognition spellings, longest first, rewritten before matching
         self._dialect = (
             re.compile(
@@ -177,6 +185,9 @@ class Parser:
                 # polyphones: index every reading combination, capped to keep the index small
                 for key in itertools.islice(itertools.product(*per_char), 16):
                     index.setdefault(key, []).append(word)
+            self._sound_prefixes = frozenset(
+                key[:m] for key in index for m in range(2, len(key) + 1)
+            )
             self._sound_index = index
         return self._sound_index
 
@@ -221,18 +232,16 @@ class Parser:
         """Spans (in units) of CJK runs already spelled like a lexicon word, and whether
         that word is only a "neutral" guard."""
         spans: list[tuple[int, int, bool]] = []
+        # one character per unit, NUL for a unit that is not a Chinese character: a word is
+        # spelled at i when this string has it there
+        han = "".join(u.surface if u.kind == "han" else "\0" for u in units)
+        neutral = self._neutral
         for i, u in enumerate(units):
             if u.kind != "han":
                 continue
             for word in self._by_first.get(u.surface, ()):
-                L = len(word)
-                if i + L <= len(units) and all(
-                    units[i + k].kind == "han" and units[i + k].surface == word[k] for k in range(L)
-                ):
-                    neutral = all(
-                        e.kind == "cue" and e.name == "neutral" for e in self.lexicon.words[word]
-                    )
-                    spans.append((i, i + L, neutral))
+                if han.startswith(word, i):
+                    spans.append((i, i + len(word), neutral[word]))
         return spans
 
     def _repair(self, units: list[_Unit]) -> tuple[str, list[tuple[str, str]]]:
@@ -242,6 +251,7 @@ class Parser:
         cands: list[tuple[int, int, int, str]] = []  # (-len, -same_chars, start, word)
         if need:
             sounds = self._sounds()
+            prefixes = self._sound_prefixes
             exact = self._exact_spans(units)
             # characters that already spell a real lexicon word must not be "repaired" away
             protected = {k for s, e, neutral in exact if not neutral for k in range(s, e)}
@@ -255,12 +265,19 @@ class Parser:
                 if not units[i].readings:
                     continue
                 for L in range(2, min(_MAX_REPAIR_LEN, n - i) + 1):
+                    if not units[i + L - 1].readings:  # the units before it have readings
+                        break
                     span = units[i : i + L]
-                    if not all(u.readings for u in span):
+                    keys = list(
+                        itertools.islice(itertools.product(*(u.readings for u in span)), 32)
+                    )
+                    # no key starts so: neither this span nor a longer one sounds like a word
+                    # (a longer span's first 32 keys start with some of these)
+                    if not any(key in prefixes for key in keys):
                         break
                     surface = "".join(u.surface for u in span)
                     seen: set[str] = set()
-                    for key in itertools.islice(itertools.product(*(u.readings for u in span)), 32):
+                    for key in keys:
                         for word in sounds.get(key, ()):
                             if word in seen or word == surface:
                                 continue
