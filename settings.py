@@ -28,6 +28,7 @@ _SECRETS = {
     "WECOM_BOT_TOKEN",
     "WECOM_BOT_AES_KEY",
     "WECOM_BOT_SECRET",
+    "WECOM_STAFF_ROBOT_KEY",
 }
 
 
@@ -85,6 +86,9 @@ class Settings(BaseSettings):
     # Template (first, keyword1, remark) for any other customer-service push refused with
     # 45015: rosters and alerts still reach volunteers and grid workers who have been silent.
     wechat_notice_template_id: str | None = None
+    # WeCom group-robot key of the staff group: such a push refused with 45015 is also posted
+    # there, marked with whom it was for (push/worker.py). Unset: only the template.
+    wecom_staff_robot_key: str | None = None
     wechat_timestamp_skew: int = Field(300, ge=0)
     # WeChat gives up on a passive reply after 5 s; answer well before that.
     wechat_reply_deadline: float = Field(3.5, gt=0, le=4.5)
@@ -167,6 +171,7 @@ class Settings(BaseSettings):
         "wecom_bot_aes_key",
         "wecom_bot_id",
         "wecom_bot_secret",
+        "wecom_staff_robot_key",
         mode="before",
     )
     @classmethod

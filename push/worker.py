@@ -30,13 +30,15 @@ from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from community.roles import Duty
 from infra import keys
 from infra.orm import flat
 from infra.redis import awaitable
 from models.push import OutboxMessage, PushChannel, PushStatus, PushUrgency
-from models.users import User
-from push import escalation
+from models.users import Role, RoleGrant, User
+from push import escalation, texts
 from push.channels import USER_CHANNELS, PayloadError, WeComRobot, deliver
+from push.outbox import enqueue_text
 from push.ratelimit import Rate, RateLimiter
 from wechat_api.client import OUT_OF_WINDOW, TOKEN_ERRORS, WeChatAPI, WeChatAPIError
 
@@ -70,6 +72,10 @@ class WorkerConfig:
     # Official Account template (first, keyword1, remark) for customer-service texts refused
     # with 45015 that carry no fallback of their own (rosters, alerts, login codes, ...).
     notice_template: str | None = None
+    # WeCom group-robot key of the staff group (WECOM_STAFF_ROBOT_KEY): a customer-service text
+    # to staff (admins, volunteers, grid workers, canteen staff) refused with 45015 is also
+    # posted there, marked with whom it was for. Residents' texts never go there.
+    staff_robot_key: str | None = None
     # How often URGENT pushes past their two minutes are looked for (push/escalation.py).
     escalation_interval: float = 5.0
 
@@ -290,6 +296,8 @@ class PushWorker:
         fallback = msg.payload.get("fallback") if isinstance(msg.payload, dict) else None
         if fallback is None and msg.channel == PushChannel.WECHAT_CS:
             fallback = self._notice(msg.payload)
+        if exc.errcode == OUT_OF_WINDOW and msg.channel == PushChannel.WECHAT_CS:
+            await self._copy_to_staff_group(msg)
         if exc.errcode == OUT_OF_WINDOW and isinstance(fallback, dict):
             if fallback["payload"].get("data", {}).get("remark") == NOTICE_REMARK:
                 await self._keep_for_later(msg.target, msg.payload["text"])
@@ -302,6 +310,27 @@ class PushWorker:
             await self._retry(msg, reason)
         else:
             await self._give_up(msg, reason)
+
+    async def _copy_to_staff_group(self, msg: OutboxMessage) -> None:
+        """Post a text WeChat refused (48 hours) to the staff group's robot, when the recipient
+        is staff and a staff robot is configured; once per message (its dedupe key)."""
+        text = msg.payload.get("text") if isinstance(msg.payload, dict) else None
+        if not self.config.staff_robot_key or not isinstance(text, str):
+            return
+        who = await _staff_name(msg.target)
+        if who is None:  # a resident: their messages stay private
+            return
+        try:
+            await enqueue_text(
+                PushChannel.WECOM_ROBOT,
+                self.config.staff_robot_key,
+                texts.staff_copy(who, text),
+                dedupe_key=f"staff-copy:{msg.pk}",
+                urgency=msg.urgency,
+                subject=msg.subject,
+            )
+        except Exception:  # the copy is a second way, never a reason to lose the first
+            log.exception("staff group copy failed", extra={"push_id": msg.pk})
 
     def _notice(self, payload: object) -> dict[str, Any] | None:
         """A customer-service text as the configured notice template: its first line as the
@@ -383,3 +412,21 @@ class PushWorker:
                 await escalation.escalate(msg.pk, reason)
             except Exception:
                 log.exception("escalation failed", extra={"push_id": msg.pk})
+
+
+async def _staff_name(openid: str) -> str | None:
+    """How the staff group knows the recipient ("网格员（1-5号楼）…a1b2"); None for residents
+    and craftsmen."""
+    grants = await RoleGrant.filter(
+        user__openid=openid, role__in=[Role.ADMIN, Role.VOLUNTEER, Role.CANTEEN_STAFF]
+    ).order_by("id")
+    if not grants:
+        return None
+    names = []
+    for grant in grants:
+        name = texts.GRID_WORKER if grant.duty == Duty.GRID else texts.ROLE_NAMES[grant.role]
+        if grant.area:
+            name += f"（{grant.area}）"
+        if name not in names:
+            names.append(name)
+    return f"{'、'.join(names)} …{openid[-4:]}"

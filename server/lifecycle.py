@@ -145,6 +145,7 @@ def worker_config(settings: Settings) -> WorkerConfig:
         wechat_rate=Rate(settings.push_wechat_per_second, 1.0),
         robot_rate=Rate(settings.push_robot_per_minute, 60.0),
         notice_template=settings.wechat_notice_template_id,
+        staff_robot_key=settings.wecom_staff_robot_key,
     )
 
 
