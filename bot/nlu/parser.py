@@ -153,6 +153,8 @@ class Parser:
         # every prefix (two readings or more) of a key of the sound index: a span whose
         # readings start no key cannot grow into a repair, so the search stops there
         self._sound_prefixes: frozenset[tuple[str, ...]] = frozenset()
+        # the rules with their cues as sets, in the lexicon's order
+        self._rules = [(frozenset(r.all), r.intent, r.score) for r in lexicon.rules]
         # per lexicon word: is it only a "neutral" guard
         self._neutral = {
             w: all(e.kind == "cue" and e.name == "neutral" for e in entries)
@@ -437,9 +439,9 @@ class Parser:
         if danger:
             cues.add(DANGER_CUE)
         rule_scores: dict[str, float] = {}
-        for rule in lex.rules:
-            if all(c in cues for c in rule.all) and rule.score > rule_scores.get(rule.intent, 0.0):
-                rule_scores[rule.intent] = rule.score
+        for needs, intent, score in self._rules:
+            if needs <= cues and score > rule_scores.get(intent, 0.0):
+                rule_scores[intent] = score
         if "averted" in cues and not danger:  # "差点着火", "打不着火": past, or no danger
             rule_scores.pop("emergency", None)
         if danger:
@@ -490,7 +492,8 @@ class Parser:
 
     def _by_model(self, a: Analysis, model: Model, slots: dict[str, Any]) -> ParseResult:
         feats = self.features(a)
-        ranked = model.heads["intent"].probabilities(feats)
+        learned = model.probabilities_all(feats)
+        ranked = learned["intent"]
         if a.only_question:
             ranked = [("help", 0.95), *[(i, p * 0.05) for i, p in ranked if i != "help"]]
         elif a.danger:  # the safety detector has the last word on danger it recognises
@@ -506,8 +509,8 @@ class Parser:
         # nothing worth asking about: no second reading, or a greeting answered with the help
         if p2 < _MIN_SECOND or intent == "help":
             confident = True
-        category, candidates, clarify, cat_p = self._category(a, model, feats)
-        place, place_p = self._place(a, model, feats)
+        category, candidates, clarify, cat_p = self._category(a, dict(learned.get("category", ())))
+        place, place_p = self._place(a, dict(learned.get("place", ())))
         alternatives: list[dict[str, Any]] = []
         for name, p in ranked[:3]:
             if p < 0.05 and alternatives:
@@ -543,12 +546,11 @@ class Parser:
         )
 
     def _category(
-        self, a: Analysis, model: Model, feats: list[str]
+        self, a: Analysis, learned: dict[str, float]
     ) -> tuple[str | None, list[tuple[str, float]], list[str], float]:
-        """The craft category: the lexicon's words first, the model breaking ties and filling
-        in when no craft word matched; (category, candidates, clarify, certainty)."""
-        head = model.head("category")
-        learned = dict(head.probabilities(feats)) if head is not None else {}
+        """The craft category: the lexicon's words first, the model (`learned`: its category
+        probabilities, empty without that head) breaking ties and filling in when no craft
+        word matched; (category, candidates, clarify, certainty)."""
         total = sum(a.cat_scores.values())
         combined: dict[str, float] = {}
         for cat, score in a.cat_scores.items():
@@ -574,9 +576,7 @@ class Parser:
             clarify = [ranked[0][0], ranked[1][0]]
         return ranked[0][0], candidates, clarify, 1.0
 
-    def _place(self, a: Analysis, model: Model, feats: list[str]) -> tuple[str | None, float]:
-        head = model.head("place")
-        learned = dict(head.probabilities(feats)) if head is not None else {}
+    def _place(self, a: Analysis, learned: dict[str, float]) -> tuple[str | None, float]:
         if a.place_scores:
             best = max(
                 a.place_scores,
