@@ -220,6 +220,11 @@ async def find_menu(canteen: Canteen, day: dt.date, meal: Meal) -> Menu | None:
     return await Menu.get_or_none(canteen=canteen, date=day, meal=meal)
 
 
+async def menus_on(canteen: Canteen, day: dt.date) -> list[Menu]:
+    """The canteen's menus for one day, in meal order."""
+    return await Menu.filter(canteen=canteen, date=day).order_by("meal")
+
+
 async def find_menus(canteen: Canteen, day: dt.date, meals: list[Meal]) -> dict[Meal, Menu]:
     """The published menus of `meals` on `day`, by meal, in one query (a resident asking "今天
     吃什么" wants every meal: one query each was most of what the question cost)."""

@@ -29,6 +29,28 @@ async def is_grid_worker(openid: str) -> bool:
     return await RoleGrant.exists(user__openid=openid, role=Role.VOLUNTEER, duty=Duty.GRID.value)
 
 
+STAFF_ROLES = (Role.CANTEEN_STAFF, Role.ADMIN)
+
+
+async def is_staff(openid: str) -> bool:
+    """Canteen staff or an admin: who may sign in to the staff console."""
+    return await RoleGrant.filter(user__openid=openid, role__in=STAFF_ROLES).exists()
+
+
+async def find_staff(account: str) -> User | None:
+    """A staff member by number (user id) or WeChat openid; None for anyone else."""
+    account = account.strip()
+    if not account or len(account) > 64:
+        return None
+    user = (
+        await User.get_or_none(pk=int(account)) if account.isdigit() and len(account) < 10 else None
+    )
+    user = user or await User.get_or_none(openid=account)
+    if user is None or not await is_staff(user.openid):
+        return None
+    return user
+
+
 async def admin_openids() -> list[str]:
     grants = await RoleGrant.filter(role=Role.ADMIN).prefetch_related("user")
     return sorted({g.user.openid for g in grants})

@@ -228,6 +228,29 @@ def _cats(categories: list[str]) -> str:
     return "、".join(category_name(c) for c in categories)
 
 
+async def find(craftsman_id: int) -> Craftsman | None:
+    return await Craftsman.get_or_none(pk=craftsman_id)
+
+
+async def with_status(status: Status, limit: int = 50) -> list[Craftsman]:
+    """Craftsmen in one status (the admins' queues), oldest registration first."""
+    return await Craftsman.filter(status=status).order_by("id").limit(limit)
+
+
+async def find_complaint(complaint_id: int) -> Complaint | None:
+    return await Complaint.get_or_none(pk=complaint_id).prefetch_related("craftsman")
+
+
+async def open_complaints(limit: int = 50) -> list[Complaint]:
+    """Complaints not yet decided, oldest first, with their craftsman."""
+    return (
+        await Complaint.filter(upheld=None)
+        .order_by("id")
+        .limit(limit)
+        .prefetch_related("craftsman")
+    )
+
+
 async def _get(craftsman_id: int) -> Craftsman:
     craftsman = await Craftsman.get_or_none(id=craftsman_id)
     if craftsman is None:

@@ -315,6 +315,22 @@ CSV_COLUMNS = [
 ]  # fmt: skip
 
 
+async def booked_on(
+    canteen_id: int, day: dt.date, meal: Meal | str
+) -> tuple[MealSlot | None, list[Signup]]:
+    """One meal's slot on `day` (None before anyone signed up) and its booked sign-ups in
+    roster order (line numbers, given at the cutoff, then sign-up order)."""
+    slot = await MealSlot.get_or_none(canteen_id=canteen_id, date=day, meal=meal)
+    if slot is None:
+        return None, []
+    signups = (
+        await Signup.filter(slot=slot, status=SignupStatus.BOOKED)
+        .order_by("line_no", "id")
+        .prefetch_related("recipient")
+    )
+    return slot, list(signups)
+
+
 async def day_signups(canteen_id: int, day: dt.date) -> list[Signup]:
     rows = await Signup.filter(slot__canteen_id=canteen_id, slot__date=day).prefetch_related(
         "recipient", "slot"

@@ -11,7 +11,7 @@ from community.errors import DomainError
 from community.roles import Duty, admin_openids, grid_workers_for, is_admin, is_grid_worker
 from grid import texts
 from models.grid import GridReport
-from models.push import PushChannel, PushUrgency
+from models.push import OutboxMessage, PushChannel, PushStatus, PushUrgency
 from models.users import Role, RoleGrant
 from push.outbox import enqueue_text
 
@@ -137,3 +137,37 @@ async def close_report(worker: str, report_id: int, note: str, now: dt.datetime)
 async def reports_of(resident: str, limit: int = texts.SHOWN) -> list[GridReport]:
     """A resident's own reports, newest first."""
     return await GridReport.filter(openid=resident).order_by("-id").limit(limit)
+
+
+# ---- for the console -------------------------------------------------------------------------
+
+
+async def board(limit: int = 20) -> list[tuple[GridReport, list[OutboxMessage]]]:
+    """Reports still open (urgent first, oldest first: all of them, up to a bound), then the
+    `limit` most recent closed ones; each with the pushes that told its grid workers (not the
+    escalations)."""
+    reports = await GridReport.filter(closed_at__isnull=True).order_by("-urgent", "id").limit(100)
+    reports += await GridReport.filter(closed_at__isnull=False).order_by("-id").limit(limit)
+    subjects = [f"grid_report:{r.pk}" for r in reports]
+    pushes = await OutboxMessage.filter(subject__in=subjects, escalation_of__isnull=True)
+    by_subject: dict[str, list[OutboxMessage]] = {}
+    for m in pushes:
+        by_subject.setdefault(m.subject or "", []).append(m)
+    return [(r, by_subject.get(f"grid_report:{r.pk}", [])) for r in reports]
+
+
+def reached(pushes: list[OutboxMessage]) -> str:
+    """Whether a report reached its grid workers, as the console says it."""
+    failed = [m for m in pushes if m.status == PushStatus.FAILED]
+    if pushes and all(m.status == PushStatus.SENT for m in pushes):
+        return "已送到网格员"
+    if failed:
+        return "没送到网格员" + ("，已转给他人" if any(m.escalated_at for m in failed) else "")
+    return "发送中"
+
+
+def closed_text(report: GridReport) -> str:
+    """Empty while open; else who closed it and the note."""
+    if report.closed_at is None:
+        return ""
+    return f"已办结（{report.closed_by}）：{report.note}"
