@@ -11,7 +11,7 @@ from aiohttp import web
 from canteen import service as canteen_service
 from groups import service
 from groups.jielong import ChainError, parse_chain
-from handlers.console import _flash, _now, _render, _staff_session
+from handlers.console.common import _flash, _now, _render, _staff_session
 
 MAX_TEXT = 20_000
 

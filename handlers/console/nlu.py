@@ -14,7 +14,7 @@ from bot.nlu import default_parser
 from bot.nlu.labels import CATEGORIES, INTENTS, PLACES
 from community.roles import is_admin
 from handlers.appkeys import redis_key
-from handlers.console import _admin_session, _render, _save_session, _session
+from handlers.console.common import _admin_session, _render, _save_session, _session
 from models.nlu import NluExample
 
 

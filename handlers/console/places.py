@@ -12,7 +12,7 @@ from community import hours
 from community.errors import DomainError
 from community.roles import is_admin
 from handlers.appkeys import bot_key, redis_key, settings_key
-from handlers.console import _admin_session, _render, _save_session, _session
+from handlers.console.common import _admin_session, _render, _save_session, _session
 from models.places import Place, PlaceSource
 from places import circle, poster, service
 from places.kinds import KINDS

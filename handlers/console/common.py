@@ -1,0 +1,136 @@
+"""What every console page shares: rendering with the security headers, the session in Redis,
+the CSRF-checked form, the flash message, the staff and admin checks, the confirmation page."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from multidict import MultiDict
+
+from community.roles import is_admin, is_staff
+from handlers.keys import bot_key, redis_key
+from handlers.proxy import is_https
+from infra import keys
+from infra.text import printable
+
+COOKIE = "linli_console"
+LOGIN_CSRF_COOKIE = "linli_console_csrf"
+# Pages use no scripts; styles are inline in base.html. Forms post only here; no framing.
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _now(request: web.Request) -> Any:
+    return request.app[bot_key].services.clock()
+
+
+def _render(
+    request: web.Request, name: str, context: dict[str, Any], status: int = 200
+) -> web.Response:
+    resp = aiohttp_jinja2.render_template(name, request, context, status=status)
+    resp.headers["Cache-Control"] = "no-store"
+    resp.headers["X-Frame-Options"] = "DENY"
+    resp.headers["Content-Security-Policy"] = CSP
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
+
+
+def _cookie(
+    resp: web.StreamResponse, request: web.Request, name: str, value: str, ttl: int
+) -> None:
+    resp.set_cookie(
+        name,
+        value,
+        max_age=ttl,
+        path="/console",
+        httponly=True,
+        samesite="Strict",
+        # Behind a TLS-terminating proxy the app speaks HTTP: believe a trusted proxy's word.
+        secure=is_https(request),
+    )
+
+
+# ---- sessions --------------------------------------------------------------------------------
+
+
+async def _session(request: web.Request) -> dict[str, Any] | None:
+    token = request.cookies.get(COOKIE, "")
+    if not token or len(token) > 200:
+        return None
+    raw = await request.app[redis_key].get(keys.console_session(_hash(token)))
+    if not raw:
+        return None
+    data: dict[str, Any] = json.loads(raw)
+    data["_key"] = keys.console_session(_hash(token))
+    return data
+
+
+async def _save_session(request: web.Request, session: dict[str, Any]) -> None:
+    data = {k: v for k, v in session.items() if k != "_key"}
+    await request.app[redis_key].set(session["_key"], json.dumps(data), keepttl=True)
+
+
+async def _flash(request: web.Request, session: dict[str, Any], text: str) -> web.HTTPFound:
+    session["flash"] = text
+    await _save_session(request, session)
+    return web.HTTPFound("/console/")
+
+
+async def _form(request: web.Request, expected_csrf: str) -> Any:
+    form = await request.post()
+    sent = str(form.get("csrf", ""))
+    if not expected_csrf or not hmac.compare_digest(sent.encode(), expected_csrf.encode()):
+        raise web.HTTPForbidden(text="页面已过期，请返回刷新后再试。")
+    # Control characters pasted from elsewhere are invisible here, and broke the replies that
+    # show the text: dropped before anything keeps them (infra.text).
+    return MultiDict((k, printable(v) if isinstance(v, str) else v) for k, v in form.items())
+
+
+async def _staff_session(request: web.Request) -> tuple[dict[str, Any], Any]:
+    """The signed-in staff member's session and form (CSRF checked); else back to login."""
+    session = await _session(request)
+    if session is None:
+        raise web.HTTPFound("/console/login")
+    form = await _form(request, session["csrf"])
+    return session, form
+
+
+async def _admin_session(request: web.Request) -> tuple[dict[str, Any], Any]:
+    session, form = await _staff_session(request)
+    if not await is_admin(session["openid"]):
+        raise web.HTTPForbidden(text="只有社区管理员可以做这件事。")
+    return session, form
+
+
+async def _is_staff(openid: str) -> bool:
+    return await is_staff(openid)
+
+
+def _confirm(
+    request: web.Request,
+    session: dict[str, Any],
+    action: str,
+    fields: dict[str, str],
+    question: str,
+    button: str,
+) -> web.Response:
+    """A page that asks before an action that is hard to take back (no scripts needed)."""
+    ctx = {
+        "csrf": session["csrf"],
+        "action": action,
+        "fields": fields,
+        "question": question,
+        "button": button,
+    }
+    return _render(request, "confirm.html", ctx)

@@ -1,0 +1,56 @@
+"""The console's front page: the staff member's canteen (today's and tomorrow's menus, today's
+sign-ups) and, for admins, the queues (craftsmen, complaints, failed pushes, grid reports).
+Each part comes from its domain's view module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from canteen import service as canteen_service
+from community.roles import is_admin
+from handlers.console import canteen as canteen_views
+from handlers.console import delivery, directory, grid, push
+from handlers.console.common import _is_staff, _now, _render, _save_session, _session
+from handlers.keys import redis_key
+
+
+async def dashboard(request: web.Request) -> web.Response:
+    """The staff member's page: their canteen's menus, or the admin's queues, or both."""
+    session = await _session(request)
+    if session is None:
+        raise web.HTTPFound("/console/login")
+    openid = session["openid"]
+    if not await _is_staff(openid):  # the role was taken away since logging in
+        await request.app[redis_key].delete(session["_key"])
+        raise web.HTTPFound("/console/login")
+    flash = session.pop("flash", None)
+    if flash:
+        await _save_session(request, session)
+    today = _now(request).date()
+    canteen = await canteen_service.staff_canteen(openid)
+    admin = await is_admin(openid)
+    ctx: dict[str, Any] = {
+        "csrf": session["csrf"],
+        "user_id": session["user_id"],
+        "flash": flash,
+        "today": f"{today.month}月{today.day}日",
+        "canteen": canteen,
+        "admin": admin,
+    }
+    if canteen is not None:
+        ctx["menus"] = await canteen_views.menus_of_day(canteen, today)
+        ctx["signups"] = await delivery.todays_signups(canteen, today, _now(request))
+        ctx["tomorrow_menus"] = await canteen_views.menus_of_day(
+            canteen, today.fromordinal(today.toordinal() + 1)
+        )
+    if admin:
+        ctx.update(await directory.queues())
+        ctx["failed_pushes"] = await push.failed_pushes()
+        ctx["grid_reports"] = await grid.grid_reports()
+    return _render(request, "dashboard.html", ctx)
+
+
+async def to_dashboard(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/console/")
