@@ -8,7 +8,6 @@ from handlers import (
     api,
     api_v1,
     console,
-    console_jielong,
     landing,
     map_page,
     wechat,
@@ -43,7 +42,6 @@ def create_app(settings: Settings) -> web.Application:
     api_v1.setup(app)
     console.setup(app)
     wecom_bot.setup(app)  # after the bot: the WeCom intelligent bot's callback at /wecom/bot
-    console_jielong.setup(app)
     map_page.setup(app)
     landing.setup(app)  # GET /: where to go from here
     return app

@@ -3,7 +3,8 @@
 Canteen staff publish or correct a menu and see today's sign-ups; admins approve craftsmen and
 handle complaints. One module of views per domain, over that domain's service: `auth` (the
 one-time code login), `dashboard`, `canteen`, `delivery`, `directory`, `grid`, `push`,
-`places`, `nlu`; `common` holds rendering, sessions and CSRF. This module only wires routes.
+`jielong` (接龙), `places`, `nlu`; `common` holds rendering, sessions and CSRF. This module
+only wires routes.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from handlers.console import auth, canteen, dashboard, directory, nlu, places, push
+from handlers.console import auth, canteen, dashboard, directory, jielong, nlu, places, push
 from handlers.console.auth import browser_of
 
 __all__ = ["browser_of", "setup"]
@@ -38,5 +39,8 @@ def setup(app: web.Application) -> None:
     r.add_post("/console/craftsmen/{craftsman_id}/{action}", directory.craftsman_action)
     r.add_post("/console/complaints/{complaint_id}/decision", directory.complaint_decision)
     r.add_post("/console/pushes/{push_id}/retry", push.retry)
+    r.add_post("/console/jielong/preview", jielong.preview)
+    r.add_post("/console/jielong/confirm", jielong.confirm)
+    r.add_post("/console/jielong/generate", jielong.generate)
     places.setup(app)  # the places page
     nlu.setup(app)  # the NLU review page

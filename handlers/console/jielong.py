@@ -67,9 +67,3 @@ async def generate(request: web.Request) -> web.Response:
     text = await service.chain_to_post(canteen, tomorrow)
     ctx = {"csrf": session["csrf"], "text": "", "error": None, "shown": None, "post": text}
     return _render(request, "jielong.html", ctx)
-
-
-def setup(app: web.Application) -> None:
-    app.router.add_post("/console/jielong/preview", preview)
-    app.router.add_post("/console/jielong/confirm", confirm)
-    app.router.add_post("/console/jielong/generate", generate)
