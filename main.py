@@ -21,6 +21,7 @@ from bot.nlu import cli as nlu_cli
 from canteen import cli as canteen_cli
 from craftsman_directory import cli as directory_cli
 from delivery import cli as delivery_cli
+from family import cli as family_cli
 from infra.log import setup_logging
 from places import cli as places_cli
 from server import cli as server_cli
@@ -37,6 +38,7 @@ COMMAND_MODULES: list[ModuleType] = [
     places_cli,
     canteen_cli,
     delivery_cli,
+    family_cli,
     nlu_cli,
     wecom_cli,
 ]

@@ -26,6 +26,7 @@ from bot.safety import Emergency, detect
 from bot.safety import Kind as Danger
 from community.buildings import AddressError, parse_building
 from community.roles import grid_workers_for
+from family.service import relatives_of
 from grid.router import second_people
 from infra import keys
 from infra.orm import flat
@@ -205,6 +206,8 @@ async def _alert(ctx: Context, data: forms.Data) -> str:
     now = ctx.now()
     contact = data.get("contact") or ""
     family = await _contact_openids(contact, ctx.user)
+    # Relatives the resident linked (family/): told at once, like a contact who uses the bot.
+    family = sorted(set(family) | set(await relatives_of(ctx.user)))
     text = (
         f"【紧急·{NAMES[danger]}】{data['where']}：{data['text']}\n"
         f"居民刚在公众号求助（{now:%H:%M}），已提醒他打电话。请马上联系、赶到现场。"

@@ -20,6 +20,8 @@ from community.buildings import UNASSIGNED, area_for, covers
 from community.roles import Duty
 from delivery.days import day_name
 from delivery.service import SELF, meal_label, serve_until, sql_for
+from family import service as family_links
+from family import texts as family_texts
 from infra.spreadsheets import safe_row
 from models.canteen import Canteen, CanteenMeal, Meal, meal_rank
 from models.delivery import MealSlot, Outcome, Signup, SignupStatus
@@ -285,6 +287,16 @@ async def _alert(
             using_db=conn,
         )
         queued += 1
+    else:  # the elder's own line: the relatives the elder linked (family/) are told too
+        for openid in await family_links.relatives_of(r.openid, using_db=conn):
+            await enqueue_text(
+                PushChannel.WECHAT_CS,
+                openid,
+                family_texts.delivery_alert(what),
+                dedupe_key=f"alert:{signup.pk}:family:{openid}",
+                using_db=conn,
+            )
+            queued += 1
     return queued
 
 

@@ -22,6 +22,7 @@ APPS: dict[str, list[str]] = {
     "places": ["models.places"],
     "groups": ["models.groups"],
     "nlu": ["models.nlu"],
+    "family": ["models.family"],
 }
 
 

@@ -58,6 +58,7 @@ def feature_routers() -> list[Router]:
     from conversation.router import router as conversation
     from craftsman_directory.router import router as directory
     from delivery.router import router as delivery
+    from family.router import router as family
     from grid.router import commands as grid_commands
     from grid.router import router as grid
     from groups.router import router as groups
@@ -71,7 +72,7 @@ def feature_routers() -> list[Router]:
     # The grid's one-meaning commands (办结 3 灯已换好) and the privacy ones (删除我的信息)
     # before any search reads them.
     return [
-        emergency, grid_commands, privacy, groups, places, conversation, delivery, canteen,
+        emergency, grid_commands, privacy, family, groups, places, conversation, delivery, canteen,
         directory, grid,
     ]  # fmt: skip
 

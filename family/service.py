@@ -1,0 +1,153 @@
+"""Family links: a relative asks (绑定家人 PHONE), the elder agrees (同意), or the staff link them;
+linked relatives are told of the elder's no-answer delivery alerts and emergencies.
+
+The elder is found by the phone number they gave for their own deliveries (a `Recipient` with
+label 本人): the relative must know it, and the elder still has to agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from community.errors import DomainError
+from community.phones import normalise_phone
+from family import texts
+from infra.orm import flat
+from models.delivery import Recipient
+from models.family import FamilyLink, LinkStatus
+from models.push import PushChannel
+from push.outbox import enqueue_text
+
+SELF = "本人"  # delivery.service.SELF: the resident's own recipient row
+NOTE_MAX = 20
+
+
+async def elder_by_phone(phone: str) -> str:
+    """The account that signed up for itself with this phone; DomainError when none."""
+    phone = normalise_phone(phone)
+    found = await flat(
+        Recipient.filter(phone=phone, label=SELF)
+        .order_by("-updated_at")
+        .values_list("openid", flat=True)
+    )
+    if not found:
+        raise DomainError(texts.NO_ELDER, code="no_elder", field="phone")
+    return found[0]
+
+
+async def request_link(relative: str, phone: str, note: str = "") -> FamilyLink:
+    """The relative asks to be linked; the elder is asked to agree (a push)."""
+    elder = await elder_by_phone(phone)
+    if elder == relative:
+        raise DomainError(texts.NOT_YOURSELF, code="self_link", field="phone")
+    link = await FamilyLink.get_or_none(elder_openid=elder, relative_openid=relative)
+    if link is not None:
+        if link.status is LinkStatus.CONFIRMED:
+            raise DomainError(texts.ALREADY, code="already_linked")
+        if link.status is LinkStatus.DECLINED:
+            raise DomainError(texts.WAS_DECLINED, code="declined")
+        raise DomainError(texts.ASKED_AGAIN, code="pending")
+    async with in_transaction() as conn:
+        link = await FamilyLink.create(
+            elder_openid=elder,
+            relative_openid=relative,
+            note=note.strip()[:NOTE_MAX],
+            using_db=conn,
+        )
+        await enqueue_text(
+            PushChannel.WECHAT_CS,
+            elder,
+            texts.ask_elder(link.note),
+            dedupe_key=f"family:ask:{link.pk}",
+            using_db=conn,
+        )
+    return link
+
+
+async def has_pending(elder: str) -> bool:
+    return await FamilyLink.exists(elder_openid=elder, status=LinkStatus.PENDING)
+
+
+async def answer(elder: str, agree: bool, now: dt.datetime) -> int:
+    """The elder answers every pending request at once; each relative is told. Returns how
+    many were answered."""
+    async with in_transaction() as conn:
+        pending = await FamilyLink.filter(elder_openid=elder, status=LinkStatus.PENDING).using_db(
+            conn
+        )
+        if not pending:
+            raise DomainError(texts.NOTHING_PENDING, code="nothing_pending")
+        status = LinkStatus.CONFIRMED if agree else LinkStatus.DECLINED
+        await (
+            FamilyLink.filter(id__in=[link.pk for link in pending])
+            .using_db(conn)
+            .update(status=status, confirmed_at=now if agree else None, linked_by="elder")
+        )
+        for link in pending:
+            await enqueue_text(
+                PushChannel.WECHAT_CS,
+                link.relative_openid,
+                texts.TOLD_AGREED if agree else texts.TOLD_DECLINED,
+                dedupe_key=f"family:answer:{link.pk}",
+                using_db=conn,
+            )
+    return len(pending)
+
+
+async def link_by_staff(
+    elder_phone: str, relative: str, staff: str, now: dt.datetime
+) -> FamilyLink:
+    """The staff link them (the elder gave consent in person): confirmed at once, the relative
+    told. The elder is found by the phone of their own sign-up."""
+    elder = await elder_by_phone(elder_phone)
+    if elder == relative:
+        raise DomainError(texts.NOT_YOURSELF, code="self_link")
+    async with in_transaction() as conn:
+        link, _ = await FamilyLink.update_or_create(
+            elder_openid=elder,
+            relative_openid=relative,
+            defaults={"status": LinkStatus.CONFIRMED, "confirmed_at": now, "linked_by": staff},
+            using_db=conn,
+        )
+        await enqueue_text(
+            PushChannel.WECHAT_CS,
+            relative,
+            texts.TOLD_BY_STAFF,
+            dedupe_key=f"family:staff:{link.pk}:{now.timestamp():.0f}",
+            using_db=conn,
+        )
+    return link
+
+
+async def relatives_of(elder: str, using_db: BaseDBAsyncClient | None = None) -> list[str]:
+    """The confirmed relatives of an elder: whom to tell of their alerts and emergencies."""
+    rows = await flat(
+        FamilyLink.filter(elder_openid=elder, status=LinkStatus.CONFIRMED)
+        .using_db(using_db)
+        .values_list("relative_openid", flat=True)
+    )
+    return sorted(set(rows) - {elder})
+
+
+async def summary(openid: str) -> str:
+    as_relative = await FamilyLink.filter(relative_openid=openid).exclude(
+        status=LinkStatus.DECLINED
+    )
+    as_elder = await FamilyLink.filter(elder_openid=openid, status=LinkStatus.CONFIRMED)
+    elders = [x.elder_openid for x in as_relative if x.status is LinkStatus.CONFIRMED]
+    pending = sum(1 for x in as_relative if x.status is LinkStatus.PENDING)
+    if not elders and not as_elder and not pending:
+        raise DomainError(texts.NOT_LINKED, code="not_linked")
+    return texts.listing(elders, [x.relative_openid for x in as_elder], pending)
+
+
+async def unlink(openid: str) -> int:
+    """Every link this user is part of, as elder or relative, is removed (consent withdrawn)."""
+    removed = await FamilyLink.filter(elder_openid=openid).delete()
+    removed += await FamilyLink.filter(relative_openid=openid).delete()
+    if not removed:
+        raise DomainError(texts.NOT_LINKED, code="not_linked")
+    return removed

@@ -1,0 +1,61 @@
+"""Everything the family feature says, in one place."""
+
+from __future__ import annotations
+
+HOW = "请发送“绑定家人 老人登记送餐时留的手机号”，如：绑定家人 13812345678"
+NO_ELDER = (
+    "没找到用这个手机号给自己登记过送餐的老人。请老人先在公众号登记送餐（留本人手机号），"
+    "或请社区工作人员帮您绑定。"
+)
+NOT_YOURSELF = "这是您自己登记的手机号，不用绑定自己。"
+ALREADY = "你们已经绑定了：老人送餐没人应答或紧急求助时，会同时通知您。"
+ASKED_AGAIN = "已经发过请求了，正在等老人回复“同意”。"
+WAS_DECLINED = "老人没有同意绑定。如有需要，请联系社区工作人员。"
+NOTHING_PENDING = "现在没有等您确认的家人绑定。"
+NOT_LINKED = "您还没有绑定家人。" + HOW
+UNLINKED = "已解除家人绑定，以后不再通知对方。"
+
+
+def asked(phone: str) -> str:
+    return (
+        f"已发给尾号{phone[-4:]}的老人，等老人回复“同意”后，送餐没人应答或紧急求助时会同时通知您。"
+    )
+
+
+def ask_elder(note: str) -> str:
+    who = f"（{note}）" if note else ""
+    return (
+        f"【家人绑定】有位家人{who}想在您送餐没人应答或紧急求助时收到通知。"
+        "同意请回复“同意”，不同意请回复“不同意”。"
+    )
+
+
+def agreed(count: int) -> str:
+    return (
+        f"好的，已绑定{count}位家人。送餐没人应答或紧急求助时会通知他们。回复“解除家人绑定”可取消。"
+    )
+
+
+DECLINED = "好的，没有绑定。"
+TOLD_AGREED = "【家人绑定】老人已同意。送餐没人应答或老人紧急求助时，会同时通知您。"
+TOLD_DECLINED = "【家人绑定】老人没有同意绑定。"
+TOLD_BY_STAFF = (
+    "【家人绑定】社区工作人员已为您绑定家人。送餐没人应答或老人紧急求助时，会同时通知您。"
+)
+
+
+def delivery_alert(what: str) -> str:
+    """A no-answer (or unreported) delivery of the elder, to a linked relative."""
+    return f"【送餐提醒】您家人订的{what}。已通知网格员，请您也尽快联系家人。"
+
+
+def listing(elders: list[str], relatives: list[str], pending: int) -> str:
+    lines = []
+    if elders:
+        lines.append(f"您绑定了{len(elders)}位老人，老人送餐没人应答或紧急求助时会通知您。")
+    if relatives:
+        lines.append(f"有{len(relatives)}位家人绑定了您，您送餐没人应答或紧急求助时会通知他们。")
+    if pending:
+        lines.append(f"还有{pending}个绑定请求在等老人回复。")
+    lines.append("回复“解除家人绑定”可取消。")
+    return "\n".join(lines)
