@@ -337,9 +337,10 @@ async def _days(ctx: Context, data: forms.Data) -> list[str]:
 
 async def _prices(meals: list[CanteenMeal], day: dt.date) -> dict[str, str]:
     """What each meal costs on `day`, from the one source the menus use too."""
+    prices = await canteen_service.prices_on(meals, day)  # one query for them all
     return {
-        m.meal.value: f"{meal_label(m.meal)}{await canteen_service.price_on(m, day) / 100:g}元一份"
-        for m in meals
+        m.meal.value: f"{meal_label(m.meal)}{cents / 100:g}元一份"
+        for m, cents in zip(meals, prices, strict=True)
     }
 
 

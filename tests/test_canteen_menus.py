@@ -261,3 +261,31 @@ async def test_publish_reaches_subscribers_and_groups_through_the_worker(
     assert (
         len(sub["data"]["thing2"]["value"]) <= 20 and sub["data"]["date3"]["value"] == "2026-11-26"
     )
+
+
+async def test_prices_on_quotes_each_meal_as_price_on_does(canteen: Any) -> None:
+    """A sign-up's prices in one query: a menu's own price that day, else the standing price,
+    per canteen (another canteen's menu on the same day does not leak in)."""
+    from canteen.service import meals_of, price_on, prices_on
+
+    other = await add_canteen(
+        "第二食堂",
+        "9号楼",
+        31.24,
+        121.48,
+        [],
+        ["lunch=11:00-12:30,cutoff=09:30,capacity=9,price=8"],
+    )
+    day = dt.date(2026, 11, 26)
+    await Menu.create(canteen=canteen, date=day, meal=Meal.LUNCH, price_cents=1300,
+                      dishes=[{"name": "红烧肉", "kind": "hot"}], published_by=STAFF)  # fmt: skip
+    await Menu.create(canteen=canteen, date=day, meal=Meal.DINNER, price_cents=None,
+                      dishes=[{"name": "青菜", "kind": "hot"}], published_by=STAFF)  # fmt: skip
+    await Menu.create(canteen=other, date=day, meal=Meal.LUNCH, price_cents=700,
+                      dishes=[{"name": "面条", "kind": "hot"}], published_by=STAFF)  # fmt: skip
+    meals = await meals_of(canteen) + await meals_of(other)
+    assert await prices_on(meals, day) == [1300, 1200, 700]
+    assert await prices_on(meals, day + dt.timedelta(days=1)) == [1000, 1200, 800]
+    for d in (day, day + dt.timedelta(days=1)):
+        assert await prices_on(meals, d) == [await price_on(m, d) for m in meals]
+    assert await prices_on([], day) == []
