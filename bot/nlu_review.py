@@ -16,9 +16,12 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bot.nlu.labels import CATEGORIES, INTENTS, PLACES
 from bot.nlu.slots import _ADDRESS_RE
+from community.errors import DomainError
 from infra import keys
 from infra.redis import awaitable
+from models.nlu import NluExample
 
 REVIEW_CAP = 2000
 
@@ -92,3 +95,67 @@ async def pending(redis: Redis) -> list[dict[str, Any]]:
             {"text": item["text"], "intent": "", **{k: v for k, v in item.items() if k != "text"}}
         )
     return out
+
+
+# ---- the labelled examples (the console's review page) ---------------------------------------
+
+
+async def label(
+    redis: Redis,
+    line: str,
+    intent: str,
+    category: str | None,
+    place: str | None,
+    labelled_by: str,
+) -> str:
+    """Label one queued message (intent, and the trade or place kind where it has one) and keep
+    it as an example; the message's text. DomainError says why nothing was saved."""
+    if intent not in INTENTS:
+        raise DomainError("没有保存：请选择意图。", field="intent")
+    if intent != "find_craftsman":
+        category = None
+    elif category is not None and category not in CATEGORIES:
+        raise DomainError("没有保存：没有这个行当。", field="category")
+    if intent != "find_place":
+        place = None
+    elif place is not None and place not in PLACES:
+        raise DomainError("没有保存：没有这种服务点。", field="place")
+    try:
+        text = json.loads(line)["text"]
+    except (ValueError, KeyError, TypeError):
+        raise DomainError("没有保存：这条消息不在待标注里了。", code="not_found") from None
+    if not await take(redis, line):
+        raise DomainError("没有保存：这条消息已经有人处理了。", code="conflict")
+    await NluExample.create(
+        text=str(text)[:200],
+        intent=intent,
+        category=category,
+        place=place,
+        labelled_by=labelled_by,
+    )
+    return str(text)
+
+
+async def recent_examples(limit: int = 50) -> list[NluExample]:
+    return await NluExample.all().order_by("-id").limit(limit)
+
+
+async def examples_jsonl() -> str:
+    """Every labelled example as JSONL (train-nlu --extra takes the same format)."""
+    lines = [
+        json.dumps(
+            {
+                k: v
+                for k, v in {
+                    "text": e.text,
+                    "intent": e.intent,
+                    "category": e.category,
+                    "place": e.place,
+                }.items()
+                if v is not None
+            },
+            ensure_ascii=False,
+        )
+        for e in await NluExample.all().order_by("id")
+    ]
+    return "".join(line + "\n" for line in lines)

@@ -128,6 +128,15 @@ def clean(values: dict[str, Any], base: Place | None = None) -> dict[str, Any]:
     return out
 
 
+async def find(place_id: int) -> Place | None:
+    return await Place.get_or_none(pk=place_id)
+
+
+async def all_places() -> list[Place]:
+    """Every place, for the admins' page: unverified first, then by kind."""
+    return await Place.all().order_by("verified", "kind", "id")
+
+
 async def get(place_id: int) -> Place:
     place = await Place.get_or_none(pk=place_id)
     if place is None:

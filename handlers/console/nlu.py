@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
@@ -12,10 +11,10 @@ from aiohttp import web
 from bot import nlu_review
 from bot.nlu import default_parser
 from bot.nlu.labels import CATEGORIES, INTENTS, PLACES
+from community.errors import DomainError
 from community.roles import is_admin
 from handlers.appkeys import redis_key
 from handlers.console.common import _admin_session, _render, _save_session, _session
-from models.nlu import NluExample
 
 
 async def _admin_view(request: web.Request) -> dict[str, Any]:
@@ -44,7 +43,7 @@ async def review_page(request: web.Request) -> web.Response:
         "csrf": session["csrf"],
         "flash": flash,
         "items": await nlu_review.queue(request.app[redis_key]),
-        "examples": await NluExample.all().order_by("-id").limit(50),
+        "examples": await nlu_review.recent_examples(),
         "intents": INTENTS,
         "categories": [(c, lex.labels.get(c, c)) for c in CATEGORIES],
         "places": [(p, lex.place_labels.get(p, p)) for p in PLACES],
@@ -59,29 +58,12 @@ async def review_label(request: web.Request) -> web.Response:
     intent = str(form.get("intent", ""))
     category = str(form.get("category", "")) or None
     place = str(form.get("place", "")) or None
-    if intent not in INTENTS:
-        raise await _back(request, session, "没有保存：请选择意图。")
-    if intent != "find_craftsman":
-        category = None
-    elif category is not None and category not in CATEGORIES:
-        raise await _back(request, session, "没有保存：没有这个行当。")
-    if intent != "find_place":
-        place = None
-    elif place is not None and place not in PLACES:
-        raise await _back(request, session, "没有保存：没有这种服务点。")
     try:
-        text = json.loads(line)["text"]
-    except (ValueError, KeyError, TypeError):
-        raise await _back(request, session, "没有保存：这条消息不在待标注里了。") from None
-    if not await nlu_review.take(request.app[redis_key], line):
-        raise await _back(request, session, "没有保存：这条消息已经有人处理了。")
-    await NluExample.create(
-        text=str(text)[:200],
-        intent=intent,
-        category=category,
-        place=place,
-        labelled_by=session["openid"],
-    )
+        text = await nlu_review.label(
+            request.app[redis_key], line, intent, category, place, session["openid"]
+        )
+    except DomainError as exc:
+        raise await _back(request, session, exc.message) from None
     raise await _back(request, session, f"已标注：{text}（下次训练 train-nlu 时学会）")
 
 
@@ -94,24 +76,8 @@ async def review_dismiss(request: web.Request) -> web.Response:
 async def examples_export(request: web.Request) -> web.Response:
     """Every labelled example as JSONL (train-nlu --extra takes the same format)."""
     await _admin_view(request)
-    lines = [
-        json.dumps(
-            {
-                k: v
-                for k, v in {
-                    "text": e.text,
-                    "intent": e.intent,
-                    "category": e.category,
-                    "place": e.place,
-                }.items()
-                if v is not None
-            },
-            ensure_ascii=False,
-        )
-        for e in await NluExample.all().order_by("id")
-    ]
     return web.Response(
-        text="".join(line + "\n" for line in lines),
+        text=await nlu_review.examples_jsonl(),
         content_type="application/x-ndjson",
         headers={"Content-Disposition": 'attachment; filename="nlu_examples.jsonl"'},
     )

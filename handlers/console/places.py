@@ -41,7 +41,7 @@ async def places_page(request: web.Request) -> web.Response:
     flash = session.pop("flash", None)
     if flash:
         await _save_session(request, session)
-    rows = await Place.all().order_by("verified", "kind", "id")
+    rows = await service.all_places()
     ctx = {
         "csrf": session["csrf"],
         "flash": flash,
@@ -70,7 +70,7 @@ async def place_create(request: web.Request) -> web.Response:
 
 async def _place(request: web.Request) -> Place:
     pid = request.match_info["place_id"]
-    place = await Place.get_or_none(pk=int(pid)) if pid.isdigit() and len(pid) < 10 else None
+    place = await service.find(int(pid)) if pid.isdigit() and len(pid) < 10 else None
     if place is None:
         raise web.HTTPNotFound(text="没有这个服务点。")
     return place
