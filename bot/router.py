@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from bot.context import Context
@@ -115,6 +116,7 @@ def intent(*names: str) -> Filter:
 _TRAILING = "。.!！?？~～ 　呀啊吧呢哈嘛啦了"
 
 
+@lru_cache(maxsize=256)  # a message meets dozens of `words` filters: strip it once
 def command_text(text: str) -> str:
     """Text with surrounding spaces, punctuation and trailing particles removed."""
     return text.strip().rstrip(_TRAILING).strip()
