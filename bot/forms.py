@@ -260,6 +260,10 @@ async def handle(ctx: Context) -> list[Reply] | None:
             return corrected
     if text and _asks_aside(ctx, form, step, text):
         return await _detour(ctx, form, step, data)
+    if text and step.free and _BARE_NUMBER.match(text):
+        given = await _ahead_by_value(ctx, form, step, data, text)
+        if given is not None:
+            return given
     before = json.dumps(data, ensure_ascii=False, sort_keys=True)
     try:
         value = await step.parse(ctx, data)
@@ -431,6 +435,34 @@ async def _correct(
         said = f"好的，{label}改成{step.shown(new)}。"
     question = current.ask(data) if current.name == "confirm" else current.again(data)
     return [Reply(f"{said}\n{question}")]
+
+
+# A message that is only a number ("13912345678", "139 1234 5678"): no note or description.
+_BARE_NUMBER = re.compile(r"^[+\d][\d\s\-]{6,20}$")
+
+
+async def _ahead_by_value(
+    ctx: Context, form: Form, current: Step, data: Data, text: str
+) -> list[Reply] | None:
+    """A bare number sent at a free-text step (the phone given while the diet is asked): it is
+    no note, so the first later phone step (named by 电话) not answered yet that reads it keeps
+    it, and the free step is asked again. None when no such step takes it."""
+    for step in form.steps[form.index(current.name) + 1 :]:
+        if step.name in data or not step.names or not re.search(step.names, "电话"):
+            continue
+        work = dict(data)
+        try:
+            new = await step.parse(_with_text(ctx, text), work)
+        except DomainError:
+            continue
+        work[step.name] = new
+        work["_given"] = sorted(set(work.get("_given", [])) | {step.name})
+        data.clear()
+        data.update(work)
+        await _save(ctx, form, current.name, data)
+        said = f"好的，{step.label or '这个'}记下了：{step.shown(new)}。"
+        return [Reply(f"{said}\n{current.again(data)}")]
+    return None
 
 
 def _editable(form: Form, data: Data) -> list[Step]:
