@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from community.errors import DomainError
@@ -18,6 +19,7 @@ from infra import keys
 from models.canteen import MenuSubscription
 from models.delivery import Recipient
 from models.directory import Complaint, Review
+from models.family import FamilyLink
 from models.grid import GridReport
 from models.push import OutboxMessage, PushStatus
 from models.users import RoleGrant, User
@@ -61,6 +63,12 @@ async def erase(redis: Redis, openid: str, conversation: str, now: dt.datetime) 
             await review.save(using_db=conn, update_fields=["reviewer"])
         await Complaint.filter(complainant=openid).using_db(conn).update(complainant="erased")
         await MenuSubscription.filter(openid=openid).using_db(conn).delete()
+        # Family links, as the elder or as the relative: nobody is told about them any more.
+        await (
+            FamilyLink.filter(Q(elder_openid=openid) | Q(relative_openid=openid))
+            .using_db(conn)
+            .delete()
+        )
         await (
             OutboxMessage.filter(target=openid, status__in=[PushStatus.SENT, PushStatus.FAILED])
             .using_db(conn)

@@ -148,3 +148,11 @@ def test_the_cli_links_by_the_elders_phone(say: Any) -> None:
         ["link-family", "--elder-phone", ELDER_PHONE, "--relative", SON]
     )
     assert args.func.__name__ == "cmd_link" and args.staff == "staff"
+
+
+async def test_erasing_my_data_removes_my_family_links(say: Chat) -> None:
+    await _linked(say)
+    assert "确认删除我的信息" in await say(SON, "删除我的信息")
+    await say(SON, "确认删除我的信息")
+    assert await FamilyLink.all().count() == 0
+    assert await service.relatives_of(ELDER) == []
