@@ -17,12 +17,12 @@ from community.roles import find_staff
 from handlers.console.common import (
     COOKIE,
     LOGIN_CSRF_COOKIE,
-    _cookie,
-    _form,
-    _hash,
-    _render,
-    _session,
-    _staff_session,
+    checked_form,
+    console_cookie,
+    digest,
+    render,
+    session_of,
+    staff_session,
 )
 from handlers.keys import redis_key, settings_key, wechat_api_key
 from handlers.proxy import client_ip
@@ -46,11 +46,11 @@ LOGINS_PER_IP = (30, 600)  # code guesses from one client address
 
 async def login_page(request: web.Request) -> web.Response:
     """Step 1: who are you (staff number or WeChat openid)."""
-    if await _session(request) is not None:
+    if await session_of(request) is not None:
         raise web.HTTPFound("/console/")
     csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
-    resp = _render(request, "login.html", {"csrf": csrf, "error": None})
-    _cookie(resp, request, LOGIN_CSRF_COOKIE, csrf, 3600)
+    resp = render(request, "login.html", {"csrf": csrf, "error": None})
+    console_cookie(resp, request, LOGIN_CSRF_COOKIE, csrf, 3600)
     return resp
 
 
@@ -84,7 +84,7 @@ async def _send_code(app: web.Application, openid: str, code: str) -> bool:
 
 def browser_of(login_csrf: str) -> str:
     """The browser a login belongs to: a hash of its login cookie (set by the login page)."""
-    return _hash("browser:" + login_csrf)[:24]
+    return digest("browser:" + login_csrf)[:24]
 
 
 # KEYS[1] = the code; ARGV = hash of the guess, max tries. One atomic step: the tries counter
@@ -122,7 +122,7 @@ async def _over_limit(request: web.Request, bucket: str, who: str, limit: int, w
 def _too_many(request: web.Request, template: str, ctx: dict[str, Any], wait: int) -> web.Response:
     minutes = max(1, math.ceil(wait / 60))
     ctx = {**ctx, "error": f"操作太频繁了，请{minutes}分钟后再试。"}
-    resp = _render(request, template, ctx, 429)
+    resp = render(request, template, ctx, 429)
     resp.headers["Retry-After"] = str(wait)
     return resp
 
@@ -135,17 +135,17 @@ async def send_code(request: web.Request) -> web.Response:
     allowance), CODES_PER_HOUR_ALL per account, CODE_REQUESTS_PER_IP per client address. The
     code is bound to this browser, so nobody else can burn it."""
     csrf = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    form = await _form(request, csrf)
+    form = await checked_form(request, csrf)
     account = str(form.get("account", "")).strip()[:64]
     if not account:
-        return _render(request, "login.html", {"csrf": csrf, "error": "请填写编号。"}, 400)
+        return render(request, "login.html", {"csrf": csrf, "error": "请填写编号。"}, 400)
     ctx: dict[str, Any] = {"csrf": csrf, "account": account, "error": None, "notice": None}
     wait = await _over_limit(request, "console_code_ip", client_ip(request), *CODE_REQUESTS_PER_IP)
     if wait:
         return _too_many(request, "login.html", ctx, wait)
     user = await find_staff(account)
     # Keyed the same way whether or not the account exists: the answers reveal nobody's role.
-    who = f"u{user.pk}" if user is not None else "a" + _hash(account)[:16]
+    who = f"u{user.pk}" if user is not None else "a" + digest(account)[:16]
     browser = browser_of(csrf)
     redis = request.app[redis_key]
     sent_key = keys.console_code_sent(who, browser)
@@ -155,7 +155,7 @@ async def send_code(request: web.Request) -> web.Response:
             f"一分钟内只发一次登录码，刚才发的那个仍然有效，请查看微信。"
             f"没收到的话，{left}秒后可以重新获取。"
         )
-        return _render(request, "code.html", ctx)
+        return render(request, "code.html", ctx)
     ip = client_ip(request)
     wait = await _over_limit(request, "console_code_account", f"{who}:{ip}", *CODES_PER_HOUR)
     wait = wait or await _over_limit(request, "console_code_all", who, *CODES_PER_HOUR_ALL)
@@ -166,21 +166,21 @@ async def send_code(request: web.Request) -> web.Response:
         code_key = keys.console_code(user.pk, browser)
         async with redis.pipeline(transaction=True) as pipe:
             pipe.delete(code_key)
-            pipe.hset(code_key, mapping={"hash": _hash(f"{user.pk}:{code}"), "tries": 0})
+            pipe.hset(code_key, mapping={"hash": digest(f"{user.pk}:{code}"), "tries": 0})
             pipe.expire(code_key, CODE_TTL)
             await pipe.execute()
         if not await _send_code(request.app, user.openid, code):
             await redis.delete(code_key, sent_key)
             error = "登录码没发出去。请先在公众号里给我们发一条消息，再点发送。"
-            return _render(request, "login.html", {"csrf": csrf, "error": error}, 503)
+            return render(request, "login.html", {"csrf": csrf, "error": error}, 503)
     # The same answer whether or not the account exists: the page reveals nobody's role.
-    return _render(request, "code.html", ctx)
+    return render(request, "code.html", ctx)
 
 
 async def login(request: web.Request) -> web.Response:
     """Step 3: check the code; on success start a session (the code is used up)."""
     csrf = request.cookies.get(LOGIN_CSRF_COOKIE, "")
-    form = await _form(request, csrf)
+    form = await checked_form(request, csrf)
     account = str(form.get("account", "")).strip()[:64]
     code = str(form.get("code", "")).strip()[:12]
     ctx: dict[str, Any] = {"csrf": csrf, "account": account, "error": None, "notice": None}
@@ -192,25 +192,25 @@ async def login(request: web.Request) -> web.Response:
     ok = False
     if user is not None:
         check = redis.register_script(_CHECK_CODE)
-        guess = _hash(f"{user.pk}:{code}")
+        guess = digest(f"{user.pk}:{code}")
         key = keys.console_code(user.pk, browser_of(csrf))
         ok = int(await check(keys=[key], args=[guess, CODE_MAX_TRIES])) == 1
     if not ok or user is None:
         ctx["error"] = "登录码不对或已过期，请重新获取。"
-        return _render(request, "code.html", ctx, 400)
+        return render(request, "code.html", ctx, 400)
     token = secrets.token_urlsafe(32)
     ttl = request.app[settings_key].console_session_ttl
     session = {"user_id": user.pk, "openid": user.openid, "csrf": secrets.token_urlsafe(24)}
-    await redis.set(keys.console_session(_hash(token)), json.dumps(session), ex=ttl)
+    await redis.set(keys.console_session(digest(token)), json.dumps(session), ex=ttl)
     log.info("console login", extra={"user_id": user.pk})
     resp = web.HTTPFound("/console/")
-    _cookie(resp, request, COOKIE, token, ttl)
+    console_cookie(resp, request, COOKIE, token, ttl)
     resp.del_cookie(LOGIN_CSRF_COOKIE, path="/console")
     raise resp
 
 
 async def logout(request: web.Request) -> web.Response:
-    session, _ = await _staff_session(request)
+    session, _ = await staff_session(request)
     await request.app[redis_key].delete(session["_key"])
     resp = web.HTTPFound("/console/login")
     resp.del_cookie(COOKIE, path="/console")

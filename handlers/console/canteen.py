@@ -9,7 +9,7 @@ from aiohttp import web
 
 from canteen import service as canteen_service
 from canteen.menu_parser import KIND_NAMES, MenuParseError, parse_menu, render_menu
-from handlers.console.common import _flash, _now, _render, _staff_session
+from handlers.console.common import clock_now, flash_back, render, staff_session
 from handlers.keys import settings_key
 from models.canteen import MEAL_NAMES
 
@@ -54,7 +54,7 @@ async def _menu_draft(request: web.Request, form: Any, session: dict[str, Any]) 
     if not text.startswith(("发布", "更新", "更正", "修改")):
         text = "发布菜单 " + text  # the parser reads the day and meal from the first line
     try:
-        draft = parse_menu(text, _now(request).date())
+        draft = parse_menu(text, clock_now(request).date())
     except MenuParseError as exc:
         return canteen, text, None, str(exc)
     return canteen, text, draft, None
@@ -62,7 +62,7 @@ async def _menu_draft(request: web.Request, form: Any, session: dict[str, Any]) 
 
 async def menu_preview(request: web.Request) -> web.Response:
     """What the parser understood, to confirm before anything is published."""
-    session, form = await _staff_session(request)
+    session, form = await staff_session(request)
     canteen, text, draft, error = await _menu_draft(request, form, session)
     ctx = {
         "csrf": session["csrf"],
@@ -74,21 +74,21 @@ async def menu_preview(request: web.Request) -> web.Response:
             draft and await canteen_service.find_menu(canteen, draft.date, draft.meal)
         ),
     }
-    return _render(request, "preview.html", ctx, 400 if error else 200)
+    return render(request, "preview.html", ctx, 400 if error else 200)
 
 
 async def menu_publish(request: web.Request) -> web.Response:
     """Publish (or correct) the confirmed menu; pushes are queued with it."""
-    session, form = await _staff_session(request)
+    session, form = await staff_session(request)
     canteen, _text, draft, error = await _menu_draft(request, form, session)
     if draft is None:
-        raise await _flash(request, session, f"没有发布：{error}")
+        raise await flash_back(request, session, f"没有发布：{error}")
     templates = canteen_service.MenuTemplates.of(request.app[settings_key])
     menu, people, groups = await canteen_service.publish_menu(
         canteen, draft, session["openid"], templates
     )
     what = "已更正" if menu.version > 1 else "已发布"
     day = f"{draft.date.month}月{draft.date.day}日{MEAL_NAMES[draft.meal]}"
-    raise await _flash(
+    raise await flash_back(
         request, session, f"{day}菜单{what}，将推送给{people}位订阅居民和{groups}个群。"
     )

@@ -12,7 +12,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from multidict import MultiDict
 
-from community.roles import is_admin, is_staff
+from community.roles import is_admin
 from handlers.keys import bot_key, redis_key
 from handlers.proxy import is_https
 from infra import keys
@@ -27,15 +27,15 @@ CSP = (
 )
 
 
-def _hash(value: str) -> str:
+def digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def _now(request: web.Request) -> Any:
+def clock_now(request: web.Request) -> Any:
     return request.app[bot_key].services.clock()
 
 
-def _render(
+def render(
     request: web.Request, name: str, context: dict[str, Any], status: int = 200
 ) -> web.Response:
     resp = aiohttp_jinja2.render_template(name, request, context, status=status)
@@ -46,7 +46,7 @@ def _render(
     return resp
 
 
-def _cookie(
+def console_cookie(
     resp: web.StreamResponse, request: web.Request, name: str, value: str, ttl: int
 ) -> None:
     resp.set_cookie(
@@ -64,30 +64,30 @@ def _cookie(
 # ---- sessions --------------------------------------------------------------------------------
 
 
-async def _session(request: web.Request) -> dict[str, Any] | None:
+async def session_of(request: web.Request) -> dict[str, Any] | None:
     token = request.cookies.get(COOKIE, "")
     if not token or len(token) > 200:
         return None
-    raw = await request.app[redis_key].get(keys.console_session(_hash(token)))
+    raw = await request.app[redis_key].get(keys.console_session(digest(token)))
     if not raw:
         return None
     data: dict[str, Any] = json.loads(raw)
-    data["_key"] = keys.console_session(_hash(token))
+    data["_key"] = keys.console_session(digest(token))
     return data
 
 
-async def _save_session(request: web.Request, session: dict[str, Any]) -> None:
+async def save_session(request: web.Request, session: dict[str, Any]) -> None:
     data = {k: v for k, v in session.items() if k != "_key"}
     await request.app[redis_key].set(session["_key"], json.dumps(data), keepttl=True)
 
 
-async def _flash(request: web.Request, session: dict[str, Any], text: str) -> web.HTTPFound:
+async def flash_back(request: web.Request, session: dict[str, Any], text: str) -> web.HTTPFound:
     session["flash"] = text
-    await _save_session(request, session)
+    await save_session(request, session)
     return web.HTTPFound("/console/")
 
 
-async def _form(request: web.Request, expected_csrf: str) -> Any:
+async def checked_form(request: web.Request, expected_csrf: str) -> Any:
     form = await request.post()
     sent = str(form.get("csrf", ""))
     if not expected_csrf or not hmac.compare_digest(sent.encode(), expected_csrf.encode()):
@@ -97,27 +97,23 @@ async def _form(request: web.Request, expected_csrf: str) -> Any:
     return MultiDict((k, printable(v) if isinstance(v, str) else v) for k, v in form.items())
 
 
-async def _staff_session(request: web.Request) -> tuple[dict[str, Any], Any]:
+async def staff_session(request: web.Request) -> tuple[dict[str, Any], Any]:
     """The signed-in staff member's session and form (CSRF checked); else back to login."""
-    session = await _session(request)
+    session = await session_of(request)
     if session is None:
         raise web.HTTPFound("/console/login")
-    form = await _form(request, session["csrf"])
+    form = await checked_form(request, session["csrf"])
     return session, form
 
 
-async def _admin_session(request: web.Request) -> tuple[dict[str, Any], Any]:
-    session, form = await _staff_session(request)
+async def admin_session(request: web.Request) -> tuple[dict[str, Any], Any]:
+    session, form = await staff_session(request)
     if not await is_admin(session["openid"]):
         raise web.HTTPForbidden(text="只有社区管理员可以做这件事。")
     return session, form
 
 
-async def _is_staff(openid: str) -> bool:
-    return await is_staff(openid)
-
-
-def _confirm(
+def confirm_page(
     request: web.Request,
     session: dict[str, Any],
     action: str,
@@ -133,4 +129,4 @@ def _confirm(
         "question": question,
         "button": button,
     }
-    return _render(request, "confirm.html", ctx)
+    return render(request, "confirm.html", ctx)

@@ -9,26 +9,26 @@ from typing import Any
 from aiohttp import web
 
 from canteen import service as canteen_service
-from community.roles import is_admin
+from community.roles import is_admin, is_staff
 from handlers.console import canteen as canteen_views
 from handlers.console import delivery, directory, grid, push
-from handlers.console.common import _is_staff, _now, _render, _save_session, _session
+from handlers.console.common import clock_now, render, save_session, session_of
 from handlers.keys import redis_key
 
 
 async def dashboard(request: web.Request) -> web.Response:
     """The staff member's page: their canteen's menus, or the admin's queues, or both."""
-    session = await _session(request)
+    session = await session_of(request)
     if session is None:
         raise web.HTTPFound("/console/login")
     openid = session["openid"]
-    if not await _is_staff(openid):  # the role was taken away since logging in
+    if not await is_staff(openid):  # the role was taken away since logging in
         await request.app[redis_key].delete(session["_key"])
         raise web.HTTPFound("/console/login")
     flash = session.pop("flash", None)
     if flash:
-        await _save_session(request, session)
-    today = _now(request).date()
+        await save_session(request, session)
+    today = clock_now(request).date()
     canteen = await canteen_service.staff_canteen(openid)
     admin = await is_admin(openid)
     ctx: dict[str, Any] = {
@@ -41,7 +41,7 @@ async def dashboard(request: web.Request) -> web.Response:
     }
     if canteen is not None:
         ctx["menus"] = await canteen_views.menus_of_day(canteen, today)
-        ctx["signups"] = await delivery.todays_signups(canteen, today, _now(request))
+        ctx["signups"] = await delivery.todays_signups(canteen, today, clock_now(request))
         ctx["tomorrow_menus"] = await canteen_views.menus_of_day(
             canteen, today.fromordinal(today.toordinal() + 1)
         )
@@ -49,7 +49,7 @@ async def dashboard(request: web.Request) -> web.Response:
         ctx.update(await directory.queues())
         ctx["failed_pushes"] = await push.failed_pushes()
         ctx["grid_reports"] = await grid.grid_reports()
-    return _render(request, "dashboard.html", ctx)
+    return render(request, "dashboard.html", ctx)
 
 
 async def to_dashboard(request: web.Request) -> web.Response:

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from craftsman_directory import service as directory_service
-from handlers.console.common import _admin_session, _confirm, _flash
+from handlers.console.common import admin_session, confirm_page, flash_back
 from handlers.keys import bot_key, redis_key
 from models.directory import Status
 
@@ -33,7 +33,7 @@ async def queues() -> dict[str, Any]:
 
 async def craftsman_action(request: web.Request) -> web.Response:
     """Approve, reject (after a confirmation page) or reinstate a craftsman."""
-    session, form = await _admin_session(request)
+    session, form = await admin_session(request)
     action = ACTIONS.get(request.match_info["action"])
     cid = request.match_info["craftsman_id"]
     if action is None or not cid.isdigit():
@@ -43,8 +43,8 @@ async def craftsman_action(request: web.Request) -> web.Response:
         # Rejecting cannot be undone from here: ask once, naming who.
         craftsman = await directory_service.find(int(cid))
         if craftsman is None:
-            raise await _flash(request, session, f"没有#{cid}这位师傅。")
-        return _confirm(
+            raise await flash_back(request, session, f"没有#{cid}这位师傅。")
+        return confirm_page(
             request, session, f"/console/craftsmen/{cid}/reject", {},
             f"确定拒绝师傅 #{craftsman.pk} {craftsman.name} 的登记吗？", "确定拒绝",
         )  # fmt: skip
@@ -52,13 +52,13 @@ async def craftsman_action(request: web.Request) -> web.Response:
     try:
         craftsman = await fn(request.app[redis_key], notify, int(cid))
     except directory_service.DirectoryError as exc:
-        raise await _flash(request, session, str(exc)) from None
-    raise await _flash(request, session, f"{done}：#{craftsman.pk} {craftsman.name}")
+        raise await flash_back(request, session, str(exc)) from None
+    raise await flash_back(request, session, f"{done}：#{craftsman.pk} {craftsman.name}")
 
 
 async def complaint_decision(request: web.Request) -> web.Response:
     """Uphold (after a confirmation page) or dismiss a complaint."""
-    session, form = await _admin_session(request)
+    session, form = await admin_session(request)
     cid = request.match_info["complaint_id"]
     if not cid.isdigit():
         raise web.HTTPNotFound()
@@ -67,12 +67,12 @@ async def complaint_decision(request: web.Request) -> web.Response:
         # An upheld complaint counts toward suspending the craftsman: ask once.
         complaint = await directory_service.find_complaint(int(cid))
         if complaint is None:
-            raise await _flash(request, session, f"没有投诉#{cid}。")
+            raise await flash_back(request, session, f"没有投诉#{cid}。")
         question = (
             f"确定投诉#{complaint.pk}成立吗？师傅 #{complaint.craftsman.pk} "
             f"{complaint.craftsman.name}，原因：{complaint.reason}。成立的投诉会计入停用次数。"
         )
-        return _confirm(
+        return confirm_page(
             request, session, f"/console/complaints/{cid}/decision", {"upheld": "1"},
             question, "确定成立",
         )  # fmt: skip
@@ -82,8 +82,8 @@ async def complaint_decision(request: web.Request) -> web.Response:
             request.app[redis_key], notify, int(cid), upheld
         )
     except directory_service.DirectoryError as exc:
-        raise await _flash(request, session, str(exc)) from None
+        raise await flash_back(request, session, str(exc)) from None
     text = f"投诉#{complaint.pk}已记为{'成立' if upheld else '不成立'}。"
     if suspended:
         text += "该师傅投诉成立次数已到上限，已停用。"
-    raise await _flash(request, session, text)
+    raise await flash_back(request, session, text)

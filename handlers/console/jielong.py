@@ -11,7 +11,7 @@ from aiohttp import web
 from canteen import service as canteen_service
 from groups import service
 from groups.jielong import ChainError, parse_chain
-from handlers.console.common import _flash, _now, _render, _staff_session
+from handlers.console.common import clock_now, flash_back, render, staff_session
 
 MAX_TEXT = 20_000
 
@@ -24,13 +24,13 @@ async def _canteen(session: dict[str, Any]) -> Any:
 
 
 async def _preview(request: web.Request, canteen: Any, text: str) -> service.Preview:
-    chain = parse_chain(text, _now(request).date())
-    return await service.preview_chain(canteen, chain, _now(request))
+    chain = parse_chain(text, clock_now(request).date())
+    return await service.preview_chain(canteen, chain, clock_now(request))
 
 
 async def preview(request: web.Request) -> web.Response:
     """The pasted chain read line by line; nothing is booked yet."""
-    session, form = await _staff_session(request)
+    session, form = await staff_session(request)
     canteen = await _canteen(session)
     text = str(form.get("text", ""))[:MAX_TEXT]
     ctx: dict[str, Any] = {"csrf": session["csrf"], "text": text, "error": None, "shown": None}
@@ -38,32 +38,32 @@ async def preview(request: web.Request) -> web.Response:
         result = await _preview(request, canteen, text)
     except (ChainError, service.ChainProblem) as exc:
         ctx["error"] = str(exc)
-        return _render(request, "jielong.html", ctx, 400)
-    ctx["shown"] = service.render_preview(result, canteen.name, _now(request).date())
+        return render(request, "jielong.html", ctx, 400)
+    ctx["shown"] = service.render_preview(result, canteen.name, clock_now(request).date())
     ctx["changes"] = result.changes
-    return _render(request, "jielong.html", ctx)
+    return render(request, "jielong.html", ctx)
 
 
 async def confirm(request: web.Request) -> web.Response:
     """确认: read the chain again (it may have changed since the preview) and book it."""
-    session, form = await _staff_session(request)
+    session, form = await staff_session(request)
     canteen = await _canteen(session)
     text = str(form.get("text", ""))[:MAX_TEXT]
     try:
         result = await _preview(request, canteen, text)
-        done = await service.apply_preview(result, _now(request))
+        done = await service.apply_preview(result, clock_now(request))
     except (ChainError, service.ChainProblem) as exc:
-        raise await _flash(request, session, f"接龙没有导入：{exc}") from None
-    raise await _flash(
+        raise await flash_back(request, session, f"接龙没有导入：{exc}") from None
+    raise await flash_back(
         request, session, "接龙：" + service.render_outcome(done).replace("\n", "；")
     )
 
 
 async def generate(request: web.Request) -> web.Response:
     """生成接龙: tomorrow's chain to copy into the group."""
-    session, form = await _staff_session(request)
+    session, form = await staff_session(request)
     canteen = await _canteen(session)
-    tomorrow = _now(request).date() + dt.timedelta(days=1)
+    tomorrow = clock_now(request).date() + dt.timedelta(days=1)
     text = await service.chain_to_post(canteen, tomorrow)
     ctx = {"csrf": session["csrf"], "text": "", "error": None, "shown": None, "post": text}
-    return _render(request, "jielong.html", ctx)
+    return render(request, "jielong.html", ctx)

@@ -14,11 +14,11 @@ from bot.nlu.labels import CATEGORIES, INTENTS, PLACES
 from community.errors import DomainError
 from community.roles import is_admin
 from handlers.appkeys import redis_key
-from handlers.console.common import _admin_session, _render, _save_session, _session
+from handlers.console.common import admin_session, render, save_session, session_of
 
 
 async def _admin_view(request: web.Request) -> dict[str, Any]:
-    session = await _session(request)
+    session = await session_of(request)
     if session is None:
         raise web.HTTPFound("/console/login")
     if not await is_admin(session["openid"]):
@@ -28,7 +28,7 @@ async def _admin_view(request: web.Request) -> dict[str, Any]:
 
 async def _back(request: web.Request, session: dict[str, Any], text: str) -> web.HTTPFound:
     session["flash"] = text
-    await _save_session(request, session)
+    await save_session(request, session)
     return web.HTTPFound("/console/nlu")
 
 
@@ -37,7 +37,7 @@ async def review_page(request: web.Request) -> web.Response:
     session = await _admin_view(request)
     flash = session.pop("flash", None)
     if flash:
-        await _save_session(request, session)
+        await save_session(request, session)
     lex = default_parser().lexicon
     ctx = {
         "csrf": session["csrf"],
@@ -48,12 +48,12 @@ async def review_page(request: web.Request) -> web.Response:
         "categories": [(c, lex.labels.get(c, c)) for c in CATEGORIES],
         "places": [(p, lex.place_labels.get(p, p)) for p in PLACES],
     }
-    return _render(request, "nlu.html", ctx)
+    return render(request, "nlu.html", ctx)
 
 
 async def review_label(request: web.Request) -> web.Response:
     """Label one queued message (intent, and the trade or place kind where it has one)."""
-    session, form = await _admin_session(request)
+    session, form = await admin_session(request)
     line = str(form.get("item", ""))
     intent = str(form.get("intent", ""))
     category = str(form.get("category", "")) or None
@@ -68,7 +68,7 @@ async def review_label(request: web.Request) -> web.Response:
 
 
 async def review_dismiss(request: web.Request) -> web.Response:
-    session, form = await _admin_session(request)
+    session, form = await admin_session(request)
     await nlu_review.take(request.app[redis_key], str(form.get("item", "")))
     raise await _back(request, session, "已忽略。")
 

@@ -12,7 +12,7 @@ from community import hours
 from community.errors import DomainError
 from community.roles import is_admin
 from handlers.appkeys import bot_key, redis_key, settings_key
-from handlers.console.common import _admin_session, _render, _save_session, _session
+from handlers.console.common import admin_session, render, save_session, session_of
 from models.places import Place, PlaceSource
 from places import circle, poster, service
 from places.kinds import KINDS
@@ -21,7 +21,7 @@ FIELDS = ("name", "kind", "address", "lat", "lng", "coord", "hours", "phone", "o
 
 
 async def _admin_view(request: web.Request) -> dict[str, Any]:
-    session = await _session(request)
+    session = await session_of(request)
     if session is None:
         raise web.HTTPFound("/console/login")
     if not await is_admin(session["openid"]):
@@ -31,7 +31,7 @@ async def _admin_view(request: web.Request) -> dict[str, Any]:
 
 async def _back(request: web.Request, session: dict[str, Any], text: str) -> web.HTTPFound:
     session["flash"] = text
-    await _save_session(request, session)
+    await save_session(request, session)
     return web.HTTPFound("/console/places")
 
 
@@ -40,7 +40,7 @@ async def places_page(request: web.Request) -> web.Response:
     session = await _admin_view(request)
     flash = session.pop("flash", None)
     if flash:
-        await _save_session(request, session)
+        await save_session(request, session)
     rows = await service.all_places()
     ctx = {
         "csrf": session["csrf"],
@@ -51,7 +51,7 @@ async def places_page(request: web.Request) -> web.Response:
         "kind_name": lambda k: KINDS[k].name if k in KINDS else k,
         "hours_words": hours.in_words,
     }
-    return _render(request, "places.html", ctx)
+    return render(request, "places.html", ctx)
 
 
 def _values(form: Any) -> dict[str, Any]:
@@ -59,7 +59,7 @@ def _values(form: Any) -> dict[str, Any]:
 
 
 async def place_create(request: web.Request) -> web.Response:
-    session, form = await _admin_session(request)
+    session, form = await admin_session(request)
     values = {**_values(form), "verified": form.get("verified") == "1"}
     try:
         place = await service.create(request.app[redis_key], values, PlaceSource.CONSOLE)
@@ -77,7 +77,7 @@ async def _place(request: web.Request) -> Place:
 
 
 async def place_update(request: web.Request) -> web.Response:
-    session, form = await _admin_session(request)
+    session, form = await admin_session(request)
     place = await _place(request)
     try:
         place = await service.update(request.app[redis_key], place, _values(form))
@@ -88,7 +88,7 @@ async def place_update(request: web.Request) -> web.Response:
 
 async def place_verify(request: web.Request) -> web.Response:
     """Verify (show to residents) or withdraw a place."""
-    session, form = await _admin_session(request)
+    session, form = await admin_session(request)
     place = await _place(request)
     verified = form.get("verified") == "1"
     await service.set_verified(request.app[redis_key], place, verified)

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from handlers.console.common import _admin_session, _flash
+from handlers.console.common import admin_session, flash_back
 from handlers.keys import redis_key
 from models.push import OutboxMessage
 from push import escalation
@@ -36,11 +36,11 @@ async def failed_pushes() -> list[dict[str, Any]]:
 
 async def retry(request: web.Request) -> web.Response:
     """Send a push that gave up once more (admins)."""
-    session, _ = await _admin_session(request)
+    session, _ = await admin_session(request)
     pid = request.match_info["push_id"]
     if not pid.isdigit():
         raise web.HTTPNotFound()
     if not await escalation.retry(int(pid)):
-        raise await _flash(request, session, "这条消息已经在发送或已送到，不用重试。")
+        raise await flash_back(request, session, "这条消息已经在发送或已送到，不用重试。")
     await wake(request.app[redis_key])
-    raise await _flash(request, session, f"消息#{pid}已重新排队发送。")
+    raise await flash_back(request, session, f"消息#{pid}已重新排队发送。")
