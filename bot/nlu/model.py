@@ -22,6 +22,7 @@ import sys
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from operator import add
 from pathlib import Path
 from typing import Any
@@ -77,14 +78,13 @@ class Head:
     labels: tuple[str, ...]
     offsets: Mapping[str, int]
     flat: array[float]
-    # per feature its weight row as a tuple of floats, built once: scoring a message is then a
-    # dictionary lookup and one vector addition per feature, with no slicing or transposing
-    rows: Mapping[str, tuple[float, ...]] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
+    @cached_property
+    def rows(self) -> dict[str, tuple[float, ...]]:
+        """Per feature its weight row as a tuple of floats (built on first use): scoring is
+        then a dictionary lookup and one vector addition per feature."""
         k, flat = len(self.labels), self.flat
-        rows = {f: tuple(flat[o : o + k]) for f, o in self.offsets.items()}
-        object.__setattr__(self, "rows", rows)
+        return {f: tuple(flat[o : o + k]) for f, o in self.offsets.items()}
 
     def probabilities(self, feats: Sequence[str]) -> list[tuple[str, float]]:
         """(label, probability), most likely first; ties keep label order (deterministic)."""
@@ -129,13 +129,16 @@ class Model:
         for name, h in self.heads.items():
             spans.append((name, width, width + len(h.labels)))
             width += len(h.labels)
-        fused: dict[str, tuple[float, ...]] = {}
-        for f in {f for h in self.heads.values() for f in h.rows}:
-            row: list[float] = []
-            for h in self.heads.values():
-                row.extend(h.rows.get(f) or (0.0,) * len(h.labels))
-            fused[f] = tuple(row)
-        object.__setattr__(self, "fused", fused)
+        zero = [0.0] * width
+        rows: dict[str, list[float]] = {}
+        for (_, start, end), h in zip(spans, self.heads.values(), strict=True):
+            k, flat = end - start, h.flat
+            for f, o in h.offsets.items():
+                row = rows.get(f)
+                if row is None:
+                    row = rows[f] = zero.copy()
+                row[start:end] = flat[o : o + k]
+        object.__setattr__(self, "fused", {f: tuple(r) for f, r in rows.items()})
         object.__setattr__(self, "spans", tuple(spans))
 
     def head(self, name: str) -> Head | None:
