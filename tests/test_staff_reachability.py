@@ -5,15 +5,22 @@ the fake WeChat/WeCom servers on loopback."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from bot.context import SHANGHAI
 from canteen.cli import grant_role
+from delivery import scheduler
+from handlers.keys import bot_key
 from models.push import OutboxMessage, PushChannel, PushStatus, PushUrgency
 from models.users import Role, User
 from push.outbox import enqueue_text
 from push.worker import PushWorker
-from server.lifecycle import push_worker_key
+from server.lifecycle import push_worker_key, worker_config
+from tests.chat_support import Chat
+from tests.conftest import lunch_and_dinner_canteen
 from wechat_api.fake import FakeWeChat
 
 WEBHOOK = "/cgi-bin/webhook/send"
@@ -123,3 +130,34 @@ async def test_a_long_roster_reaches_the_group_in_parts_once(
     joined = "\n".join(posts)
     assert all(line in joined for line in lines)
     assert joined.count("【转给管理员 …b7c9】") == len(parts)
+
+
+def test_the_setting_reaches_the_worker(make_settings: Any) -> None:
+    assert worker_config(make_settings()).staff_robot_key is None
+    settings = make_settings(wecom_staff_robot_key="k-1")
+    assert worker_config(settings).staff_robot_key == "k-1"
+    assert worker_config(make_settings(wecom_staff_robot_key="")).staff_robot_key is None
+
+
+async def test_the_roster_built_at_the_cutoff_reaches_a_silent_volunteer_through_the_group(
+    driven_client: TestClient, fake_wechat: FakeWeChat
+) -> None:
+    """The real path: a resident signs up by chat, the scheduler builds the roster at the
+    cutoff, WeChat refuses the volunteer (45015), the staff group gets it for them."""
+    worker = _configured(driven_client, notice_template=None)
+    canteen = await lunch_and_dinner_canteen()
+    await grant_role("o-staff", Role.CANTEEN_STAFF, canteen.pk, None)
+    await grant_role(VOL, Role.VOLUNTEER, None, "6、7、8号楼")
+    wed = dt.datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI)
+    say = Chat(driven_client.app[bot_key], when=wed)
+    for text in ("给我自己订明天午饭", "7号楼101", "1", "少盐", "13800000002", "没有", "确认"):
+        reply = await say("o-old", text)
+    assert "报名成功" in reply
+    fake_wechat.silent_users.add(VOL)
+    await scheduler.tick(dt.datetime(2026, 11, 26, 9, 30, tzinfo=SHANGHAI))
+    await worker.drain()
+
+    [post] = _posts(fake_wechat)
+    assert post.startswith("【转给志愿者（6、7、8号楼） …b7c9】")
+    assert "【送餐名单】" in post and "7号楼101｜1份｜忌口：少盐" in post
+    assert fake_wechat.texts_to(VOL) == []
