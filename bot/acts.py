@@ -39,7 +39,11 @@ def is_leave(text: str) -> bool:
 _SIDE: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "price",
-        re.compile(r"多少钱|几块钱|几元|什么价|价格|价钱|贵不贵|怎么收费|收费多少|要钱吗|收钱吗"),
+        # "多钱一份", "啥价", "咋卖": northern ways of asking the price
+        re.compile(
+            r"多少钱|(?<![好很许])多钱|几块钱|几元|什么价|啥价|咋卖|价格|价钱|贵不贵|怎么收费|收费多少|"
+            r"要钱吗|收钱吗"
+        ),
     ),
     (
         "hours",

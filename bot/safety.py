@@ -150,6 +150,14 @@ _AVERTED = re.compile(
 # ... unless it is still going on ("差点灭了 现在又烧起来了").
 _ONGOING = re.compile(r"又(?:烧|着|冒|摔|晕|倒)|还在(?:烧|冒|漏)|越来越|现在还|一直在")
 
+# Smoke from food burnt on the stove, already dealt with ("锅烧糊了 冒了好多烟 现在开窗了"): no
+# fire. Flames or fire words ("着火", "火苗") keep it an emergency.
+_COOKING_SMOKE = re.compile(r"烧糊|糊了|糊锅|烧干了|煮干了|炖干了|炒菜|油烟")
+_SMOKE_HANDLED = re.compile(
+    r"开(?:了)?窗|关(?:了)?火|火关了|通(?:通)?风|(?:烟|味)(?:已经|都)?散|抽油烟机|排气扇"
+)
+_FLAME = re.compile(r"着火|着了火|起火|失火|火苗|冒火|窜火|烧着了|烧起来|燃起来|有火")
+
 _SPACES = re.compile(r"\s+")
 _BUILDING = re.compile(r"(\d{1,3}|[一二两三四五六七八九十]{1,3})\s*(?:号楼|幢|栋)")
 
@@ -193,6 +201,14 @@ def detect(text: str) -> Emergency | None:
         return None
     kind, cue = hit
     if _AVERTED.search(s) and not _ONGOING.search(s):
+        return None
+    if (
+        kind is Kind.FIRE
+        and _COOKING_SMOKE.search(s)
+        and _SMOKE_HANDLED.search(s)
+        and not _FLAME.search(s)
+        and not _ONGOING.search(s)
+    ):
         return None
     return Emergency(kind, cue, building_of(s))
 

@@ -140,8 +140,10 @@ async def sold_out(ctx: Context) -> HandlerResult:
 
 # 今天我去不了 (volunteers): today's unreported lines go to the area's other volunteers.
 _CANNOT_GO = re.compile(
-    r"^(?:我)?(?:今天|今日)?(?:我)?(?:有事|临时有事|身体不舒服)?[，, ]?"
-    r"(?:去不了|来不了|送不了|没法送|不能送|不能去|送不成|请假)(?:送餐)?了?$"
+    r"^(?:我|俺)?(?:今天|今日|今儿个?)?(?:我|俺)?(?:有事|临时有事|身体不舒服)?[，, ]?"
+    r"(?:去不了|来不了|送不了|没法送|不能送|不能去|送不成|去不成|来不成|请假)(?:送餐)?了?"
+    # the reason said after it: "今天俺去不成了 腰疼", "今天去不了，家里有事"
+    r"(?:[，,。 ]+[^\d，,。 ]{1,12})?$"
 )
 
 
