@@ -35,7 +35,7 @@ async def elder_by_phone(phone: str) -> str:
     )
     if not found:
         raise DomainError(texts.NO_ELDER, code="no_elder", field="phone")
-    return found[0]
+    return str(found[0])
 
 
 async def request_link(relative: str, phone: str, note: str = "") -> FamilyLink:
