@@ -36,7 +36,7 @@ bench: install
 	$(PY) bench/run_all.py
 
 # Type-checked packages: everything but tests, bench and migrations.
-TYPED := bot canteen community conversation craftsman_directory delivery grid groups handlers \
+TYPED := bot canteen community conversation craftsman_directory delivery family grid groups handlers \
 	infra models places privacy push server wechat_api main.py settings.py
 
 lint: install
