@@ -53,9 +53,14 @@ _ROUND = re.compile(
     r"^(?:今天|今日|明天)?(?:我)?(?:要)?(?:送哪几家|送哪些家|送几家|送谁|给谁送|送哪|的?送餐名单|的?名单)"
     r"|^我的(?:送餐)?名单|^名单(?:发我|呢|出来了吗|在哪)|^(?:今天|今日)(?:的)?(?:送餐)?任务"
 )
+# The day as said, northern forms too ("明儿个"); a meal may follow ("明天晌午饭多少份").
+_SIGNUP_DAY = r"(?:今天|今日|今儿个?|明天|明日|明儿个?)"
+_SIGNUP_MEAL = r"(?:早饭|早餐|早上|午饭|午餐|中饭|中午|晌午饭?|晚饭|晚餐|晚上)?"
 _SIGNUPS = re.compile(
-    r"(?:今天|今日|明天|明日)?(?:有)?(?:谁|哪些人|哪几家|几家|多少人|几个人)(?:订|报)了?(?:饭|餐|送餐)?"
-    r"|(?:今天|今日|明天|明日)(?:订了|报了|要)?(?:多少|几)份|订饭的?(?:人|名单)|报名(?:情况|名单)"
+    rf"{_SIGNUP_DAY}?{_SIGNUP_MEAL}(?:有)?(?:谁|哪些人|哪几家|几家|多少人|几个人)(?:订|报)了?"
+    r"(?:饭|餐|送餐)?"
+    rf"|{_SIGNUP_DAY}{_SIGNUP_MEAL}(?:的)?(?:订了|报了|要)?(?:多少|几)份"
+    r"|订饭的?(?:人|名单)|报名(?:情况|名单)"
 )
 
 
@@ -113,7 +118,7 @@ async def staff_signups(ctx: Context) -> HandlerResult:
     canteen = await canteen_service.staff_canteen(ctx.user)
     assert canteen is not None
     day = ctx.now().date()
-    if re.search(r"明天|明日", said(ctx)):
+    if re.search(r"明天|明日|明儿", said(ctx)):
         day += dt.timedelta(days=1)
     return await roster.day_summary(canteen, day, console=_console(ctx))
 
