@@ -70,6 +70,8 @@ _HOURS_Q = re.compile(
 _PHONE_Q = re.compile(r"电话|号码|怎么联系")
 _WHERE_Q = re.compile(r"在哪|地址|怎么走|位置")
 _NEAREST = re.compile(r"最近的?那?[个家]|这[个家]|那[个家]")
+# The first one, said the northern way: "头一个", "头一家", "打头那个".
+_FIRST = re.compile(r"头一?[个家处]|打头的?那?[个家]?")
 
 
 def _question(text: str) -> str | None:
@@ -89,6 +91,8 @@ def _pick(text: str, cards: list[PlaceCard | None]) -> int | None:
         raw = m.group(1) or m.group(2)
         n = int(raw) if raw.isdigit() else _ORDINAL[raw]
         return n - 1 if n <= len(cards) else None
+    if _FIRST.search(text):
+        return 0
     for i, card in enumerate(cards):
         if card is not None and (card.name in text or _short(card.name) in text):
             return i
