@@ -145,7 +145,9 @@ _NEAREST = re.compile(
 _COMPLAINT = re.compile(
     r"投诉|乱收费|收费太高|要价太高|太贵了|坑人|太坑|真坑|坑钱|骗人|骗钱|宰人|黑心|态度(?:不好|差|恶劣|很差)|"
     r"没修好|修坏了|收我\d+|要我\d+|"
-    r"不靠谱|太差|差劲|不讲理|不负责|不守时|放鸽子|没来|不来了|要了\d+|收了\d+|要\d+块"
+    r"不靠谱|太差|差劲|不讲理|不负责|不守时|放鸽子|没来|不来了|要了\d+|收了\d+|要\d+块|"
+    # "要了俺三十块钱 太黑了": the sum in words, and overcharging the northern way
+    r"(?:要|收)了?(?:我|俺)?[一二两三四五六七八九十百]+块|太黑了|真黑|心黑|宰客"
 )
 _PRAISE = re.compile(
     r"手艺(?:真|很|挺|特别)?好|修得(?:真|很|挺)?好|改得(?:真|很|挺)?好|做得(?:真|很|挺)?好|好评|点赞|"
@@ -328,8 +330,13 @@ def _names_a_craftsman(ctx: Context) -> bool:
         text
         and len(text) <= 60
         and (_COMPLAINT.search(text) or _PRAISE.search(text))
-        and re.search(r"[\u4e00-\u9fff](?:师傅|阿姨)", text)
+        and (_TITLED.search(text) or _CALLED.search(text))
     )
+
+
+# "张师傅", "李阿姨"; or "老张", "修鞋的小李", as neighbours call a craftsman (group 1: surname).
+_TITLED = re.compile(r"([\u4e00-\u9fff])(?:师傅|阿姨)")
+_CALLED = re.compile(r"(?:^|[^\u4e00-\u9fff]|的|那个|这个)[老小]([\u4e00-\u9fff])")
 
 
 async def _known_craftsman(ctx: Context) -> bool:
@@ -339,12 +346,15 @@ async def _known_craftsman(ctx: Context) -> bool:
 
 
 async def _craftsman_named(text: str) -> Craftsman | None:
-    m = re.search(r"([\u4e00-\u9fff])(师傅|阿姨)", text)
-    if m is None:
-        return None
-    exact = await Craftsman.filter(name=m.group(0), status=Status.APPROVED).first()
-    if exact is not None:
-        return exact
+    m = _TITLED.search(text)
+    if m is not None:
+        exact = await Craftsman.filter(name=m.group(0), status=Status.APPROVED).first()
+        if exact is not None:
+            return exact
+    else:
+        m = _CALLED.search(text)
+        if m is None:
+            return None
     rows = await Craftsman.filter(name__startswith=m.group(1), status=Status.APPROVED).limit(2)
     return rows[0] if len(rows) == 1 else None
 
