@@ -99,7 +99,12 @@ REPORT_FORM = Form(
 # ---- after the report: the grid worker's to-do list, closing one, the resident asking -------
 # Each route is a cheap text match first; only a message that matches asks the database.
 
-_TODO = re.compile(r"^(我的|今天的?)?(待办|待办事项|待处理|工单|待办的事)(列表|清单)?$")
+_TODO = re.compile(
+    r"^(我的|俺的|今天的?)?(待办|待办事项|待处理|工单|待办的事)(列表|清单)?$"
+    # as said: "俺手上有几件没办", "我还有哪些没处理的"
+    r"|^(?:我|俺)?(?:手上|手头|这边)?还?有(?:几件|几个|几条|多少|哪些)(?:事|件)?"
+    r"(?:没办|没处理|没办完|要处理|待办|待处理)(?:完)?的?(?:事)?(?:吗|呢|啊)?$"
+)
 _CLOSE = re.compile(r"^办结\s*(?:第|#|＃)?\s*(\d{1,9})\s*(?:号|条)?[\s:：,，。.、]*(.*)$", re.S)
 _MINE = re.compile(
     r"^(我|我们)?(之前|上次|前几天)?(反映|报|提|说|投诉)(过)?的(事情?|问题|情况|那件事)"
