@@ -20,7 +20,7 @@ from bot import forms
 from bot.context import Context
 from bot.forms import Form, Invalid, Step
 from bot.messages import Kind
-from bot.nlu.slots import extract_for_whom
+from bot.nlu.slots import extract_address, extract_for_whom
 from bot.router import HandlerResult, Router
 from bot.safety import Emergency, detect
 from bot.safety import Kind as Danger
@@ -149,7 +149,8 @@ async def _known_place(ctx: Context, found: Emergency) -> tuple[str, str, str]:
     where = building = ""
     try:
         where, building = parse_building(text)
-        where = where[:30]
+        # the place, not the whole message ("5号楼有人在楼道里堆了纸箱子 着火了" → 5号楼)
+        where = extract_address(text) or f"{building}号楼"
     except AddressError:
         pass
     who = extract_for_whom(text)
