@@ -1153,7 +1153,11 @@ async def test_a_body_of_many_wrong_items_is_answered_briefly_and_fast(client: T
         {**REGISTRATION, "categories": [1] * 30000},
         {**REGISTRATION, **{f"k{i}": 1 for i in range(6000)}},
     ):
-        took, answer = await timed(body)
-        assert answer.status == 400 and answer.body["error"]["code"] == "invalid"
-        assert 1 <= len(answer.body["error"]["fields"]) <= 50
+        # The best of three tries: on a loaded machine one try can wait for a core far longer
+        # than the work takes; a body described item by item is slow every time.
+        tries = [await timed(body) for _ in range(3)]
+        for _, answer in tries:
+            assert answer.status == 400 and answer.body["error"]["code"] == "invalid"
+            assert 1 <= len(answer.body["error"]["fields"]) <= 50
+        took = min(t for t, _ in tries)
         assert took < SLOWER_AT_MOST * normal, (took, normal)
