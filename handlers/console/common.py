@@ -81,10 +81,32 @@ async def save_session(request: web.Request, session: dict[str, Any]) -> None:
     await request.app[redis_key].set(session["_key"], json.dumps(data), keepttl=True)
 
 
-async def flash_back(request: web.Request, session: dict[str, Any], text: str) -> web.HTTPFound:
+async def flash_back(
+    request: web.Request, session: dict[str, Any], text: str, to: str = "/console/"
+) -> web.HTTPFound:
+    """Back to a page (the dashboard unless `to` says), which shows `text` once."""
     session["flash"] = text
     await save_session(request, session)
-    return web.HTTPFound("/console/")
+    return web.HTTPFound(to)
+
+
+async def take_flash(request: web.Request, session: dict[str, Any]) -> Any:
+    """The message a redirect left for this page, shown once."""
+    flash = session.pop("flash", None)
+    if flash:
+        await save_session(request, session)
+    return flash
+
+
+async def admin_view(request: web.Request, refusal: str) -> dict[str, Any]:
+    """An admin page's session: the login page for nobody, 403 (in the page's words) for a
+    signed-in non-admin."""
+    session = await session_of(request)
+    if session is None:
+        raise web.HTTPFound("/console/login")
+    if not await is_admin(session["openid"]):
+        raise web.HTTPForbidden(text=refusal)
+    return session
 
 
 async def checked_form(request: web.Request, expected_csrf: str) -> Any:

@@ -12,7 +12,7 @@ from canteen import service as canteen_service
 from community.roles import is_admin, is_staff
 from handlers.console import canteen as canteen_views
 from handlers.console import delivery, directory, grid, push
-from handlers.console.common import clock_now, render, save_session, session_of
+from handlers.console.common import clock_now, render, session_of, take_flash
 from handlers.keys import redis_key
 
 
@@ -25,9 +25,7 @@ async def dashboard(request: web.Request) -> web.Response:
     if not await is_staff(openid):  # the role was taken away since logging in
         await request.app[redis_key].delete(session["_key"])
         raise web.HTTPFound("/console/login")
-    flash = session.pop("flash", None)
-    if flash:
-        await save_session(request, session)
+    flash = await take_flash(request, session)
     today = clock_now(request).date()
     canteen = await canteen_service.staff_canteen(openid)
     admin = await is_admin(openid)

@@ -12,32 +12,22 @@ from bot import nlu_review
 from bot.nlu import default_parser
 from bot.nlu.labels import CATEGORIES, INTENTS, PLACES
 from community.errors import DomainError
-from community.roles import is_admin
 from handlers.appkeys import redis_key
-from handlers.console.common import admin_session, render, save_session, session_of
+from handlers.console.common import admin_session, admin_view, flash_back, render, take_flash
 
 
 async def _admin_view(request: web.Request) -> dict[str, Any]:
-    session = await session_of(request)
-    if session is None:
-        raise web.HTTPFound("/console/login")
-    if not await is_admin(session["openid"]):
-        raise web.HTTPForbidden(text="只有社区管理员可以标注。")
-    return session
+    return await admin_view(request, "只有社区管理员可以标注。")
 
 
 async def _back(request: web.Request, session: dict[str, Any], text: str) -> web.HTTPFound:
-    session["flash"] = text
-    await save_session(request, session)
-    return web.HTTPFound("/console/nlu")
+    return await flash_back(request, session, text, "/console/nlu")
 
 
 async def review_page(request: web.Request) -> web.Response:
     """The newest messages waiting for a label, and the latest labelled ones."""
     session = await _admin_view(request)
-    flash = session.pop("flash", None)
-    if flash:
-        await save_session(request, session)
+    flash = await take_flash(request, session)
     lex = default_parser().lexicon
     ctx = {
         "csrf": session["csrf"],

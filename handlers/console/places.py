@@ -10,9 +10,8 @@ from aiohttp import web
 
 from community import hours
 from community.errors import DomainError
-from community.roles import is_admin
 from handlers.appkeys import bot_key, redis_key, settings_key
-from handlers.console.common import admin_session, render, save_session, session_of
+from handlers.console.common import admin_session, admin_view, flash_back, render, take_flash
 from models.places import Place, PlaceSource
 from places import circle, poster, service
 from places.kinds import KINDS
@@ -21,26 +20,17 @@ FIELDS = ("name", "kind", "address", "lat", "lng", "coord", "hours", "phone", "o
 
 
 async def _admin_view(request: web.Request) -> dict[str, Any]:
-    session = await session_of(request)
-    if session is None:
-        raise web.HTTPFound("/console/login")
-    if not await is_admin(session["openid"]):
-        raise web.HTTPForbidden(text="只有社区管理员可以管理服务点。")
-    return session
+    return await admin_view(request, "只有社区管理员可以管理服务点。")
 
 
 async def _back(request: web.Request, session: dict[str, Any], text: str) -> web.HTTPFound:
-    session["flash"] = text
-    await save_session(request, session)
-    return web.HTTPFound("/console/places")
+    return await flash_back(request, session, text, "/console/places")
 
 
 async def places_page(request: web.Request) -> web.Response:
     """Places waiting for verification first, then the verified ones, by kind."""
     session = await _admin_view(request)
-    flash = session.pop("flash", None)
-    if flash:
-        await save_session(request, session)
+    flash = await take_flash(request, session)
     rows = await service.all_places()
     ctx = {
         "csrf": session["csrf"],
