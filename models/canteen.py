@@ -49,6 +49,10 @@ class Canteen(Model):
     # is added to a table that has rows on SQLite as on PostgreSQL.
     portions_per_account = fields.IntField(null=True)
     portions_per_recipient = fields.IntField(null=True)
+    # Meal subsidy per tier in cents ({"age80": 400, ...}): what the canteen claims from the
+    # government for one delivered meal; the resident pays the meal's price less it. A tier
+    # missing (or None for all): the community default (delivery.subsidy.DEFAULT_SUBSIDY_CENTS).
+    subsidy_cents: fields.JSONField[dict[str, int] | None] = fields.JSONField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     meals: fields.ReverseRelation[CanteenMeal]

@@ -21,6 +21,18 @@ class Outcome(StrEnum):
     NOT_HOME = "not_home"  # known to be out (a neighbour said so, a note on the door)
 
 
+class SubsidyTier(StrEnum):
+    """The government meal subsidy a recipient qualifies for (助餐补贴), set by canteen staff or
+    admins only; how much each tier gets is the canteen's setting (Canteen.subsidy_cents)."""
+
+    NONE = "none"
+    AGE60 = "age60"  # 60岁以上
+    AGE80 = "age80"  # 80岁以上
+    DIBAO = "dibao"  # 低保
+    TEKUN = "tekun"  # 特困
+    DISABLED = "disabled"  # 残疾
+
+
 class Recipient(Model):
     """Who a resident orders for (themselves or a relative) and where, reused on return."""
 
@@ -32,6 +44,10 @@ class Recipient(Model):
     phone = fields.CharField(max_length=20)
     emergency_phone = fields.CharField(max_length=20, null=True)
     diet = fields.CharField(max_length=100, default="")
+    # The subsidy tier (None: none), who set it and when: staff only, never the resident.
+    tier = fields.CharEnumField(SubsidyTier, max_length=16, null=True)
+    tier_set_by = fields.CharField(max_length=64, null=True)
+    tier_set_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -87,6 +103,12 @@ class Signup(Model):
     reported_by = fields.CharField(max_length=64, null=True)
     reported_at = fields.DatetimeField(null=True)
     alerted_at = fields.DatetimeField(null=True)
+    # The subsidy terms of this meal, written when it is booked and again while it is still to
+    # be delivered (a tier set today counts from today's meals on): a tier or price changed
+    # later never rewrites a delivered meal. None on sign-ups from before subsidies existed.
+    tier = fields.CharEnumField(SubsidyTier, max_length=16, null=True)
+    price_cents = fields.IntField(null=True)
+    subsidy_cents = fields.IntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
