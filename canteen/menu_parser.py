@@ -194,3 +194,102 @@ def render_menu(canteen_name: str, draft: MenuDraft, weekday_names: str = "一�
     if draft.price_cents is not None:
         lines.append(f"价格：{yuan(draft.price_cents)}")
     return "\n".join(lines)
+
+
+def menu_post(draft: MenuDraft) -> str:
+    """The draft written back as a menu post ("发布菜单 12月2日午餐", one line per kind):
+    `parse_menu` reads it back to the same draft, so staff can edit it as text (the console)."""
+    lines = [f"发布菜单 {draft.date.month}月{draft.date.day}日{MEAL_NAMES[draft.meal]}"]
+    for kind, label in KIND_NAMES.items():
+        names = [d.name for d in draft.dishes if d.kind == kind]
+        if names:
+            lines.append(f"{label}：{'、'.join(names)}")
+    if draft.price_cents is not None:
+        lines.append(yuan(draft.price_cents))
+    return "\n".join(lines)
+
+
+# Edits said to a draft before it is confirmed: "红烧肉换成红烧鸡腿", "去掉拍黄瓜",
+# "加 汤：冬瓜汤", "价格12元"; a meal in front ("晚餐加青菜") picks the draft among several.
+_MEAL_FRONT = re.compile(r"^(早餐|早饭|午餐|午饭|中午|晚餐|晚饭|晚上)的?\s*")
+_RENAME = re.compile(r"^把?\s*(.{1,20}?)\s*(?:换成|改成|改为|换为|换)\s*(.{1,20})$")
+_REMOVE = re.compile(r"^(?:去掉|删掉|删除|删去|不要|拿掉|去除)\s*(.{1,60})$")
+_ADD = re.compile(r"^(?:加上|添加|增加|再加|加)\s*(?:一[个道份样]\s*)?(.{1,80})$")
+_NEW_PRICE = re.compile(
+    r"^(?:(?:价格|价钱|单价|改价)\s*(?:改成|改为|是|为)?\s*[:：]?\s*[￥¥]?\s*(\d+(?:\.\d{1,2})?)"
+    r"\s*(?:元|块)?|[￥¥]?\s*(\d+(?:\.\d{1,2})?)\s*(?:元|块))钱?$"
+)
+
+
+class DraftEditError(ValueError):
+    """An edit that cannot be applied, in words staff understand."""
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in _SPLIT.split(_NOISE.sub("", text)) if n.strip()]
+
+
+def edit_drafts(drafts: list[MenuDraft], text: str) -> str | None:
+    """Apply one edit said in words to the drafts (changed in place) and say what changed;
+    None when `text` is no edit. DraftEditError when it is one that cannot apply."""
+    text = text.strip()
+    meal = None
+    front = _MEAL_FRONT.match(text)
+    if front:
+        meal = extract_meal(front.group(1))
+        text = text[front.end() :]
+    chosen = [d for d in drafts if meal is None or d.meal.value == meal]
+    if not chosen:
+        raise DraftEditError("草稿里没有这一餐。")
+    if price := _NEW_PRICE.match(text):
+        if len(chosen) > 1:
+            raise DraftEditError("改哪一餐的价格？比如“午餐价格12元”。")
+        chosen[0].price_cents = round(float(price.group(1) or price.group(2)) * 100)
+        return f"价格改成{yuan(chosen[0].price_cents)}"
+    if removed := _REMOVE.match(text):
+        gone = _names(removed.group(1))
+        hit = False
+        for d in chosen:
+            before = len(d.dishes)
+            d.dishes = [x for x in d.dishes if x.name not in gone]
+            hit = hit or len(d.dishes) != before
+        if not hit:
+            raise DraftEditError(f"菜单里没有{'、'.join(gone)}。")
+        if any(not d.dishes for d in chosen):
+            raise DraftEditError("菜都去掉了就没有菜单了。要改就说“把A换成B”。")
+        return f"去掉了{'、'.join(gone)}"
+    if added := _ADD.match(text):
+        body = added.group(1)
+        kind = DishKind.HOT
+        labelled = _LABELLED.match(body)
+        if labelled and _header(labelled.group(1)):
+            kind = _header(labelled.group(1)) or kind
+            body = labelled.group(2)
+        else:
+            first, _, rest = body.partition(" ")
+            if rest and _header(first):
+                kind, body = _header(first) or kind, rest
+        new = _names(body)
+        if not new or any(len(n) > 20 for n in new):
+            raise DraftEditError("没看清加什么菜。比如“加 热菜：青椒肉丝”。")
+        if len(chosen) > 1:
+            raise DraftEditError("加到哪一餐？比如“午餐加 热菜：青椒肉丝”。")
+        d = chosen[0]
+        d.dishes += [Dish(n, kind) for n in new if all(n != x.name for x in d.dishes)]
+        if len(d.dishes) > MAX_DISHES:
+            raise DraftEditError(f"菜太多了，一次最多{MAX_DISHES}道。")
+        return f"加了{KIND_NAMES[kind]}{'、'.join(new)}"
+    if renamed := _RENAME.match(text):
+        old, new_name = renamed.group(1).strip(), renamed.group(2).strip()
+        if not new_name or len(new_name) > 20:
+            raise DraftEditError("新菜名太长了，请用顿号分开菜名。")
+        hit = False
+        for d in chosen:
+            for i, x in enumerate(d.dishes):
+                if x.name == old:
+                    d.dishes[i] = Dish(new_name, x.kind)
+                    hit = True
+        if not hit:
+            raise DraftEditError(f"菜单里没有{old}。")
+        return f"{old}换成了{new_name}"
+    return None

@@ -9,16 +9,20 @@ from bot import forms
 from bot.context import Context
 from bot.forms import Form, Step
 from bot.messages import Kind
-from bot.router import HandlerResult, Router, intent
-from canteen import service
+from bot.nlu.slots import extract_dates, extract_meal
+from bot.router import HandlerResult, Router, intent, said
+from canteen import service, texts
 from canteen.menu_parser import (
+    DraftEditError,
     MenuDraft,
     MenuParseError,
+    edit_drafts,
     is_menu_post,
     parse_menu,
     render_menu,
     yuan,
 )
+from community.errors import DomainError
 from models.canteen import MEAL_NAMES, Canteen, Meal
 
 router = Router("canteen")
@@ -31,37 +35,75 @@ def _is_menu_post(ctx: Context) -> bool:
     return ctx.msg.kind is Kind.TEXT and is_menu_post(ctx.msg.text)
 
 
-# No "修改" here: a changed menu is sent again whole.
+# No "修改" here: a change is said ("红烧肉换成红烧鸡腿"), or the menu sent again whole.
 _confirm = forms.confirm_step(
     "请回复“确认”发布；要改就回复“取消”，再发一遍改好的菜单。", ("发布",), may_refuse=False
 )
 
 
-async def _publish(ctx: Context, data: forms.Data) -> str:
+def _drafts(data: forms.Data) -> list[MenuDraft]:
+    """The menus waiting for 确认: one pasted, or several copied from last week."""
+    return [MenuDraft.from_json(d) for d in data.get("drafts") or [data["draft"]]]
+
+
+async def _confirm_or_edit(ctx: Context, data: forms.Data) -> bool | str:
+    """确认 publishes (True); an edit said in words ("去掉拍黄瓜") changes the drafts and says
+    what changed (the form shows them again); anything else asks again."""
+    drafts = _drafts(data)
+    try:
+        done = edit_drafts(drafts, said(ctx))
+    except DraftEditError as exc:
+        raise forms.Invalid(str(exc)) from None
+    if done is None:
+        return await _confirm(ctx, data)
+    data.pop("draft", None)
+    data["drafts"] = [d.to_json() for d in drafts]
+    return done
+
+
+def _shown(data: forms.Data) -> str:
+    body = "\n\n".join(render_menu(data["canteen_name"], d) for d in _drafts(data))
+    head = data.get("head") or "我理解的菜单如下："
+    tail = data.get("tail") or "回复“确认”发布，回复“取消”放弃。"
+    return f"{head}\n{body}\n{tail}"
+
+
+async def _publish(ctx: Context, data: forms.Data) -> HandlerResult:
+    edited = data.pop("confirm", True)
+    if isinstance(edited, str):  # an edit, not yet 确认: the changed drafts are shown again
+        return await forms.start(ctx, MENU_CONFIRM, data, intro=f"好的，{edited}。")
     canteen = await Canteen.get_or_none(pk=data["canteen_id"])
     if canteen is None:
         return NO_CANTEEN
-    draft = MenuDraft.from_json(data["draft"])
     templates = service.MenuTemplates.of(ctx.services.settings)
-    done = await service.publish_menu(canteen, draft, ctx.user, templates)
-    if not done.changed:
-        return service.UNCHANGED
-    what = "已更正" if done.menu.version > 1 else "已发布"
-    return f"{what}。将推送给{done.residents}位订阅居民和{done.groups}个群。"
+    said_back = []
+    drafts = _drafts(data)
+    for draft in drafts:
+        done = await service.publish_menu(canteen, draft, ctx.user, templates)
+        if not done.changed:
+            said_back.append(service.UNCHANGED)
+            continue
+        what = "已更正" if done.menu.version > 1 else "已发布"
+        said_back.append(f"{what}。将推送给{done.residents}位订阅居民和{done.groups}个群。")
+    if len(drafts) == 1:
+        return said_back[0]
+    return "\n".join(
+        f"{d.date.month}月{d.date.day}日{MEAL_NAMES[d.meal]}：{line}"
+        for d, line in zip(drafts, said_back, strict=True)
+    )
 
 
 MENU_CONFIRM = Form(
     name="canteen.menu_confirm",
     title="发布菜单",
+    # An edit reads as a menu question to the parser ("去掉鱼香肉丝", "价格12元"): here it is an
+    # answer (applied, or its reason said), not a question answered in passing.
     steps=[
         Step(
             "confirm",
-            lambda data: (
-                "我理解的菜单如下：\n"
-                + render_menu(data["canteen_name"], MenuDraft.from_json(data["draft"]))
-                + "\n回复“确认”发布，回复“取消”放弃。"
-            ),
-            _confirm,
+            _shown,
+            _confirm_or_edit,
+            accepts=frozenset({"menu_query", "menu", "price"}),
         )
     ],
     on_done=_publish,
@@ -79,6 +121,76 @@ async def menu_post(ctx: Context) -> HandlerResult:
     except MenuParseError as exc:
         return str(exc)
     data = {"canteen_id": canteen.pk, "canteen_name": canteen.name, "draft": draft.to_json()}
+    return await forms.start(ctx, MENU_CONFIRM, data)
+
+
+# 复制上周菜单 / 照上周一样 / 用上周的菜单 / 明天午餐照上周二的: last week's menu as a draft.
+_COPY = re.compile(
+    r"(?:复制|照着?|用|按照?|同|跟)\s*上(?:个)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天](?![样])|)"
+    r"(?:的|那样|一样)?(?:菜单|菜谱|菜)?(?:一样|那样|的)?"
+)
+_COPY_TAIL = re.compile(r"^[\s吧发布来做出个一下那样一样的菜单呗。！!，,]*$")
+
+
+def _copy_request(ctx: Context) -> re.Match[str] | None:
+    text = said(ctx)
+    m = _COPY.search(text) if len(text) <= 30 else None
+    if m is None or not _COPY_TAIL.match(text[m.end() :]):
+        return None
+    return m
+
+
+async def _is_copy(ctx: Context) -> bool:
+    return _copy_request(ctx) is not None and await service.staff_canteen(ctx.user) is not None
+
+
+def _copy_days(words: str, today: dt.date) -> list[dt.date]:
+    """The days named before the copy words ("明天午餐", "下周一到周五"); tomorrow if none."""
+    found = extract_dates(words, today)
+    listed = [d for d in found.get("dates", []) if d not in ("weekdays", "daily")]
+    if listed:
+        return [dt.date.fromisoformat(d) for d in listed]
+    if found.get("date"):
+        start = dt.date.fromisoformat(found["date"])
+        if found.get("dates") == ["weekdays"]:  # 下周一到周五
+            return [start + dt.timedelta(days=i) for i in range(7 - start.weekday()) if
+                    (start + dt.timedelta(days=i)).weekday() < 5]  # fmt: skip
+        return [start]
+    return [today + dt.timedelta(days=1)]
+
+
+@router.message(_is_copy)
+async def copy_last_week(ctx: Context) -> HandlerResult:
+    """Staff: last week's menus as drafts for the day(s) named (tomorrow if none), shown for
+    确认 as a pasted menu is; edits said in words before that."""
+    m = _copy_request(ctx)
+    canteen = await service.staff_canteen(ctx.user)
+    if m is None or canteen is None:
+        return None
+    text = said(ctx)
+    before = text[: m.start()]
+    today = ctx.now().date()
+    meal = extract_meal(before)
+    wd = m.group("wd")
+    weekday = WEEKDAYS.index("日" if wd == "天" else wd) if wd else None
+    try:
+        copied = await service.copy_last_week(
+            ctx.user, canteen, _copy_days(before, today), [Meal(meal)] if meal else None,
+            today, weekday,
+        )  # fmt: skip
+    except DomainError as exc:
+        return exc.message
+    notes = [
+        texts.missing(source, "、".join(MEAL_NAMES[x] for x in meals))
+        for source, meals in copied.missing
+    ]
+    data = {
+        "canteen_id": canteen.pk,
+        "canteen_name": canteen.name,
+        "drafts": [d.to_json() for d in copied.drafts],
+        "head": "\n".join([texts.DRAFT_HEAD, *notes]),
+        "tail": texts.EDIT_HINT,
+    }
     return await forms.start(ctx, MENU_CONFIRM, data)
 
 

@@ -11,7 +11,9 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
+from canteen import texts
 from canteen.menu_parser import MenuDraft, render_menu
+from community.errors import DomainError
 from models.canteen import (
     MEAL_NAMES,
     Canteen,
@@ -290,3 +292,76 @@ async def may_publish(openid: str, canteen: Canteen) -> bool:
         g.role == Role.ADMIN or (g.role == Role.CANTEEN_STAFF and g.canteen_id == canteen.pk)
         for g in grants
     )
+
+
+# ---- last week's menu as a draft -------------------------------------------------------------
+
+MAX_COPY_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Copied:
+    """Drafts made from last week's menus (nothing published), and what last week lacked."""
+
+    drafts: list[MenuDraft]
+    missing: list[tuple[dt.date, list[Meal]]]  # source day, its meals with no menu
+
+
+def same_weekday_last_week(target: dt.date, weekday: int | None, today: dt.date) -> dt.date:
+    """The day a copy is made from: 7 days before `target`, or the named weekday (0 = Monday)
+    of the week before `today`'s ("照上周二的")."""
+    if weekday is None:
+        return target - dt.timedelta(days=7)
+    monday = today - dt.timedelta(days=today.weekday() + 7)
+    return monday + dt.timedelta(days=weekday)
+
+
+async def copy_last_week(
+    staff: str,
+    canteen: Canteen,
+    days: list[dt.date],
+    meals: list[Meal] | None,
+    today: dt.date,
+    weekday: int | None = None,
+) -> Copied:
+    """Drafts for `days` (each meal in `meals`, or every meal the canteen serves) made from
+    the menu published 7 days earlier (or on last week's `weekday`). Nothing is saved or pushed:
+    the drafts go through the same confirmation as a pasted menu (`publish_menu` on 确认).
+    DomainError when nothing at all was published for those days and meals last week."""
+    if not await may_publish(staff, canteen):
+        raise DomainError(texts.NOT_STAFF_COPY, code="not_staff")
+    days = sorted(set(days))
+    if len(days) > MAX_COPY_DAYS:
+        raise DomainError(texts.TOO_MANY_DAYS, code="too_many_days", field="days")
+    if any(day < today for day in days):
+        raise DomainError(texts.PAST_DAY, code="past", field="days")
+    wanted = sorted(
+        meals or [m.meal for m in await meals_of(canteen)] or [Meal.LUNCH], key=meal_rank
+    )
+    drafts: list[MenuDraft] = []
+    missing: list[tuple[dt.date, list[Meal]]] = []
+    for day in days:
+        source = same_weekday_last_week(day, weekday, today)
+        found = await find_menus(canteen, source, wanted)
+        for meal in wanted:
+            menu = found.get(meal)
+            if menu is None:
+                continue
+            drafts.append(
+                MenuDraft.from_json(
+                    {
+                        "date": day.isoformat(),
+                        "meal": meal.value,
+                        "dishes": menu.dishes,
+                        "price_cents": menu.price_cents,
+                    }
+                )
+            )
+        lacking = [meal for meal in wanted if meal not in found]
+        if lacking:
+            missing.append((source, lacking))
+    if not drafts:
+        source, lacking = missing[0]
+        names = "、".join(MEAL_NAMES[m] for m in lacking)
+        raise DomainError(texts.no_menu(source, names), code="no_menu_last_week")
+    return Copied(drafts, missing)

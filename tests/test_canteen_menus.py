@@ -289,3 +289,96 @@ async def test_prices_on_quotes_each_meal_as_price_on_does(canteen: Any) -> None
     for d in (day, day + dt.timedelta(days=1)):
         assert await prices_on(meals, d) == [await price_on(m, d) for m in meals]
     assert await prices_on([], day) == []
+
+
+# ---- last week's menu as a draft (issue 17) -----------------------------------------------------
+
+LAST_THU = dt.date(2026, 11, 19)  # 7 days before tomorrow (Thu 26th), as `say` runs on the 25th
+
+
+async def _last_week(canteen: Any, day: dt.date, meal: Meal, dishes: list[str], price: int) -> None:
+    await Menu.create(canteen=canteen, date=day, meal=meal, price_cents=price, published_by=STAFF,
+                      dishes=[{"name": n, "kind": "hot"} for n in dishes])  # fmt: skip
+
+
+async def test_copy_last_weeks_menu_is_a_draft_published_only_on_confirm(
+    canteen: Any, say: Any
+) -> None:
+    await say("o-a", "订阅菜单")
+    await _last_week(canteen, LAST_THU, Meal.LUNCH, ["红烧肉", "炒青菜"], 1000)
+    await _last_week(canteen, LAST_THU, Meal.DINNER, ["清蒸鱼"], 1200)
+    shown = await say(STAFF, "复制上周菜单")
+    assert "草稿" in shown and "11月26日" in shown and "红烧肉" in shown and "清蒸鱼" in shown
+    assert "确认" in shown
+    # A draft: nothing saved for the 26th, nothing pushed, until 确认.
+    assert await Menu.filter(date=dt.date(2026, 11, 26)).count() == 0
+    assert await OutboxMessage.all().count() == 0
+    done = await say(STAFF, "确认")
+    assert "11月26日午餐：已发布" in done and "11月26日晚餐：已发布" in done
+    copied = {m.meal: m for m in await Menu.filter(date=dt.date(2026, 11, 26))}
+    assert [d["name"] for d in copied[Meal.LUNCH].dishes] == ["红烧肉", "炒青菜"]
+    assert copied[Meal.DINNER].price_cents == 1200
+    assert await OutboxMessage.filter(target="o-a").count() == 2
+
+
+async def test_a_copied_draft_is_edited_in_words_before_confirming(canteen: Any, say: Any) -> None:
+    await _last_week(canteen, LAST_THU, Meal.LUNCH, ["红烧肉", "炒青菜"], 1000)
+    shown = await say(STAFF, "照上周一样")
+    assert "红烧肉" in shown and "晚餐没有菜单" in shown  # last week had no dinner menu
+    assert "红烧鸡腿" in await say(STAFF, "红烧肉换成红烧鸡腿")
+    said, shown = (await say(STAFF, "去掉炒青菜")).split("\n", 1)
+    assert said == "好的，去掉了炒青菜。" and "炒青菜" not in shown and "红烧鸡腿" in shown
+    assert "冬瓜汤" in await say(STAFF, "加 汤：冬瓜汤")
+    assert (await say(STAFF, "价格12元")).startswith("好的，价格改成12元。")
+    assert "没有鱼香肉丝" in await say(STAFF, "去掉鱼香肉丝")
+    assert await Menu.filter(date=dt.date(2026, 11, 26)).count() == 0
+    assert "已发布" in await say(STAFF, "确认")
+    menu = await Menu.get(date=dt.date(2026, 11, 26), meal=Meal.LUNCH)
+    assert menu.dishes == [{"name": "红烧鸡腿", "kind": "hot"}, {"name": "冬瓜汤", "kind": "soup"}]
+    assert menu.price_cents == 1200
+    # The week before still has its own menu, untouched.
+    assert (await Menu.get(date=LAST_THU)).dishes[0]["name"] == "红烧肉"
+
+
+async def test_copy_one_meal_from_a_named_weekday_and_say_plainly_when_there_is_none(
+    canteen: Any, say: Any
+) -> None:
+    last_tue = dt.date(2026, 11, 17)
+    await _last_week(canteen, last_tue, Meal.LUNCH, ["土豆烧牛肉"], 1100)
+    await _last_week(canteen, last_tue, Meal.DINNER, ["面条"], 900)
+    shown = await say(STAFF, "明天午餐照上周二的")
+    assert "土豆烧牛肉" in shown and "面条" not in shown and "11月26日" in shown
+    assert "取消" in await say(STAFF, "取消")
+    assert await Menu.filter(date=dt.date(2026, 11, 26)).count() == 0
+    # Last Thursday had nothing: said plainly, no draft.
+    nothing = await say(STAFF, "用上周的菜单")
+    assert "上周11月19日（周四）" in nothing and "没有发布过菜单" in nothing
+    assert "确认" not in await say(STAFF, "确认")
+    assert await Menu.filter(date=dt.date(2026, 11, 26)).count() == 0
+    # Residents cannot copy menus.
+    assert "草稿" not in await say("o-r", "明天午餐照上周二的")
+
+
+def test_draft_edits_read_the_staffs_words() -> None:
+    from canteen.menu_parser import (
+        Dish,
+        DraftEditError,
+        MenuDraft,
+        edit_drafts,
+        menu_post,
+    )
+
+    lunch = MenuDraft(TODAY, Meal.LUNCH, [Dish("红烧肉", DishKind.HOT)], 1000)
+    dinner = MenuDraft(TODAY, Meal.DINNER, [Dish("青菜", DishKind.HOT)], 1200)
+    drafts = [lunch, dinner]
+    assert edit_drafts(drafts, "确认") is None and edit_drafts(drafts, "好的") is None
+    with pytest.raises(DraftEditError, match="哪一餐"):
+        edit_drafts(drafts, "价格12元")
+    assert edit_drafts(drafts, "晚餐价格13元") == "价格改成13元" and dinner.price_cents == 1300
+    assert edit_drafts(drafts, "晚饭加 主食：米饭、花卷") == "加了主食米饭、花卷"
+    assert [d.name for d in dinner.dishes] == ["青菜", "米饭", "花卷"]
+    assert edit_drafts(drafts, "把红烧肉改成红烧排骨") and lunch.dishes[0].name == "红烧排骨"
+    with pytest.raises(DraftEditError, match="没有了|都去掉"):
+        edit_drafts(drafts, "午餐去掉红烧排骨")
+    # Written back as a post, a draft reads back the same (the console's editable draft).
+    assert parse_menu(menu_post(dinner), TODAY) == dinner
