@@ -29,10 +29,10 @@ async def link(ctx: Context) -> HandlerResult:
         return texts.HOW
     note = (rest[: phone.start()] + " " + rest[phone.end() :]).strip(" ，,。")
     try:
-        await service.request_link(ctx.user, phone.group(0), note)
+        await service.request_link(ctx.redis, ctx.user, phone.group(0), ctx.now(), note)
     except DomainError as exc:
         return exc.message
-    return texts.asked(phone.group(0).strip())
+    return texts.ASKED
 
 
 async def _answering(ctx: Context) -> bool:

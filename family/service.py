@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+from redis.asyncio import Redis
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
 from community.errors import DomainError
 from community.phones import normalise_phone
 from family import texts
+from infra import keys
 from infra.orm import flat
 from models.delivery import Recipient
 from models.family import FamilyLink, LinkStatus
@@ -38,18 +40,44 @@ async def elder_by_phone(phone: str) -> str:
     return str(found[0])
 
 
-async def request_link(relative: str, phone: str, note: str = "") -> FamilyLink:
-    """The relative asks to be linked; the elder is asked to agree (a push)."""
-    elder = await elder_by_phone(phone)
+REQUESTS_PER_DAY = 5  # 绑定家人 requests one account may make in a day (known phones or not)
+
+
+async def _count_request(redis: Redis, relative: str, day: dt.date) -> None:
+    """One more request today, atomically (INCR and its expiry in one transaction); past the
+    daily limit a DomainError. Counted before the phone is looked up, so trying numbers costs
+    the same whether they are known."""
+    key = keys.family_requests(relative, day.isoformat())
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.incr(key)
+        pipe.expire(key, 2 * 24 * 3600)
+        count, _ = await pipe.execute()
+    if int(count) > REQUESTS_PER_DAY:
+        raise DomainError(texts.TOO_MANY, code="rate_limited")
+
+
+async def request_link(
+    redis: Redis, relative: str, phone: str, now: dt.datetime, note: str = ""
+) -> FamilyLink | None:
+    """The relative asks to be linked; the elder is asked to agree (a push).
+
+    The chat answers the same (texts.ASKED) whether the phone is an elder's or nobody's, and
+    whether a request to that elder was made or declined before: an unknown phone makes nothing
+    (None), a repeated or declined one sends nothing again. Only the asker's own phone and a
+    link the relative already knows of (told when the elder agreed) are said."""
+    phone = normalise_phone(phone)  # a malformed number is said so: that tells nothing
+    await _count_request(redis, relative, now.date())
+    try:
+        elder = await elder_by_phone(phone)
+    except DomainError:
+        return None
     if elder == relative:
         raise DomainError(texts.NOT_YOURSELF, code="self_link", field="phone")
     link = await FamilyLink.get_or_none(elder_openid=elder, relative_openid=relative)
     if link is not None:
         if link.status is LinkStatus.CONFIRMED:
             raise DomainError(texts.ALREADY, code="already_linked")
-        if link.status is LinkStatus.DECLINED:
-            raise DomainError(texts.WAS_DECLINED, code="declined")
-        raise DomainError(texts.ASKED_AGAIN, code="pending")
+        return None  # pending or declined: the elder is not asked twice
     async with in_transaction() as conn:
         link = await FamilyLink.create(
             elder_openid=elder,

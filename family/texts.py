@@ -9,17 +9,15 @@ NO_ELDER = (
 )
 NOT_YOURSELF = "这是您自己登记的手机号，不用绑定自己。"
 ALREADY = "你们已经绑定了：老人送餐没人应答或紧急求助时，会同时通知您。"
-ASKED_AGAIN = "已经发过请求了，正在等老人回复“同意”。"
-WAS_DECLINED = "老人没有同意绑定。如有需要，请联系社区工作人员。"
 NOTHING_PENDING = "现在没有等您确认的家人绑定。"
 NOT_LINKED = "您还没有绑定家人。" + HOW
 UNLINKED = "已解除家人绑定，以后不再通知对方。"
 
 
-def asked(phone: str) -> str:
-    return (
-        f"已发给尾号{phone[-4:]}的老人，等老人回复“同意”后，送餐没人应答或紧急求助时会同时通知您。"
-    )
+# The same answer whether or not the phone belongs to a resident: the reply must not tell a
+# stranger which numbers are known (an unknown phone silently makes no request).
+ASKED = "已发出请求，对方同意后就绑定好了。老人送餐没人应答或紧急求助时，会同时通知您。"
+TOO_MANY = "今天发的绑定请求太多了，请明天再试，或请社区工作人员帮您绑定。"
 
 
 def ask_elder(note: str) -> str:

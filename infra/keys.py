@@ -103,6 +103,11 @@ def push_rate(name: str) -> str:
     return PUSH_RATE + name
 
 
+def family_requests(who: str, day: str) -> str:
+    """How many 绑定家人 requests one account made on one day (family.service's daily limit)."""
+    return f"{PREFIX}family:asked:{day}:{who}"
+
+
 # Craftsman directory: one GEO set per category (members are craftsman ids, approved only)
 # and one hash of small display cards, so a search never touches the database.
 DIRECTORY_GEO = PREFIX + "dir:geo:"

@@ -55,7 +55,7 @@ async def pushes_to(openid: str) -> list[OutboxMessage]:
 
 async def _linked(say: Chat) -> None:
     reply = await say(SON, f"绑定家人 {ELDER_PHONE} 我是她儿子")
-    assert reply == texts.asked(ELDER_PHONE)
+    assert reply == texts.ASKED
     [ask] = await pushes_to(ELDER)
     assert "【家人绑定】" in ask.payload["text"] and "我是她儿子" in ask.payload["text"]
     assert "已绑定1位家人" in await say(ELDER, "同意")
@@ -98,8 +98,9 @@ async def test_the_relative_hears_of_the_elders_emergency_at_once(say: Chat) -> 
 
 
 async def test_a_declined_or_pending_link_tells_the_relative_nothing(say: Chat) -> None:
-    assert texts.asked(ELDER_PHONE) == await say(SON, f"绑定家人{ELDER_PHONE}")
-    assert await say(SON, f"绑定家人 {ELDER_PHONE}") == texts.ASKED_AGAIN
+    assert texts.ASKED == await say(SON, f"绑定家人{ELDER_PHONE}")
+    assert await say(SON, f"绑定家人 {ELDER_PHONE}") == texts.ASKED  # asked once only
+    assert len(await pushes_to(ELDER)) == 1
     await scheduler.tick(at(THU, "09:30"))
     say.when = at(THU, "11:50")
     await say(VOL, "1 没人开门")
@@ -108,14 +109,15 @@ async def test_a_declined_or_pending_link_tells_the_relative_nothing(say: Chat) 
     assert await say(ELDER, "不同意") == texts.DECLINED
     assert (await FamilyLink.get(relative_openid=SON)).status is LinkStatus.DECLINED
     assert [m.payload["text"] for m in await pushes_to(SON)] == [texts.TOLD_DECLINED]
-    assert await say(SON, f"绑定家人 {ELDER_PHONE}") == texts.WAS_DECLINED
+    assert await say(SON, f"绑定家人 {ELDER_PHONE}") == texts.ASKED  # nothing sent again
+    assert len([m for m in await pushes_to(ELDER) if "【家人绑定】" in m.payload["text"]]) == 1
     assert "紧急联系人" not in await say(ELDER, "我摔倒了起不来")
     assert len(await pushes_to(SON)) == 1
 
 
 async def test_bad_requests_get_a_clear_answer_and_write_nothing(say: Chat) -> None:
     assert await say(SON, "绑定家人") == texts.HOW
-    assert await say(SON, "绑定家人 13912345678") == texts.NO_ELDER  # nobody signed up with it
+    assert await say(SON, "绑定家人 13912345678") == texts.ASKED  # nobody's: nothing happens
     assert "手机是1开头的11位数字" in await say(SON, "绑定家人 2345678901")
     assert await say(ELDER, f"绑定家人 {ELDER_PHONE}") == texts.NOT_YOURSELF
     assert await say(SON, "我的家人") == texts.NOT_LINKED
@@ -156,3 +158,42 @@ async def test_erasing_my_data_removes_my_family_links(say: Chat) -> None:
     await say(SON, "确认删除我的信息")
     assert await FamilyLink.all().count() == 0
     assert await service.relatives_of(ELDER) == []
+
+
+async def test_a_stranger_cannot_tell_a_known_phone_from_an_unknown_one(say: Chat) -> None:
+    known = await say(STRANGER, f"绑定家人 {ELDER_PHONE}")
+    unknown = await say("o-other", "绑定家人 13912345678")
+    assert known == unknown == texts.ASKED
+    # Only the elder's phone made a request (the elder still has to agree); the other nothing.
+    assert [(x.elder_openid, x.relative_openid) for x in await FamilyLink.all()] == [
+        (ELDER, STRANGER)
+    ]
+    assert await OutboxMessage.filter(target="o-other").count() == 0
+
+
+async def test_link_requests_are_limited_per_account_per_day(say: Chat) -> None:
+    for i in range(service.REQUESTS_PER_DAY):
+        assert await say(STRANGER, f"绑定家人 1391234567{i}") == texts.ASKED
+    # Past the day's limit, even the elder's own phone gets the limit's answer and no request.
+    assert await say(STRANGER, f"绑定家人 {ELDER_PHONE}") == texts.TOO_MANY
+    assert await FamilyLink.all().count() == 0
+    assert await say(SON, f"绑定家人 {ELDER_PHONE}") == texts.ASKED  # another account: its own
+    say.when = at(THU, "08:00")  # the next day counts afresh
+    assert await say(STRANGER, f"绑定家人 {ELDER_PHONE}") == texts.ASKED
+    assert await FamilyLink.filter(relative_openid=STRANGER).count() == 1
+
+
+async def test_link_requests_counted_at_once_never_pass_the_limit(say: Chat) -> None:
+    import asyncio
+
+    redis = say.bot.services.redis
+    now = at(WED, "08:00")
+    results = await asyncio.gather(
+        *(
+            service.request_link(redis, "o-racer", f"1391234{i:04d}", now)
+            for i in range(service.REQUESTS_PER_DAY + 5)
+        ),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, DomainError)]
+    assert len(refused) == 5 and {r.code for r in refused} == {"rate_limited"}
