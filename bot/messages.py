@@ -14,8 +14,9 @@ from infra.text import has_unprintable, printable
 class Kind(StrEnum):
     TEXT = "text"  # typed text, or voice already recognised as text
     LOCATION = "location"
+    IMAGE = "image"  # a photo (WeChat image message): `Incoming.image` says where WeChat keeps it
     EVENT = "event"
-    MEDIA = "media"  # image, video, link, file: the bot reads only text and voice
+    MEDIA = "media"  # video, link, file (an image without its URL): the bot reads none of them
     UNKNOWN = "unknown"
 
 
@@ -48,6 +49,15 @@ class Location:
 
 
 @dataclass(frozen=True, slots=True)
+class Image:
+    """A photo as WeChat sends it: its URL on WeChat's servers and the MediaId the outbound API
+    can fetch it by (for three days). Nothing is downloaded while the message is answered."""
+
+    url: str
+    media_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Incoming:
     user: str
     kind: Kind
@@ -55,6 +65,7 @@ class Incoming:
     text: str = ""
     voice: bool = False  # text came from WeChat's speech recognition
     location: Location | None = None
+    image: Image | None = None  # Kind.IMAGE: None when the photo came without a usable URL
     event: str = ""  # subscribe, unsubscribe, click, view, location, ...
     event_key: str = ""
     msg_id: str = ""

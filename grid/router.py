@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from bot import forms
+from bot import texts as bot_texts
 from bot.context import Context
 from bot.forms import Form, Invalid, Step
-from bot.messages import Kind
-from bot.router import HandlerResult, Router, intent, said
+from bot.messages import Kind, Reply
+from bot.router import HandlerResult, Router, intent, kind, said
 from bot.safety import unseen_neighbour
 from community.buildings import AddressError, parse_building
 from community.errors import DomainError
@@ -16,11 +18,25 @@ from community.phones import normalise_phone
 from delivery.service import SELF, known_recipient
 from grid import service, texts
 from grid.service import second_people as second_people  # conversation/emergency.py uses it
+from infra import keys
+from models.grid import VolunteerStatus
 
 router = Router("grid")
 # Commands worded so they mean one thing only (我的待办, 办结 3 …, 我反映的事怎么样了): tried
 # before the other features, whose searches would take "办结 3 灯已换好" for an electrician.
 commands = Router("grid.commands")
+# Photos and places (随手拍): tried right after the emergencies and before the system routes,
+# which would answer a photo with "I read only text" and take a location for a search.
+photos = Router("grid.photos", before_system=True)
+
+# Scratch keys: the report just filed (a photo or place sent within JOIN_SECONDS joins it), and
+# a place sent with nothing waiting (a photo or report that follows soon is about it).
+LAST = "grid_last"
+PLACE = "grid_place"
+EMERGENCY = "emergency"  # conversation/emergency.py keeps the emergency's report id there
+KEPT = "grid_photos_kept"  # photos sent while the emergency asked 哪栋楼 (JSON list, a day)
+KEPT_TTL = 24 * 3600
+EMERGENCY_FORM = "emergency.where"
 
 _BARE = re.compile(
     r"^(我要|我想|请|帮我)?(找|联系|叫|呼叫|问问)?(一下)?(社区)?网格员?(在吗|电话|是谁)?$"
@@ -31,6 +47,11 @@ NO_PHONE = {"不留", "不用", "不要", "没有", "跳过", "算了"}
 async def _problem(ctx: Context, data: forms.Data) -> str:
     if len(said(ctx)) < 2:
         raise Invalid("请用文字或语音说说是什么事。")
+    if "where" not in data:  # words after a photo that say where too ("9号楼下水道堵了")
+        try:
+            data["where"], data["building"] = parse_building(said(ctx))
+        except AddressError:
+            pass
     return ctx.msg.text.strip()[:300]
 
 
@@ -50,21 +71,34 @@ async def _forward(ctx: Context, data: forms.Data) -> HandlerResult:
     # A neighbour not seen for days is urgent even with no sign of danger yet.
     urgent = unseen_neighbour(data["problem"])
     phone = data["phone"]
+    volunteer = await service.approved_volunteer(ctx.user) if data.get("volunteer") else None
     try:
-        await service.file_report(
+        report = await service.file_report(
             ctx.user, data["problem"], data["where"], data["building"], phone, ctx.now(),
-            urgent=urgent,
+            urgent=urgent, photos=data.get("photos"), at=data.get("at"), volunteer=volunteer,
         )  # fmt: skip
     except DomainError as exc:
         return exc.message
+    # A photo or a place sent in the next minutes joins this report.
+    await ctx.redis.set(keys.scratch(ctx.conv, LAST), str(report.pk), ex=service.JOIN_SECONDS)
+    await ctx.redis.delete(keys.scratch(ctx.conv, PLACE))
+    if volunteer is not None:
+        return (
+            f"谢谢您！已转给网格员（第{report.pk}号），他们会去处理。"
+            "还有照片可以接着发。遇到急事请先打120、119、110。"
+        )
     if urgent:
         return (
             "已记下，正在转告网格员，请他马上上门看看。敲门没人应、闻到异味或听到呼救，"
             "请马上打110请民警开门，需要时打120。"
         )
     later = "会尽快联系您" if phone else "会尽快上门看看"
+    extra = f"（连同照片{len(report.photos)}张）" if report.photos else ""
     # Queued, not yet delivered: say so; if it cannot be delivered the resident is told.
-    return f"已记下，正在转告网格员，{later}。万一没送到，我会告诉您。有急事请拨打110或120。"
+    return (
+        f"已记下，正在转告网格员{extra}，{later}。万一没送到，我会告诉您。"
+        "有急事请拨打110或120。"
+    )
 
 
 REPORT_FORM = Form(
@@ -226,9 +260,303 @@ async def report(ctx: Context) -> HandlerResult:
         data["where"], data["building"] = parse_building(text)
     except AddressError:
         pass
+    await _with_kept_place(ctx, data)
+    await _as_volunteer(ctx, data)
     known = await known_recipient(ctx.user, SELF)  # a delivery sign-up told us where they live
     if known is not None:
         if "where" not in data:
             data.update(where=known.address, building=known.building)
-        data["phone"] = known.phone
+        data.setdefault("phone", known.phone)
     return await forms.start(ctx, REPORT_FORM, data)
+
+
+# ---- photos and places: 随手拍 ------------------------------------------------------------------
+
+
+def _place_into(data: forms.Data, at: service.Place) -> None:
+    """A place sent as a location: the report's `at`, and its where when none was said (the
+    building from the label when it names one; else every grid worker, or the area's, hears)."""
+    data["at"] = at
+    if "where" in data:
+        return
+    label = at.get("label") or ""
+    try:
+        place, building = parse_building(label)
+    except AddressError:
+        place, building = texts.place_where(label), ""
+    data["where"], data["building"] = place[:64], building
+
+
+async def _with_kept_place(ctx: Context, data: forms.Data) -> None:
+    """A place sent a few minutes before (with nothing waiting for it) goes with the report."""
+    raw = await ctx.redis.get(keys.scratch(ctx.conv, PLACE))
+    if not raw:
+        return
+    try:
+        lat, lng, label = raw.split("|", 2) if isinstance(raw, str) else raw.decode().split("|", 2)
+        _place_into(data, service.place(float(lat), float(lng), label))
+    except ValueError:
+        return
+
+
+async def _as_volunteer(ctx: Context, data: forms.Data) -> None:
+    """An approved courier/rider: marked as a volunteer's report, their phone already known."""
+    volunteer = await service.approved_volunteer(ctx.user)
+    if volunteer is not None:
+        data["volunteer"] = volunteer.pk
+        data.setdefault("phone", volunteer.phone)
+
+
+async def _just_filed(ctx: Context) -> int | None:
+    """The report this conversation filed minutes ago (a report, or an emergency's alert)."""
+    for name in (LAST, EMERGENCY):
+        raw = await ctx.redis.get(keys.scratch(ctx.conv, name))
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        if text and text.isdigit():
+            return int(text)
+    return None
+
+
+async def _report_form(ctx: Context) -> forms.Data | None:
+    state = await forms.active(ctx)
+    return state[2] if state is not None and state[0] is REPORT_FORM else None
+
+
+def _no_image(ctx: Context) -> bool:
+    return ctx.msg.kind is Kind.IMAGE and ctx.msg.image is None
+
+
+@photos.message(_no_image)
+async def unreadable_photo(ctx: Context) -> HandlerResult:
+    """An image message without its URL (malformed): asked again, nothing kept."""
+    return texts.PHOTO_UNREADABLE
+
+
+@photos.message(kind(Kind.IMAGE))
+async def photo(ctx: Context) -> HandlerResult:
+    """A photo: into the report being told, else onto the report just filed, else it starts
+    one (随手拍) and the bot asks what and where. Never dropped."""
+    assert ctx.msg.image is not None
+    new = service.photo(ctx.msg.image.url, ctx.msg.image.media_id)
+    data = await _report_form(ctx)
+    if data is not None:
+        kept = data.setdefault("photos", [])
+        if len(kept) >= service.PHOTOS_MAX:
+            too_many = texts.TOO_MANY_PHOTOS.format(n=service.PHOTOS_MAX)
+            return [too_many, *(await forms.repeat(ctx) or [])]
+        kept.append(new)
+        intro = texts.PHOTO_IN_FORM.format(n=len(kept))
+        return await forms.start(ctx, REPORT_FORM, data, intro=intro)
+    if not await forms.has_active(ctx) and (report_id := await _just_filed(ctx)) is not None:
+        report = await service.recent_report(ctx.user, report_id)
+        if report is not None:
+            try:
+                report = await service.add_to_report(ctx.user, report.pk, ctx.now(), new_photo=new)
+            except DomainError as exc:
+                return exc.message
+            return texts.joined(report, "照片")
+    state = await forms.active(ctx)
+    if state is not None and state[0].name == EMERGENCY_FORM:
+        # The emergency asks 哪栋楼 first: the photo is kept for its report, the question stays.
+        kept = [*await _kept_photos(ctx), new][-service.PHOTOS_MAX :]
+        value = json.dumps(kept, ensure_ascii=False)
+        await ctx.redis.set(keys.scratch(ctx.conv, KEPT), value, ex=KEPT_TTL)
+        return [texts.PHOTO_FIRST, *(await forms.repeat(ctx) or [])]
+    if state is not None:
+        await forms.suspend(ctx)  # a sign-up under way waits; offered again afterwards
+    data = {"photos": [new]}
+    await _with_kept_place(ctx, data)
+    await _as_volunteer(ctx, data)
+    return await forms.start(ctx, REPORT_FORM, data, intro=texts.PHOTO_FIRST)
+
+
+async def _place_for_grid(ctx: Context) -> bool:
+    """A usable location the grid takes: the report being told, or nothing else waits for it (no
+    other form, no search waiting for the resident's location)."""
+    where = ctx.msg.location
+    if ctx.msg.kind is not Kind.LOCATION or where is None or not where.usable:
+        return False
+    if await _report_form(ctx) is not None:
+        return True
+    if await forms.has_active(ctx) or await ctx.redis.get(keys.pending(ctx.conv)):
+        return False
+    return True
+
+
+@photos.message(_place_for_grid)
+async def place(ctx: Context) -> HandlerResult:
+    """A location: into the report being told; onto the report just filed; for an approved
+    courier/rider it starts a 随手拍; for a resident it is kept a few minutes for a report or a
+    photo that follows (and remembered for searches, as any location)."""
+    where = ctx.msg.location
+    assert where is not None
+    await ctx.remember_location(where)
+    at = service.place(where.lat, where.lng, where.label)
+    data = await _report_form(ctx)
+    if data is not None:
+        _place_into(data, at)
+        return await forms.start(ctx, REPORT_FORM, data, intro=texts.PLACE_IN_FORM)
+    if (report_id := await _just_filed(ctx)) is not None:
+        report = await service.recent_report(ctx.user, report_id)
+        if report is not None:
+            try:
+                report = await service.add_to_report(ctx.user, report.pk, ctx.now(), at=at)
+            except DomainError as exc:
+                return exc.message
+            return texts.joined(report, "位置")
+    if await service.approved_volunteer(ctx.user) is not None:
+        data = {}
+        _place_into(data, at)
+        await _as_volunteer(ctx, data)
+        return await forms.start(ctx, REPORT_FORM, data, intro=texts.PLACE_FIRST)
+    kept = f"{at['lat']}|{at['lng']}|{at['label']}"
+    await ctx.redis.set(keys.scratch(ctx.conv, PLACE), kept, ex=service.JOIN_SECONDS)
+    return bot_texts.LOCATION_SAVED + texts.PLACE_KEPT
+
+
+async def _emergency_report(ctx: Context) -> int | None:
+    raw = await ctx.redis.get(keys.scratch(ctx.conv, EMERGENCY))
+    return int(raw) if raw and str(raw).isdigit() else None
+
+
+async def _kept_photos(ctx: Context) -> list[service.Photo]:
+    raw = await ctx.redis.get(keys.scratch(ctx.conv, KEPT))
+    try:
+        kept = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    if not isinstance(kept, list):
+        return []
+    return [p for p in kept if isinstance(p, dict) and p.get("url")]
+
+
+async def _photos_for_emergency(ctx: Context) -> bool:
+    """Photos were waiting (for their words, or while the emergency asked 哪栋楼) and an emergency
+    has just been reported (conversation/emergency.py filed its own urgent report): they belong
+    to that report."""
+    if await _emergency_report(ctx) is None:
+        return False
+    data = await _report_form(ctx)
+    return bool(data and data.get("photos") and "problem" not in data) or bool(
+        await _kept_photos(ctx)
+    )
+
+
+@photos.message(_photos_for_emergency)
+async def photos_to_emergency(ctx: Context) -> HandlerResult:
+    report_id = await _emergency_report(ctx)
+    assert report_id is not None
+    waiting = await _kept_photos(ctx)
+    await ctx.redis.delete(keys.scratch(ctx.conv, KEPT))
+    data = await _report_form(ctx)
+    if data is not None and data.get("photos") and "problem" not in data:
+        waiting += data["photos"]
+        await forms.clear(ctx)
+    told: list[Reply] = []
+    for kept in waiting:
+        try:
+            await service.add_to_report(ctx.user, report_id, ctx.now(), new_photo=kept)
+        except DomainError:
+            break
+        told = [Reply(texts.JOINED_EMERGENCY)]
+    # The message itself is answered as if no photo had been waiting.
+    again = await ctx.services.root_router().dispatch(Context(ctx.msg, ctx.services, ctx.state))
+    return [*told, *(again or [])]
+
+
+# ---- couriers and riders register as volunteers (随手拍 on their rounds) ------------------------
+
+_TRADE_WORDS = "|".join(texts.TRADES.values())
+_VOLUNTEER = re.compile(
+    r"^(?:我是|我在|俺是)?.{0,12}?(?:" + _TRADE_WORDS + r").{0,12}?"
+    r"(?:想|要|能|可以|愿意)?(?:当|做|成为|注册|登记|报名)(?:个|一名|一个)?(?:社区)?志愿者"
+    r"|^(?:我要|我想|我想要)?(?:注册|登记|报名|申请)(?:当|成为)?(?:社区)?志愿者$"
+    r"|^(?:社区)?志愿者(?:注册|登记|报名)$"
+    r"|^随手拍志愿者(?:注册|登记|报名)?$"
+)
+
+
+def _is_volunteer_signup(ctx: Context) -> bool:
+    return bool(_VOLUNTEER.match(said(ctx)))
+
+
+def _trade_of(text: str) -> str:
+    for trade, pattern in texts.TRADES.items():
+        if re.search(pattern, text):
+            return trade
+    return ""
+
+
+async def _v_name(ctx: Context, data: forms.Data) -> str:
+    name = re.sub(r"^(?:我叫|我是|叫|姓名|名字)[:：]?", "", said(ctx)).strip()
+    if not 1 <= len(name) <= 16 or re.search(r"\d", name):
+        raise Invalid("请回复您的姓名，比如“王师傅”或“王小明”。")
+    return name
+
+
+_v_phone = forms.phone_step(normalise_phone)
+
+
+async def _v_area(ctx: Context, data: forms.Data) -> str:
+    area = said(ctx)
+    if not 2 <= len(area) <= 64:
+        raise Invalid("请说说您平时送哪一片，比如“幸福里小区”或“1-10号楼”。")
+    return area
+
+
+async def _v_company(ctx: Context, data: forms.Data) -> str:
+    company = said(ctx)
+    if not 1 <= len(company) <= 32:
+        raise Invalid("请说说您在哪家公司，比如“顺丰快递”或“美团外卖”。")
+    data["trade"] = data.get("trade") or _trade_of(company) or "快递外卖"
+    return company
+
+
+async def _v_register(ctx: Context, data: forms.Data) -> HandlerResult:
+    try:
+        await service.register_volunteer(
+            ctx.user, data["name"], data["phone"], data["area"], data["company"],
+            data.get("trade") or "快递外卖",
+        )  # fmt: skip
+    except DomainError as exc:
+        return exc.message
+    return texts.VOLUNTEER_REGISTERED
+
+
+VOLUNTEER_FORM = Form(
+    name="grid.volunteer",
+    title="志愿者登记",
+    steps=[
+        Step(
+            "name",
+            "欢迎！快递员、外卖骑手可以登记成社区志愿者，送件路上看到问题拍张照片发给我，"
+            "我转给网格员。\n先说说您的姓名？",
+            _v_name, lambda d: "name" in d, label="姓名", names=r"姓名|名字",
+        ),
+        Step(
+            "phone", "您的手机号？", _v_phone, lambda d: "phone" in d,
+            label="电话", names=r"电话|手机|号码",
+        ),
+        Step(
+            "area", "您平时送哪一片？比如“幸福里小区”或“1-10号楼”。", _v_area,
+            lambda d: "area" in d, label="片区", names=r"片区|哪一片|区域",
+        ),
+        Step(
+            "company", "在哪家公司？比如“顺丰快递”“美团外卖”。", _v_company,
+            lambda d: "company" in d, label="公司", names=r"公司",
+        ),
+    ],  # fmt: skip
+    on_done=_v_register,
+)
+
+
+@commands.message(_is_volunteer_signup)
+async def volunteer_signup(ctx: Context) -> HandlerResult:
+    """我是快递员 想当志愿者 / 注册志愿者: the short form, then an admin approves."""
+    found = await service.volunteer_of(ctx.user)
+    if found is not None and found.status is VolunteerStatus.APPROVED:
+        return texts.ALREADY_VOLUNTEER
+    data: forms.Data = {}
+    if trade := _trade_of(said(ctx)):
+        data["trade"] = trade
+    return await forms.start(ctx, VOLUNTEER_FORM, data)

@@ -4,18 +4,35 @@ one, and what the resident is told. Raises `DomainError` for refusals."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
 from community.errors import DomainError
 from community.roles import Duty, admin_openids, grid_workers_for, is_admin, is_grid_worker
 from grid import texts
-from models.grid import GridReport
+from models.grid import CourierVolunteer, GridReport, VolunteerStatus
 from models.push import OutboxMessage, PushChannel, PushStatus, PushUrgency
 from models.users import Role, RoleGrant
 from push.outbox import enqueue_text
 
 NOTE_MAX = 200
+# Photos one report keeps (a chat bubble of links, not an album).
+PHOTOS_MAX = 9
+# A photo or a place sent this soon after a report joins it (the resident's "and here it is").
+JOIN_SECONDS = 5 * 60
+
+# A photo: {"url": PicUrl, "media_id": MediaId}; a place: {"lat", "lng", "label"}.
+Photo = dict[str, Any]
+Place = dict[str, Any]
+
+
+def photo(url: str, media_id: str = "") -> Photo:
+    return {"url": url[:500], "media_id": media_id[:128]}
+
+
+def place(lat: float, lng: float, label: str = "") -> Place:
+    return {"lat": round(lat, 6), "lng": round(lng, 6), "label": label.strip()[:100]}
 
 
 async def second_people(first: list[str]) -> list[str]:
@@ -36,11 +53,18 @@ async def file_report(
     *,
     urgent: bool = False,
     handoff: list[dict[str, str]] | None = None,
+    photos: list[Photo] | None = None,
+    at: Place | None = None,
+    volunteer: CourierVolunteer | None = None,
 ) -> GridReport:
     """Record a resident's report and queue it to the building's grid workers, in one
     transaction. `handoff`: the resident asked for a person (转人工); their last few exchanges
-    with the bot go with it."""
-    targets = await grid_workers_for(building, where)
+    with the bot go with it. `photos` and `at` (a place sent as a location) go with the report;
+    `volunteer`: an approved courier/rider sent it (their area helps find the grid worker)."""
+    if volunteer is not None and volunteer.status is not VolunteerStatus.APPROVED:
+        raise DomainError(texts.VOLUNTEER_NOT_APPROVED, code="volunteer_not_approved")
+    seen = where if volunteer is None else f"{where} {volunteer.area}"
+    targets = await grid_workers_for(building, seen)
     if not targets:
         raise DomainError(texts.NO_GRID_WORKER, code="no_grid_worker")
     contact = f"联系电话 {phone}" if phone else "居民没有留电话"
@@ -55,9 +79,14 @@ async def file_report(
             phone=phone,
             forwarded_to=targets,
             urgent=urgent,
+            photos=(photos or [])[:PHOTOS_MAX] or None,
+            lat=at["lat"] if at else None,
+            lng=at["lng"] if at else None,
+            place_label=(at.get("label") or None) if at else None,
+            volunteer_id=volunteer.pk if volunteer is not None else None,
             using_db=conn,
         )
-        text = texts.worker_push(report, contact, now)
+        text = texts.worker_push(report, contact, now, volunteer)
         if handoff is not None:
             text = texts.handoff_push(report, contact, handoff, now)
         for target in targets:
@@ -75,6 +104,153 @@ async def file_report(
                 tell_if_undelivered=(openid, sorry),
             )
     return report
+
+
+async def add_to_report(
+    openid: str,
+    report_id: int,
+    now: dt.datetime,
+    *,
+    new_photo: Photo | None = None,
+    at: Place | None = None,
+) -> GridReport:
+    """A photo or a place sent right after a report joins it; its grid workers are told (the
+    link to the photo, the place on a map). Only the resident's own open report."""
+    async with in_transaction() as conn:
+        report = await GridReport.select_for_update().using_db(conn).get_or_none(pk=report_id)
+        if report is None or report.openid != openid:
+            raise DomainError(texts.NO_SUCH_REPORT.format(id=report_id), code="not_found")
+        if report.closed_at is not None:
+            raise DomainError(
+                texts.ALREADY_CLOSED.format(id=report_id, when=texts.day(report.closed_at)),
+                code="already_closed",
+            )
+        photos = list(report.photos or [])
+        fields = []
+        if new_photo is not None:
+            if len(photos) >= PHOTOS_MAX:
+                raise DomainError(texts.TOO_MANY_PHOTOS.format(n=PHOTOS_MAX), code="too_many")
+            photos.append(new_photo)
+            report.photos = photos
+            fields.append("photos")
+        if at is not None:
+            report.lat, report.lng = at["lat"], at["lng"]
+            report.place_label = at.get("label") or None
+            fields += ["lat", "lng", "place_label"]
+        if not fields:
+            return report
+        await report.save(update_fields=fields, using_db=conn)
+        text = texts.addition_push(report, new_photo, at, now)
+        tag = f"photo{len(photos)}" if new_photo is not None else f"place{now:%H%M%S}"
+        for target in report.forwarded_to or []:
+            await enqueue_text(
+                PushChannel.WECHAT_CS,
+                target,
+                text,
+                dedupe_key=f"grid_more:{report.pk}:{tag}:{target}",
+                using_db=conn,
+                urgency=PushUrgency.IMPORTANT,
+                subject=f"grid_more:{report.pk}",
+            )
+    return report
+
+
+async def recent_report(openid: str, report_id: int | None) -> GridReport | None:
+    """The resident's report a photo or place sent now would join: the one just filed (its id
+    kept for JOIN_SECONDS by the chat), if still open."""
+    if report_id is None:
+        return None
+    report = await GridReport.get_or_none(pk=report_id, openid=openid)
+    return report if report is not None and report.closed_at is None else None
+
+
+# ---- couriers and riders as volunteers (随手拍 on their rounds) -------------------------------
+
+
+async def register_volunteer(
+    openid: str, name: str, phone: str, area: str, company: str, trade: str
+) -> CourierVolunteer:
+    """A courier's or rider's registration, waiting for an admin (who is told); registering
+    again while waiting updates it."""
+    found = await CourierVolunteer.get_or_none(openid=openid)
+    if found is not None and found.status is VolunteerStatus.APPROVED:
+        raise DomainError(texts.ALREADY_VOLUNTEER, code="already_volunteer")
+    values = {
+        "name": name[:32],
+        "phone": phone[:20],
+        "area": area[:64],
+        "company": company[:32],
+        "trade": trade[:16],
+        "status": VolunteerStatus.PENDING,
+        "decided_at": None,
+        "decided_by": None,
+    }
+    async with in_transaction() as conn:
+        if found is None:
+            volunteer = await CourierVolunteer.create(openid=openid, using_db=conn, **values)
+        else:
+            found.update_from_dict(values)
+            await found.save(using_db=conn)
+            volunteer = found
+        for admin in await admin_openids():
+            await enqueue_text(
+                PushChannel.WECHAT_CS,
+                admin,
+                texts.volunteer_for_admin(volunteer),
+                dedupe_key=f"courier_new:{volunteer.pk}:{admin}:{volunteer.phone}",
+                using_db=conn,
+                urgency=PushUrgency.ROUTINE,
+                subject=f"courier_volunteer:{volunteer.pk}",
+            )
+    return volunteer
+
+
+async def approved_volunteer(openid: str) -> CourierVolunteer | None:
+    return await CourierVolunteer.get_or_none(openid=openid, status=VolunteerStatus.APPROVED)
+
+
+async def volunteer_of(openid: str) -> CourierVolunteer | None:
+    return await CourierVolunteer.get_or_none(openid=openid)
+
+
+async def pending_volunteers() -> list[CourierVolunteer]:
+    return await CourierVolunteer.filter(status=VolunteerStatus.PENDING).order_by("id")
+
+
+async def approved_volunteers() -> list[CourierVolunteer]:
+    return await CourierVolunteer.filter(status=VolunteerStatus.APPROVED).order_by("id")
+
+
+async def decide_volunteer(
+    admin: str, volunteer_id: int, approve: bool, now: dt.datetime
+) -> CourierVolunteer:
+    """An admin approves or turns down a registration; the courier is told either way."""
+    if not await is_admin(admin):
+        raise DomainError(texts.NOT_ADMIN, code="not_admin")
+    async with in_transaction() as conn:
+        status = VolunteerStatus.APPROVED if approve else VolunteerStatus.REJECTED
+        changed = (
+            await CourierVolunteer.filter(pk=volunteer_id, status=VolunteerStatus.PENDING)
+            .using_db(conn)
+            .update(status=status, decided_at=now, decided_by=admin)
+        )
+        volunteer = await CourierVolunteer.get_or_none(pk=volunteer_id, using_db=conn)
+        if volunteer is None:
+            raise DomainError(texts.NO_SUCH_VOLUNTEER.format(id=volunteer_id), code="not_found")
+        if not changed:
+            raise DomainError(
+                texts.VOLUNTEER_DECIDED.format(id=volunteer_id), code="already_decided"
+            )
+        await enqueue_text(
+            PushChannel.WECHAT_CS,
+            volunteer.openid,
+            texts.VOLUNTEER_APPROVED if approve else texts.VOLUNTEER_REJECTED,
+            dedupe_key=f"courier_decided:{volunteer.pk}:{now:%Y%m%d%H%M%S}",
+            using_db=conn,
+            urgency=PushUrgency.ROUTINE,
+            subject=f"courier_volunteer:{volunteer.pk}",
+        )
+    return volunteer
 
 
 async def _may_handle(openid: str) -> bool:

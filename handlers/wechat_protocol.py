@@ -22,7 +22,7 @@ from wechatpy.fields import DateTimeField, FloatField, IntegerField, StringField
 from wechatpy.messages import BaseMessage
 from wechatpy.replies import TextReply
 
-from bot.messages import Incoming, Kind, Location
+from bot.messages import Image, Incoming, Kind, Location
 from infra.text import printable
 
 
@@ -180,7 +180,7 @@ def _check_coordinates(message: BaseMessage) -> None:
         raise BadRequest("location without valid coordinates")
 
 
-_MEDIA = {"image", "video", "shortvideo", "link", "file", "music", "miniprogrampage"}
+_MEDIA = {"video", "shortvideo", "link", "file", "music", "miniprogrampage"}
 
 
 def to_incoming(message: BaseMessage) -> Incoming:
@@ -199,6 +199,8 @@ def to_incoming(message: BaseMessage) -> Incoming:
         lat, lng = message.location
         where = Location(float(lat), float(lng), message.label or "")
         return Incoming(user=user, kind=Kind.LOCATION, location=where, msg_id=msg_id)
+    if msg_type == "image":
+        return Incoming(user=user, kind=Kind.IMAGE, image=_image(message), msg_id=msg_id)
     if msg_type in _MEDIA:
         return Incoming(user=user, kind=Kind.MEDIA, msg_id=msg_id)
     if msg_type == "event":
@@ -215,6 +217,19 @@ def to_incoming(message: BaseMessage) -> Incoming:
             location=at,
         )
     return Incoming(user=user, kind=Kind.UNKNOWN, msg_id=msg_id)
+
+
+# WeChat's image URLs (mmbiz.qpic.cn): http or https, no spaces or quotes, short.
+_PIC_URL = re.compile(r"^https?://[^\s<>\"']{1,500}$")
+
+
+def _image(message: BaseMessage) -> Image | None:
+    """The photo's PicUrl and MediaId; None when the URL is missing or no URL at all (the bot
+    then asks for the photo again rather than keep something no one can open)."""
+    url = _raw_text(message, "PicUrl").strip()
+    if not _PIC_URL.match(url):
+        return None
+    return Image(url=url, media_id=_raw_text(message, "MediaId").strip()[:128])
 
 
 def _raw_text(message: BaseMessage, name: str) -> str:

@@ -60,6 +60,7 @@ def feature_routers() -> list[Router]:
     from delivery.router import router as delivery
     from family.router import router as family
     from grid.router import commands as grid_commands
+    from grid.router import photos as grid_photos
     from grid.router import router as grid
     from groups.router import router as groups
     from places.router import router as places
@@ -70,10 +71,11 @@ def feature_routers() -> list[Router]:
     # Groups first: a pasted 接龙 is numbered lines, not a sign-up or a volunteer's report.
     # Emergencies before everything (forms too); the dialogue acts before the features.
     # The grid's one-meaning commands (办结 3 灯已换好) and the privacy ones (删除我的信息)
-    # before any search reads them.
+    # before any search reads them. Photos and places (随手拍) right after the emergencies: before
+    # the system routes, which answer a photo "text only" and keep a location for a search.
     return [
-        emergency, grid_commands, privacy, family, groups, places, conversation, delivery, canteen,
-        directory, grid,
+        emergency, grid_photos, grid_commands, privacy, family, groups, places, conversation,
+        delivery, canteen, directory, grid,
     ]  # fmt: skip
 
 
