@@ -59,3 +59,27 @@ class RoleGrant(Model):
 
     def __str__(self) -> str:
         return f"{self.role} for User#{self.user_id}"  # type: ignore[attr-defined]
+
+
+class ErasureStatus(StrEnum):
+    DONE = "done"
+    REFUSED = "refused"  # a meal past its cutoff was still on its way: asked to come back later
+
+
+class ErasureRecord(Model):
+    """One 删除我的信息 request (PIPL: the community can show it was done): who asked, by a
+    short digest of their openid (the account itself is erased), when, and what was removed or
+    anonymised, as counts. Nothing here identifies the person."""
+
+    id = fields.IntField(primary_key=True)
+    who = fields.CharField(max_length=16, db_index=True)  # privacy.service.who_digest(openid)
+    asked_at = fields.DatetimeField()
+    status = fields.CharEnumField(ErasureStatus, max_length=16, default=ErasureStatus.DONE)
+    # {"cancelled": 2, "recipients": 1, "reports": 1, "family_links": 1, ...}
+    removed: fields.JSONField[dict[str, int]] = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "privacy_erasures"
+
+    def __str__(self) -> str:
+        return f"ErasureRecord#{self.pk} {self.status}"

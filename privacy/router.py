@@ -26,8 +26,8 @@ def _text(ctx: Context) -> str:
 
 @router.message(lambda ctx: bool(_WHAT.match(_text(ctx))))
 async def what_we_keep(ctx: Context) -> HandlerResult:
-    """我的信息存了什么: what we keep and why, in one reply."""
-    return texts.WHAT_WE_KEEP
+    """我的信息存了什么: what we keep and why, in one reply (with this account's family links)."""
+    return await service.what_we_keep(ctx.user)
 
 
 @router.message(lambda ctx: bool(_DELETE.match(_text(ctx))))

@@ -7,11 +7,33 @@ WHAT_WE_KEEP = (
     "· 送餐的地址、电话、忌口和订餐记录：送饭和联系您；\n"
     "· 您向网格员反映的事和电话：处理和回复您；\n"
     "· 您对师傅的评价、投诉，菜单订阅；\n"
+    "· 家人绑定（谁和谁、谁通知谁）：送餐没人应答或紧急求助时通知家人；\n"
     "· 您发的位置（7天）和最近几句对话（1天）：找附近的服务，您找真人时转给网格员。\n"
     "只给社区工作人员办事用，不给别人。想删除，回复“删除我的信息”。"
 )
+
+
+def linked_elder(whom: str, pending: bool) -> str:
+    if pending:
+        return f"· 您请求绑定{whom}，还在等老人同意"
+    return f"· 您绑定了{whom}：老人送餐没人应答或紧急求助时通知您"
+
+
+def linked_relative(note: str) -> str:
+    who = f"家人（{note}）" if note else "一位家人"
+    return f"· {who}绑定了您：您送餐没人应答或紧急求助时通知他们"
+
+
+def what_we_keep(family: list[str]) -> str:
+    """The general list, and this account's own family links when it has any."""
+    if not family:
+        return WHAT_WE_KEEP
+    head, tail = WHAT_WE_KEEP.rsplit("\n", 1)
+    return "\n".join([head, "您的家人绑定：", *family, tail])
+
+
 ASK_CONFIRM = (
-    "删除后，您的地址、电话、忌口、反映的事、评价和投诉里的身份、菜单订阅、位置和对话都会删掉，"
+    "删除后，您的地址、电话、忌口、反映的事、评价和投诉里的身份、菜单订阅、家人绑定、位置和对话都会删掉，"
     "还没到截止时间的送餐报名会取消；订餐记录只留份数（不带您的信息），用于食堂统计。\n"
     "确定的话请回复“确认删除我的信息”。"
 )

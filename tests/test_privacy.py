@@ -13,8 +13,10 @@ from handlers.keys import redis_key
 from infra import keys
 from models.canteen import CanteenMeal, Meal, MenuSubscription
 from models.delivery import Recipient, Signup, SignupStatus
+from models.family import FamilyLink, LinkStatus
 from models.grid import GridReport
-from models.users import Role, User
+from models.users import ErasureRecord, ErasureStatus, Role, User
+from privacy import service as privacy
 from tests.conftest import lunch_and_dinner_canteen
 from tests.test_grid import _chat_on
 
@@ -77,6 +79,12 @@ async def test_erasing_removes_what_identifies_and_keeps_counts(driven_client: A
     assert "灯坏了" not in await _text(redis, keys.recent("o-r"))
     assert (await Recipient.get(pk=other.pk)).address == "4号楼101"  # others untouched
     assert "还没有向网格员反映过" in await chat("o-r", "我反映的事怎么样了")
+    # The erasure is logged for the staff without the person: a digest, when, what went.
+    [record] = await ErasureRecord.all()
+    assert record.who == privacy.who_digest("o-r") and "o-r" not in record.who
+    assert record.status is ErasureStatus.DONE and record.asked_at == NOW
+    assert record.removed["cancelled"] == 1 and record.removed["recipients"] == 1
+    assert record.removed["reports"] == 1 and record.removed["subscriptions"] == 1
 
 
 async def test_a_meal_on_its_way_holds_the_erasure_until_delivered(driven_client: Any) -> None:
@@ -93,3 +101,34 @@ async def test_a_meal_on_its_way_holds_the_erasure_until_delivered(driven_client
     driven_client.app[bot_key].services.clock = lambda: NOW.replace(hour=10)  # past the cutoff
     assert "先不能删除" in await chat("o-r", "确认删除我的信息")
     assert (await Recipient.get(pk=me.pk)).address == "3号楼401"
+    [record] = await ErasureRecord.all()  # the request is logged, as not done yet
+    assert record.status is ErasureStatus.REFUSED and record.removed == {}
+
+
+async def test_what_we_keep_names_my_family_links_and_their_direction(
+    driven_client: Any,
+) -> None:
+    chat = _chat_on(driven_client)
+    await Recipient.create(
+        openid="o-mum", label="本人", address="3号楼401", building="3", phone="13800005678"
+    )
+    await FamilyLink.create(elder_openid="o-mum", relative_openid="o-son", note="我是她儿子",
+                            status=LinkStatus.CONFIRMED, linked_by="elder")  # fmt: skip
+    await FamilyLink.create(elder_openid="o-dad", relative_openid="o-son",
+                            status=LinkStatus.PENDING)  # fmt: skip
+    await FamilyLink.create(elder_openid="o-x", relative_openid="o-mum",
+                            status=LinkStatus.DECLINED)  # fmt: skip
+    son = await chat("o-son", "我的信息存了什么")
+    assert "家人绑定" in son and "删除我的信息" in son
+    assert "您绑定了尾号5678的老人：老人送餐没人应答或紧急求助时通知您" in son
+    assert "您请求绑定一位老人，还在等老人同意" in son
+    mum = await chat("o-mum", "我的信息存了什么")
+    assert "家人（我是她儿子）绑定了您：您送餐没人应答或紧急求助时通知他们" in mum
+    assert "o-x" not in mum and "您绑定了" not in mum  # a declined request is no link
+    assert "您的家人绑定" not in await chat("o-nobody", "我的信息存了什么")
+
+    assert "家人绑定" in await chat("o-son", "删除我的信息")
+    assert "已删除" in await chat("o-son", "确认删除我的信息")
+    assert not await FamilyLink.filter(relative_openid="o-son").exists()
+    assert (await ErasureRecord.get()).removed["family_links"] == 2
+    assert "您的家人绑定" not in await chat("o-mum", "我的信息存了什么")
