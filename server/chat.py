@@ -7,7 +7,7 @@ import asyncio
 
 from aiohttp import web
 
-from bot.messages import Channel, Incoming, Kind, Location
+from bot.messages import Channel, Image, Incoming, Kind, Location
 from handlers.appkeys import bot_key
 from server.app import create_app
 from settings import Settings
@@ -16,7 +16,8 @@ CHAT_HELP = """输入文字和机器人对话。特殊命令：
   /loc 纬度 经度 [地名]   发送位置（GCJ-02），例如 /loc 31.2304 121.4737 人民广场
   /voice 文字            模拟一条语音（识别出的文字）
   /event subscribe       模拟关注事件（也可 unsubscribe、click KEY）
-  /image                 模拟一张图片
+  /image                 模拟一条机器人看不了的图片（没有图片地址）
+  /photo [图片地址]       模拟一张照片（随手拍：转给网格员）
   /quit                  退出"""
 
 
@@ -34,6 +35,9 @@ def chat_message(user: str, line: str) -> Incoming:
         name = parts[1].lower() if len(parts) > 1 else ""
         key = parts[2] if len(parts) > 2 else ""
         return Incoming(user, Kind.EVENT, Channel.CHAT, event=name, event_key=key)
+    if line.startswith("/photo"):
+        url = line[6:].strip() or "http://mmbiz.qpic.cn/mmbiz_jpg/terminal-demo/0"
+        return Incoming(user, Kind.IMAGE, Channel.CHAT, image=Image(url, "terminal-demo"))
     if line.startswith("/image"):
         return Incoming(user, Kind.MEDIA, Channel.CHAT)
     return Incoming(user, Kind.TEXT, Channel.CHAT, text=line)
