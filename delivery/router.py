@@ -17,12 +17,12 @@ from canteen import service as canteen_service
 from community.buildings import AddressError, parse_address
 from community.errors import DomainError
 from community.phones import normalise_phone
-from delivery import handover, points, roster, service, texts
+from delivery import handover, points, roster, service, subsidy, texts
 from delivery.days import day_name, days_summary, means_all, parse_days
 from delivery.service import SELF, Booking, Result, meal_label
 from delivery.texts import NO_CANTEEN
 from models.canteen import Canteen, CanteenMeal, Meal
-from models.delivery import Outcome, Signup
+from models.delivery import Outcome, Signup, SubsidyTier
 from models.users import Role, RoleGrant
 
 router = Router("delivery")
@@ -226,6 +226,120 @@ async def close_day(ctx: Context) -> HandlerResult:
     name = f"{closed.day.month}月{closed.day.day}日"
     meals = [meal_label(m) for m in closed.meals]
     return texts.day_closed_for_staff(name, meals, closed.cancelled, len(closed.told))
+
+
+# ---- meal subsidies (助餐补贴) ----------------------------------------------------------------
+
+# 补贴 3号楼2单元401 80岁以上 / 补贴 13812345678 低保 / 补贴 编号12 无 (staff set a tier);
+# 本月补贴 / 上月补贴 / 11月补贴 (staff: the month's record); 我的补贴 (residents: their tiers).
+_TIER_CMD = re.compile(r"^(?:设置?补贴|补贴类别|助餐补贴|补贴)[:：]?\s*(.*)$")
+_MONTH_CMD = re.compile(
+    r"^(本月|这个月|上月|上个月|(\d{1,2})月(?:份)?)的?(?:助餐)?补贴(?:统计|汇总|情况|名单)?$"
+)
+_MY_TIER = re.compile(
+    r"^(?:我的|我家的?|我有|我妈的?|我爸的?)(?:助餐)?补贴(?:是什么|是多少|有吗|类别)?$"
+)
+# A word that looks like a tier someone tried to give (not an address, phone or label).
+_TIER_LIKE = re.compile(r"\d|岁|保|困|残|补贴|无|没有")
+
+
+def _is_subsidy(ctx: Context) -> bool:
+    text = said(ctx)
+    return ctx.msg.kind is Kind.TEXT and bool(
+        _TIER_CMD.match(text) or _MONTH_CMD.match(text) or _MY_TIER.match(text)
+    )
+
+
+async def _my_tiers(ctx: Context) -> str:
+    lines = []
+    for r in await service.recipients_of(ctx.user):
+        who = "自己" if r.label == SELF else r.label
+        tier = subsidy.tier_of(r)
+        lines.append(f"{who}（{r.address}）：{subsidy.tier_name(tier)}")
+    return texts.my_tiers(lines)
+
+
+def _month_asked(text: str, today: dt.date) -> str:
+    if text.startswith(("上月", "上个月")):
+        last = today.replace(day=1) - dt.timedelta(days=1)
+        return subsidy.month_of(last)
+    m = _MONTH_CMD.match(text)
+    if m and m.group(2):
+        month = int(m.group(2))
+        year = today.year if month <= today.month else today.year - 1
+        return f"{year:04d}-{month:02d}"
+    return subsidy.month_of(today)
+
+
+@router.message(_is_subsidy)
+async def subsidy_command(ctx: Context) -> HandlerResult:
+    """Staff set a recipient's tier or read the month's record; residents see their own tiers
+    (and are told that only staff set them)."""
+    text = said(ctx)
+    canteen = await canteen_service.staff_canteen(ctx.user)
+    if canteen is None:  # residents, volunteers: their own tiers, never anyone else's
+        mine = await _my_tiers(ctx)
+        asked = _TIER_CMD.match(text)
+        if asked and asked.group(1).strip():
+            return f"{texts.NOT_STAFF_TIER}\n{mine}"
+        return mine
+    if _MONTH_CMD.match(text) or _MY_TIER.match(text):
+        base = getattr(ctx.services.settings, "base_url", "")
+        try:
+            record = await subsidy.month_record(canteen, _month_asked(text, ctx.now().date()))
+        except DomainError as exc:
+            return exc.message
+        console = f"{base}/console/subsidy?month={record.month}" if base else ""
+        return subsidy.record_summary(record, console)
+    m = _TIER_CMD.match(text)
+    assert m is not None
+    words = m.group(1).replace("，", " ").replace(",", " ").split()
+    if not words:
+        amounts = subsidy.subsidies_of(canteen)
+        rates = "，".join(f"{subsidy.tier_name(t)}补{subsidy.yuan(c)}" for t, c in amounts.items())
+        return f"{texts.TIER_HOW}\n本食堂每餐补贴：{rates}。"
+    tier = subsidy.parse_tier(words[-1]) if len(words) > 1 else None
+    last = words[-1]
+    if tier is None and len(words) > 1:
+        if _TIER_LIKE.search(last) and not subsidy.names_recipient(last):
+            return texts.unknown_tier(last[:10])  # "70岁": not a tier, nothing set
+    who = words[:-1] if tier is not None else words
+    try:
+        found = await subsidy.find_recipients(ctx.user, " ".join(who))
+    except DomainError as exc:
+        return exc.message
+    if not found:
+        return texts.no_recipient(" ".join(who))
+    if len(found) > 1:
+        lines = [subsidy.recipient_line(r) for r in found[:8]]
+        return texts.which_recipient(lines, found[0].pk, words[-1] if tier else "")
+    if tier is None:
+        return subsidy.recipient_line(found[0]) + "\n" + texts.TIER_HOW
+    try:
+        change = await subsidy.set_tier(ctx.user, found[0], tier, ctx.now())
+    except DomainError as exc:
+        return exc.message
+    lunch = await _example_terms(canteen, change.after, ctx.now().date())
+    return texts.tier_set(
+        subsidy.recipient_line(change.recipient),
+        subsidy.tier_name(change.before),
+        subsidy.tier_name(change.after),
+        lunch,
+        change.upcoming,
+    )
+
+
+async def _example_terms(canteen: Canteen, tier: Any, day: dt.date) -> str:
+    """What one meal costs at this tier today, as staff tell the resident."""
+    meals = await service.delivered_meals(canteen)
+    if not meals:
+        return ""
+    price = await canteen_service.price_on(meals[0], day)
+    t = subsidy.terms_with(tier, price, subsidy.subsidies_of(canteen))
+    return (
+        f"{meal_label(meals[0].meal)}每份{subsidy.yuan(t.price_cents)}，"
+        f"补贴{subsidy.yuan(t.subsidy_cents)}，自付{subsidy.yuan(t.pays_cents)}。"
+    )
 
 
 # ---- sign-up form --------------------------------------------------------------------------
@@ -703,6 +817,8 @@ async def status(ctx: Context) -> HandlerResult:
             f"{day_name(s.slot.date, today)}{meal_label(s.slot.meal)}{s.count}份" for s in mine[:8]
         )
         more = f" 等{len(mine)}餐" if len(mine) > 8 else ""
-        summary.append(f"{who}（{mine[0].recipient.address}）：{parts}{more}")
+        tier = subsidy.tier_of(mine[0].recipient)  # shown, never changed here (staff set it)
+        paid = "" if tier is SubsidyTier.NONE else f"（助餐补贴：{subsidy.tier_name(tier)}）"
+        summary.append(f"{who}（{mine[0].recipient.address}）：{parts}{more}{paid}")
     summary.append("取消回复“取消送餐”。")
     return "\n".join(lines + summary)

@@ -19,7 +19,7 @@ from tortoise.transactions import in_transaction
 from canteen.service import default_canteen
 from community.clock import SHANGHAI
 from community.errors import DomainError
-from delivery import texts
+from delivery import subsidy, texts
 from infra.orm import flat
 from models.canteen import MEAL_NAMES, Canteen, CanteenMeal, Meal, meal_rank
 from models.delivery import MealSlot, Recipient, Signup, SignupStatus
@@ -203,6 +203,8 @@ async def book(
     if now >= cutoff_at(meal, day):
         return Booking(day, meal.meal, Result.CLOSED, count)
     slot = await slot_for(meal, day)
+    # The meal's subsidy terms (tier, price, subsidy), recorded with the sign-up (subsidy.py).
+    stamp = (await subsidy.terms(recipient, meal, day)).fields()
     try:
         async with in_transaction() as conn:
             await _lock(conn, slot.pk)
@@ -217,10 +219,15 @@ async def book(
             if not await _take(conn, slot.pk, count - held):
                 return Booking(day, meal.meal, Result.FULL, count)
             if existing is None:
-                await Signup.create(recipient=recipient, slot=slot, count=count, using_db=conn)
+                await Signup.create(
+                    recipient=recipient, slot=slot, count=count, **stamp, using_db=conn
+                )
             else:
                 existing.count, existing.status = count, SignupStatus.BOOKED
-                await existing.save(using_db=conn, update_fields=["count", "status", "updated_at"])
+                existing.update_from_dict(stamp)
+                await existing.save(
+                    using_db=conn, update_fields=["count", "status", *stamp, "updated_at"]
+                )
     except IntegrityError:
         # The same recipient, meal and day signed up twice at the same moment: one row won.
         return Booking(day, meal.meal, Result.ALREADY, count)

@@ -94,3 +94,55 @@ SOLD_OUT_WHICH = "哪一餐售罄？比如“售罄 午餐”或“明天晚餐�
 
 def sold_out(day: str, meal: str, booked: int) -> str:
     return f"已设为售罄：{day}{meal}不再接受报名，已报名的{booked}份照常送。"
+
+
+# ---- meal subsidies (助餐补贴) ----------------------------------------------------------------
+
+TIER_CHOICES = "60岁以上、80岁以上、低保、特困、残疾，取消补贴说“无”"
+NOT_STAFF_TIER = (
+    "补贴类别由食堂工作人员核实后设置，自己改不了。"
+    "符合条件的（60岁以上、80岁以上、低保、特困、残疾），请带身份证或相关证件到食堂办理。"
+)
+NOT_STAFF_SUBSIDY = "只有本食堂的工作人员可以改补贴标准。"
+NO_TIER_AMOUNT = "“无补贴”没有补贴金额。"
+BAD_SUBSIDY_AMOUNT = "补贴金额不对，请写每餐补贴多少元，比如“4”或“2.5”。"
+BAD_MONTH = "月份请写成“2026-11”这样。"
+TIER_WHO = (
+    "给谁设补贴？请写地址或电话，比如“补贴 3号楼2单元401 80岁以上”"
+    "或“补贴 13812345678 低保”。"
+)
+TIER_HOW = (
+    "设补贴类别请发：补贴 地址或电话 类别，比如“补贴 3号楼2单元401 80岁以上”。"
+    f"类别可以是：{TIER_CHOICES}。查这个月的补贴统计发“本月补贴”。"
+)
+
+
+def unknown_tier(said: str) -> str:
+    return f"“{said}”不是补贴类别。可以是：{TIER_CHOICES}。"
+
+
+def no_recipient(who: str) -> str:
+    return f"没有找到“{who}”的送餐对象。请核对地址或电话；还没报过送餐的，要先报名。"
+
+
+def which_recipient(lines: list[str], first_id: int, tier: str) -> str:
+    listed = "\n".join(lines)
+    return (
+        f"找到{len(lines)}位，是哪一位？\n{listed}\n"
+        f"请按编号再发一次，比如“补贴 编号{first_id} {tier or '80岁以上'}”。"
+    )
+
+
+def tier_set(line: str, before: str, after: str, pays: str, upcoming: int) -> str:
+    said = f"已设置：{line}" if before == after else f"已改为{after}（原来{before}）：{line}"
+    said += f"\n{pays}"
+    if upcoming:
+        said += f"\n已报名还没送的{upcoming}份按新类别算，已送的不变。"
+    return said
+
+
+def my_tiers(lines: list[str]) -> str:
+    if not lines:
+        return "您还没有送餐对象，也就没有助餐补贴。要报名回复“送餐”。"
+    listed = "\n".join(lines)
+    return f"您的助餐补贴：\n{listed}\n补贴类别由食堂工作人员核实后设置，有疑问请联系食堂。"

@@ -191,6 +191,15 @@ CASES = [
     ),
     Case("GET", "/api/canteens/{c1}/deliveries", ONLY_STAFF1),
     Case("GET", "/api/canteens/{c1}/deliveries.csv", ONLY_STAFF1, params={"date": "2026-11-25"}),
+    Case("GET", "/api/canteens/{c1}/subsidy", ONLY_STAFF1, params={"month": "2026-11"}),
+    Case("GET", "/api/canteens/{c1}/subsidy.csv", ONLY_STAFF1),
+    # Any canteen's staff or an admin sets a tier; the resident never their own.
+    Case(
+        "PUT",
+        "/api/delivery/recipients/{rcp}/tier",
+        {r: 403 for r in ROLES if r not in {"anon", "staff1", "staff2", "admin"}},
+        json={"tier": "age80"},
+    ),
     Case("GET", "/api/places", {}, params={"kind": "pharmacy"}, public=True),
     Case(
         "GET",

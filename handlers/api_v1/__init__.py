@@ -20,6 +20,7 @@ DOMAINS = [
     "handlers.api_v1.directory",
     "handlers.api_v1.canteen",
     "handlers.api_v1.delivery",
+    "handlers.api_v1.subsidy",
     "handlers.api_v1.places",
 ]
 

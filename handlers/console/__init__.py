@@ -3,8 +3,8 @@
 Canteen staff publish or correct a menu and see today's sign-ups; admins approve craftsmen and
 handle complaints. One module of views per domain, over that domain's service: `auth` (the
 one-time code login), `dashboard`, `canteen`, `delivery`, `directory`, `grid`, `push`,
-`jielong` (接龙), `places`, `nlu`; `common` holds rendering, sessions and CSRF. This module
-only wires routes.
+`jielong` (接龙), `places`, `nlu`, `subsidy` (助餐补贴); `common` holds rendering, sessions and
+CSRF. This module only wires routes.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import jinja2
 from aiohttp import web
 
 from handlers.console import auth, canteen, dashboard, directory, jielong, nlu, places, push
+from handlers.console import subsidy as subsidy_page
 from handlers.console.auth import browser_of
 
 __all__ = ["browser_of", "setup"]
@@ -44,3 +45,4 @@ def setup(app: web.Application) -> None:
     r.add_post("/console/jielong/generate", jielong.generate)
     places.setup(app)  # the places page
     nlu.setup(app)  # the NLU review page
+    subsidy_page.setup(app)  # the meal-subsidy page (助餐补贴, staff)
