@@ -8,6 +8,7 @@ label 本人): the relative must know it, and the elder still has to agree.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -179,3 +180,55 @@ async def unlink(openid: str) -> int:
     if not removed:
         raise DomainError(texts.NOT_LINKED, code="not_linked")
     return removed
+
+
+# ---- the staff console -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    """A link as the staff see it: the elder by their own sign-up (address, phone)."""
+
+    link: FamilyLink
+    elder_address: str
+    elder_phone: str
+
+
+async def board(limit: int = 300) -> list[LinkRow]:
+    """Every link, pending ones first, then the newest; each elder's own sign-up beside it."""
+    links = await FamilyLink.all().order_by("-created_at").limit(limit)
+    links.sort(key=lambda x: x.status is not LinkStatus.PENDING)
+    own = {
+        r.openid: r
+        for r in await Recipient.filter(
+            openid__in={x.elder_openid for x in links}, label=SELF
+        ).order_by("updated_at")
+    }
+    return [
+        LinkRow(
+            x,
+            own[x.elder_openid].address if x.elder_openid in own else "",
+            own[x.elder_openid].phone if x.elder_openid in own else "",
+        )
+        for x in links
+    ]
+
+
+async def revoke(link_id: int, staff: str, now: dt.datetime) -> FamilyLink:
+    """The staff end a link (the elder asked in person, a wrong link): removed, and whoever was
+    linked told, in one transaction."""
+    async with in_transaction() as conn:
+        link = await FamilyLink.filter(pk=link_id).using_db(conn).first()
+        if link is None:
+            raise DomainError(texts.NO_SUCH_LINK, code="not_found")
+        await FamilyLink.filter(pk=link.pk).using_db(conn).delete()
+        if link.status is LinkStatus.CONFIRMED:
+            for who in (link.relative_openid, link.elder_openid):
+                await enqueue_text(
+                    PushChannel.WECHAT_CS,
+                    who,
+                    texts.REVOKED_BY_STAFF,
+                    dedupe_key=f"family:revoked:{link.pk}:{who}",
+                    using_db=conn,
+                )
+    return link

@@ -57,3 +57,9 @@ def listing(elders: list[str], relatives: list[str], pending: int) -> str:
         lines.append(f"还有{pending}个绑定请求在等老人回复。")
     lines.append("回复“解除家人绑定”可取消。")
     return "\n".join(lines)
+
+
+NO_SUCH_LINK = "没有这个家人绑定（可能已经解除了）。"
+REVOKED_BY_STAFF = (
+    "【家人绑定】社区工作人员已解除一个家人绑定，以后不再通知对方。如有疑问请联系社区。"
+)

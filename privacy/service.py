@@ -140,3 +140,8 @@ async def what_we_keep(openid: str) -> str:
     for link in as_elder:
         lines.append(texts.linked_relative(link.note))
     return texts.what_we_keep(lines)
+
+
+async def erasure_log(limit: int = 200) -> list[ErasureRecord]:
+    """The newest erasure requests first (the console's privacy page)."""
+    return await ErasureRecord.all().order_by("-asked_at", "-id").limit(limit)

@@ -197,3 +197,35 @@ async def test_link_requests_counted_at_once_never_pass_the_limit(say: Chat) -> 
     )
     refused = [r for r in results if isinstance(r, DomainError)]
     assert len(refused) == 5 and {r.code for r in refused} == {"rate_limited"}
+
+
+async def test_the_console_lists_links_and_the_staff_revoke_one(
+    say: Chat, driven_client: TestClient, fake_wechat: Any
+) -> None:
+    from models.users import User
+    from tests.console_support import console_login, csrf_of
+
+    await _linked(say)
+    await say(STRANGER, f"绑定家人 {ELDER_PHONE}")  # pending: the elder has not answered
+    await OutboxMessage.all().delete()
+    csrf = await console_login(driven_client, fake_wechat, await User.get(openid=STAFF))
+    page = await (await driven_client.get("/console/family")).text()
+    assert "7号楼101" in page and "138****0002" in page and ELDER_PHONE not in page
+    assert "我是她儿子" in page and "已绑定" in page and "老人本人在公众号同意" in page
+    assert "等老人同意" in page
+    son = await FamilyLink.get(relative_openid=SON)
+    resp = await driven_client.post(f"/console/family/{son.pk}/revoke", data={"csrf": csrf})
+    page = await resp.text()
+    assert resp.url.path == "/console/family" and "已解除这个家人绑定" in page
+    assert await service.relatives_of(ELDER) == []
+    assert await FamilyLink.filter(relative_openid=STRANGER).exists()  # the other untouched
+    told = {m.target: m.payload["text"] for m in await OutboxMessage.all()}
+    assert told == {SON: texts.REVOKED_BY_STAFF, ELDER: texts.REVOKED_BY_STAFF}
+    # Again: already gone, said so; without the page's token: refused.
+    again = await driven_client.post(
+        f"/console/family/{son.pk}/revoke", data={"csrf": csrf_of(page)}
+    )
+    assert texts.NO_SUCH_LINK in await again.text()
+    forged = await driven_client.post(f"/console/family/{son.pk + 1}/revoke", data={"csrf": "x"})
+    assert forged.status == 403
+    assert await FamilyLink.filter(relative_openid=STRANGER).exists()

@@ -132,3 +132,27 @@ async def test_what_we_keep_names_my_family_links_and_their_direction(
     assert not await FamilyLink.filter(relative_openid="o-son").exists()
     assert (await ErasureRecord.get()).removed["family_links"] == 2
     assert "您的家人绑定" not in await chat("o-mum", "我的信息存了什么")
+
+
+async def test_the_console_shows_erasure_requests_to_admins(
+    driven_client: Any, fake_wechat: Any
+) -> None:
+    from tests.console_support import console_login, forget_sent_codes, make_staff
+
+    chat = _chat_on(driven_client)
+    canteen = await lunch_and_dinner_canteen()
+    await MenuSubscription.create(openid="o-r", canteen=canteen)
+    await FamilyLink.create(elder_openid="o-mum", relative_openid="o-r",
+                            status=LinkStatus.CONFIRMED, linked_by="elder")  # fmt: skip
+    await chat("o-r", "确认删除我的信息")
+    staff = await make_staff("o-staff", Role.CANTEEN_STAFF, canteen)
+    csrf = await console_login(driven_client, fake_wechat, staff)
+    assert (await driven_client.get("/console/privacy")).status == 403  # staff, not admin
+    await driven_client.post("/console/logout", data={"csrf": csrf})
+    admin = await make_staff("o-admin", Role.ADMIN)
+    await forget_sent_codes(driven_client)
+    await console_login(driven_client, fake_wechat, admin)
+    page = await (await driven_client.get("/console/privacy")).text()
+    assert privacy.who_digest("o-r") in page and "o-r" not in page
+    assert "2026-11-25 09:05" in page and "已删除" in page
+    assert "家人绑定 1" in page and "菜单订阅 1" in page and "取消送餐报名" not in page

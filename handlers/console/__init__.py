@@ -16,6 +16,8 @@ import jinja2
 from aiohttp import web
 
 from handlers.console import auth, canteen, dashboard, directory, jielong, nlu, places, push
+from handlers.console import family as family_page
+from handlers.console import privacy as privacy_page
 from handlers.console import subsidy as subsidy_page
 from handlers.console.auth import browser_of
 
@@ -45,4 +47,6 @@ def setup(app: web.Application) -> None:
     r.add_post("/console/jielong/generate", jielong.generate)
     places.setup(app)  # the places page
     nlu.setup(app)  # the NLU review page
+    family_page.setup(app)  # family links: list, revoke (staff)
+    privacy_page.setup(app)  # residents' erasure requests (admins)
     subsidy_page.setup(app)  # the meal-subsidy page (助餐补贴, staff)
