@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     # The community's duty phone (值班电话), given to a resident who asks for a person (转人工);
     # unset: they hear only that their grid worker was told.
     community_duty_phone: str | None = None
+    # 今天我去不了: how long a round offered to the area's other volunteers waits for one to
+    # accept before it goes back to the canteen staff (never past the meal's delivery time).
+    handover_wait_minutes: int = Field(30, ge=1, le=240)
 
     @field_validator(
         "public_url",

@@ -27,6 +27,7 @@ from models.canteen import Canteen, CanteenMeal, Meal, meal_rank
 from models.delivery import MealSlot, Outcome, Signup, SignupStatus
 from models.push import PushChannel, PushUrgency
 from models.users import Role, RoleGrant
+from models.volunteers import Handover, HandoverStatus
 from push.outbox import enqueue_text
 
 OVERDUE_AFTER = dt.timedelta(hours=1)  # after the end of the meal
@@ -165,12 +166,47 @@ def _reaches(grants: list[RoleGrant], signup: Signup) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Handed:
+    """Where a line went by handovers today: the last settled one, and everyone who gave it."""
+
+    last: Handover
+    givers: frozenset[str]
+
+
+async def handed_on(day: dt.date) -> dict[int, Handed]:
+    """The day's lines moved by a settled handover (今天我去不了: taken by a volunteer, or back
+    to the staff), by sign-up id. An offer still waiting moves nothing."""
+    out: dict[int, Handed] = {}
+    settled = Handover.filter(
+        day=day, status__in=[HandoverStatus.TAKEN, HandoverStatus.TO_STAFF]
+    ).order_by("id")
+    for h in await settled:
+        for sid in h.signup_ids:
+            before = out.get(sid)
+            givers = (before.givers if before else frozenset()) | {h.giver}
+            out[sid] = Handed(h, givers)
+    return out
+
+
+def _follows(volunteer: str, handed: dict[int, Handed], signup: Signup, reaches: bool) -> bool:
+    """Whether a line is this volunteer's: the roster follows a handover. A line taken over is
+    its taker's alone; a line that went back to the staff is no longer its givers'."""
+    moved = handed.get(signup.pk)
+    if moved is None:
+        return reaches
+    if moved.last.status == HandoverStatus.TAKEN:
+        return moved.last.taker == volunteer
+    return reaches and volunteer not in moved.givers
+
+
 async def _lines_for(
     volunteer: str, numbers: list[int], today: dt.date, slot_id: int | None = None
 ) -> list[Signup]:
     """The volunteer's lines with these numbers on the most recent roster of today (or on the
     roster of `slot_id`, when the caller knows which one, as the mini-program does)."""
     grants = await RoleGrant.filter(user__openid=volunteer, role=Role.VOLUNTEER)
+    handed = await handed_on(today)
     slots = MealSlot.filter(date=today, roster_built_at__isnull=False)
     if slot_id is not None:
         slots = slots.filter(pk=slot_id)
@@ -180,15 +216,15 @@ async def _lines_for(
         lines = await Signup.filter(
             slot=slot, line_no__in=numbers, status=SignupStatus.BOOKED
         ).prefetch_related("recipient", "slot")
-        mine = [s for s in lines if _reaches(grants, s)]
+        mine = [s for s in lines if _follows(volunteer, handed, s, _reaches(grants, s))]
         if mine:
             return mine
     return []
 
 
 async def volunteer_lines(volunteer: str, day: dt.date) -> list[Signup]:
-    """Every line of the day's built rosters that this volunteer's areas cover, by meal and
-    line number: what they may report on."""
+    """Every line of the day's built rosters that this volunteer's areas cover (or that they
+    took over, less what they handed on), by meal and line number: what they may report on."""
     grants = await RoleGrant.filter(user__openid=volunteer, role=Role.VOLUNTEER)
     if not grants:
         return []
@@ -198,7 +234,8 @@ async def volunteer_lines(volunteer: str, day: dt.date) -> list[Signup]:
         status=SignupStatus.BOOKED,
         line_no__isnull=False,
     ).prefetch_related("recipient", "slot")
-    mine = [s for s in lines if _reaches(grants, s)]
+    handed = await handed_on(day)
+    mine = [s for s in lines if _follows(volunteer, handed, s, _reaches(grants, s))]
     return sorted(mine, key=lambda s: (meal_rank(s.slot.meal), s.slot.canteen_id, s.line_no))
 
 

@@ -153,42 +153,126 @@ def _is_cannot_go(ctx: Context) -> bool:
     return bool(_CANNOT_GO.match(typed) or _CANNOT_GO.match(said(ctx)))
 
 
+def _wait(ctx: Context) -> dt.timedelta:
+    settings = ctx.services.settings
+    minutes = getattr(settings, "handover_wait_minutes", None) if settings is not None else None
+    return dt.timedelta(minutes=minutes) if minutes else handover.DEFAULT_WAIT
+
+
 @router.message(_is_cannot_go)
 async def cannot_go(ctx: Context) -> HandlerResult:
-    """今天我去不了: hand today's round over (other volunteers of the area, else the staff)."""
+    """今天我去不了: offer today's round to the area's other volunteers (else the staff)."""
     try:
-        done = await handover.hand_over(ctx.user, ctx.now())
+        done = await handover.hand_over(ctx.user, ctx.now(), _wait(ctx))
     except DomainError as exc:
         return exc.message
-    return texts.handed_over(done.lines, len(done.to_volunteers))
+    until = f"{done.handover.expires_at.astimezone(ctx.now().tzinfo):%H:%M}"
+    return texts.handed_over(done.lines, len(done.to_volunteers), until)
 
 
-# 我的积分 (volunteers) and 积分榜 (staff): points per delivered line, per year.
-_MY_POINTS = re.compile(
-    r"^(?:我的|我有多少|我)?(?:志愿者?|志愿服务|服务)?积分(?:多少|有多少|是多少|几分)?$"
+# 我又能去了 (the volunteer who asked for help, while nobody has accepted).
+_CAN_GO = re.compile(
+    r"^(?:我|俺)?(?:今天|今儿个?)?(?:又|还是|现在又?|其实)?"
+    r"(?:能去|可以去|能送|可以送|去得了|送得了|去得成|自己送|自己去)了?(?:送餐)?(?:了|啦)?$"
+    r"|^(?:不用|不要)(?:换人|找人|帮忙)了?$|^不请假了$"
 )
-_POINTS_LIST = re.compile(r"^(?:今年的?|本年度?的?)?(?:志愿者?)?积分(?:榜|排行榜?|排名|名单)$")
+
+
+def _typed(ctx: Context) -> str:
+    return ctx.msg.text.strip(" 。.!！?？~～，,") if ctx.msg.kind is Kind.TEXT else ""
+
+
+async def _is_can_go(ctx: Context) -> bool:
+    if not (_CAN_GO.match(_typed(ctx)) or _CAN_GO.match(said(ctx))):
+        return False
+    return await RoleGrant.exists(user__openid=ctx.user, role=Role.VOLUNTEER)
+
+
+@router.message(_is_can_go)
+async def can_go(ctx: Context) -> HandlerResult:
+    """我又能去了: the round offered is the volunteer's again, while nobody has accepted."""
+    try:
+        h = await handover.take_back(ctx.user, ctx.now())
+    except DomainError as exc:
+        return exc.message
+    return texts.taken_back(len(h.signup_ids))
+
+
+# 我来送 / 我接 / 好的我去 / 接 12 (volunteers offered a round): the first to answer takes it.
+_ACCEPT = re.compile(
+    r"^(?:好的?|好嘞|行|可以|没问题|中)?[，,！!。 ]*"
+    r"(?:我来送|我来|我接|我接了|接了|我去送|我去|我能去|我可以去|我可以送|交给我|我帮忙送|我帮忙|接)"
+    r"(?:吧|了|的|啊|呀)?[！!。]*$"
+)
+_ACCEPT_NUMBER = re.compile(r"^(?:我来?接|接|我来送|我送)\s*(?:第)?(\d{1,6})(?:号|个)?(?:吧|了)?$")
+
+
+async def _is_accept(ctx: Context) -> bool:
+    typed = _typed(ctx)
+    if not (_ACCEPT.match(typed) or _ACCEPT_NUMBER.match(typed) or _ACCEPT.match(said(ctx))):
+        return False
+    # A volunteer with nothing offered hears so (never a sign-up form for "我来送").
+    return await RoleGrant.exists(user__openid=ctx.user, role=Role.VOLUNTEER)
+
+
+@router.message(_is_accept)
+async def accept(ctx: Context) -> HandlerResult:
+    """我来送: take a round another volunteer of the area cannot do (one answer wins)."""
+    m = _ACCEPT_NUMBER.match(_typed(ctx))
+    try:
+        taken = await handover.accept(ctx.user, ctx.now(), int(m.group(1)) if m else None)
+    except DomainError as exc:
+        return exc.message
+    return handover.taken_reply(taken)
+
+
+# 我的积分 / 去年积分 / 我2025年的积分 (volunteers) and 积分榜 / 去年积分榜 (staff): points
+# weighted by difficulty, per year.
+_MY_POINTS = re.compile(
+    r"^(?:我的|我有多少|我)?(今年|去年|\d{4}年?)?的?(?:志愿者?|志愿服务|服务)?积分"
+    r"(?:多少|有多少|是多少|几分)?$"
+)
+_POINTS_LIST = re.compile(
+    r"^(今年|本年度?|去年|\d{4}年?)?的?(?:志愿者?)?积分(?:榜|排行榜?|排名|名单)$"
+)
+
+
+def _year_said(word: str | None, this_year: int) -> int:
+    if not word or word.startswith(("今", "本")):
+        return this_year
+    if word == "去年":
+        return this_year - 1
+    return int(word.rstrip("年"))
 
 
 @router.message(lambda ctx: bool(_MY_POINTS.match(said(ctx))))
 async def my_points(ctx: Context) -> HandlerResult:
-    """我的积分: a volunteer's points this year and this month."""
+    """我的积分: a volunteer's points this year (and this month, with what they were for)."""
     now = ctx.now()
+    m = _MY_POINTS.match(said(ctx))
+    assert m is not None
     try:
-        year, month = await points.points_of(ctx.user, now)
+        mine = await points.points_of(ctx.user, now, _year_said(m.group(1), now.year))
     except DomainError as exc:
         return exc.message
-    return texts.my_points(now.year, now.month, year, month)
+    shown = mine.month or mine.total
+    when = "本月" if mine.month is not None else f"{mine.year}年"
+    line = texts.work_line(when, shown.lines, shown.high_floor, shown.taken_over, shown.tasks)
+    month = mine.month.points if mine.month is not None else None
+    return texts.my_points(mine.year, mine.total.points, month, line, points.WEIGHTS.rule())
 
 
 @router.message(lambda ctx: bool(_POINTS_LIST.match(said(ctx))))
 async def points_list(ctx: Context) -> HandlerResult:
     """积分榜: the year's volunteers by points (staff and admins), e.g. for 最美志愿者."""
-    year = ctx.now().year
+    m = _POINTS_LIST.match(said(ctx))
+    assert m is not None
+    year = _year_said(m.group(1), ctx.now().year)
     try:
-        return texts.year_list(year, await points.year_list(ctx.user, year))
+        rows = await points.year_list(ctx.user, year)
     except DomainError as exc:
         return exc.message
+    return texts.year_list(year, [(handover.name_of(t.openid), t.area, t.points) for t in rows])
 
 
 # 停餐 12月3日 / 明天午餐停餐 / 12月3日食堂休息: a closed day (staff; residents are told).

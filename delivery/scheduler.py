@@ -15,7 +15,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
-from delivery import roster
+from delivery import handover, roster
 from delivery.service import cutoff_at
 from models.canteen import CanteenMeal
 from models.delivery import MealSlot
@@ -26,8 +26,11 @@ TICK_SECONDS = 30.0
 
 
 async def tick(now: dt.datetime) -> dict[str, int]:
-    """Do what is due at `now`; returns counts (rosters built, overdue lines alerted)."""
+    """Do what is due at `now`; returns counts (rosters built, overdue lines alerted, and
+    "handovers" when some nobody accepted in time went back to the staff)."""
     done = {"rosters": 0, "overdue": 0}
+    if moved := await handover.expire_due(now):
+        done["handovers"] = moved
     today = now.date()
     slots = await MealSlot.filter(
         date__gte=today - dt.timedelta(days=1), date__lte=today + dt.timedelta(days=1)

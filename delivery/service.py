@@ -19,7 +19,7 @@ from tortoise.transactions import in_transaction
 from canteen.service import default_canteen
 from community.clock import SHANGHAI
 from community.errors import DomainError
-from delivery import subsidy, texts
+from delivery import round_off, subsidy, texts
 from infra.orm import flat
 from models.canteen import MEAL_NAMES, Canteen, CanteenMeal, Meal, meal_rank
 from models.delivery import MealSlot, Recipient, Signup, SignupStatus
@@ -439,6 +439,10 @@ async def close_day(
                     subject=f"closed_day:{slot.pk}",
                 )
                 told.append(who)
+            # The roster already went out: its volunteers are told the round is off.
+            await round_off.tell_volunteers(
+                conn, slot, booked, day_name, meal_label(m.meal), staff
+            )
             cancelled += len(booked)
     return ClosedDay(day, [m.meal for m in meals], cancelled, sorted(set(told)))
 

@@ -39,20 +39,37 @@ NOT_VOLUNTEER = "积分是给送餐志愿者的。想当志愿者请联系社区
 NOT_STAFF_POINTS = "志愿者积分榜只给食堂工作人员和社区管理员看。"
 
 
-def my_points(year: int, month: int, points_year: int, points_month: int) -> str:
+def my_points(year: int, total: int, month: int | None, month_line: str, rule: str) -> str:
+    head = f"您{year}年的志愿者积分：{total}分"
+    if month is None:
+        return f"{head}。\n{month_line}"
     return (
-        f"您{year}年的志愿者积分：{points_year}分（本月{points_month}分）。"
-        "每送到一户记1分，每年年底清零重计。谢谢您！"
+        f"{head}（本月{month}分）。\n{month_line}\n{rule}；每年1月1日重新计。"
+        "看去年的回复“去年积分”。谢谢您！"
     )
+
+
+def work_line(when: str, lines: int, high_floor: int, taken_over: int, tasks: int) -> str:
+    """本月送餐12户，其中高楼层3户、接手的2户；任务1项。"""
+    said = f"{when}送餐{lines}户"
+    parts = [f"高楼层{high_floor}户"] if high_floor else []
+    if taken_over:
+        parts.append(f"接手的{taken_over}户")
+    if parts:
+        said += "，其中" + "、".join(parts)
+    if tasks:
+        said += f"；另有任务{tasks}项（接下求助、报告问题等）"
+    return said + "。"
 
 
 def year_list(year: int, rows: list[tuple[str, str, int]]) -> str:
     if not rows:
-        return f"{year}年还没有志愿者送到记录。"
-    lines = [f"{year}年志愿者积分榜（每送到一户1分）："]
-    for n, (openid, area, points) in enumerate(rows, 1):
+        return f"{year}年还没有志愿者积分记录。"
+    lines = [f"{year}年志愿者积分榜（送餐按楼层加分，接手和任务另计）："]
+    for n, (name, area, points) in enumerate(rows, 1):
         where = f"（{area}）" if area else ""
-        lines.append(f"{n}. 志愿者…{openid[-4:]}{where}：{points}分")
+        lines.append(f"{n}. {name}{where}：{points}分")
+    lines.append("完整名单和导出请用管理后台的“志愿者积分”页。")
     return "\n".join(lines)
 
 
@@ -62,31 +79,94 @@ NOT_VOLUNTEER_ROUND = "这是送餐志愿者的功能。想当志愿者请联系
 NOTHING_TO_HAND_OVER = (
     "您今天的名单上没有还没送的户。名单还没出来的话，请直接告诉食堂工作人员今天去不了。"
 )
+ALREADY_OFFERED = "您的求助已经发出了，正在等其他志愿者接。又能去了请回复“我又能去了”。"
+NO_OFFER = "现在没有要您帮忙送的。谢谢您！"
+ALREADY_TAKEN = "谢谢您！这一趟已经有别的志愿者接了，不用去了。"
+GONE_TO_STAFF = "谢谢您！这一趟已经交给食堂安排了，不用去了。"
+GIVER_CAN_GO = "谢谢您！原来的志愿者又能去了，不用去了。"
+ALREADY_YOURS = "这一趟已经交给您了。回复“我的名单”看要送的户。"
+TAKEN_FOR_OTHERS = "【送餐】刚才的求助已经有志愿者接了，不用去了。谢谢您！"
+WITHDRAWN_FOR_OTHERS = "【送餐】刚才求助的志愿者又能去了，不用帮忙了。谢谢您！"
+EXPIRED_FOR_OTHERS = "【送餐】刚才的求助已交给食堂安排，不用再回复了。谢谢您！"
+NOTHING_TO_TAKE_BACK = "您今天没有请别人帮忙送。"
+TAKE_BACK_TAKEN = "已经有志愿者接了您今天的那一趟，不用您去了。谢谢！"
+TAKE_BACK_TO_STAFF = "那一趟已经交给食堂安排了。要自己送的话请直接联系食堂。"
 
 
-def handover_for_volunteer(area: str, count: int, lines: str) -> str:
+def handover_offer(area: str, count: int, where: str, until: str, number: int) -> str:
     return (
-        f"【送餐求助】{area}的一位志愿者今天去不了，下面{count}户还没送，能帮忙的请直接去送，"
-        f"送到后回复“序号 送到”：\n{lines}"
+        f"【送餐求助】{area}的一位志愿者今天去不了，有{count}户还没送：{where}。"
+        f"能去的请回复“我来送”（或“接{number}”），先回复的接。{until}前没人接就交给食堂。"
     )
 
 
-def handover_for_staff(area: str, count: int, lines: str, helped: bool) -> str:
+def handover_for_staff(area: str, count: int, lines: str, helpers: int, until: str) -> str:
     head = f"【送餐】{area}的一位志愿者今天去不了，{count}户还没送。"
-    if helped:
-        head += "已请同片区的其他志愿者帮忙，没人接的话请安排。"
+    if helpers:
+        head += f"已请同片区的{helpers}位志愿者帮忙，有人接了或{until}前没人接都会告诉您。"
     else:
         head += "这个片区没有别的志愿者，请安排人送。"
     return f"{head}\n{lines}"
 
 
-def handed_over(count: int, to_volunteers: int) -> str:
+def handed_over(count: int, to_volunteers: int, until: str) -> str:
     if to_volunteers:
         return (
-            f"好的，您今天的{count}户已转给同片区的{to_volunteers}位志愿者，也告诉了食堂。"
-            "谢谢您！"
+            f"好的，您今天的{count}户已发给同片区的{to_volunteers}位志愿者，有人接了告诉您；"
+            f"{until}前没人接就交给食堂。又能去了请回复“我又能去了”。谢谢您！"
         )
     return f"好的，您今天的{count}户已转给食堂工作人员安排。谢谢您！"
+
+
+def taken_back(count: int) -> str:
+    return f"好的，您今天的{count}户还是您送，已告诉其他志愿者不用帮忙了。谢谢您！"
+
+
+def which_offer(choices: list[tuple[int, str, int]]) -> str:
+    lines = ["现在有几个求助，请回复要接哪个："]
+    lines += [f"接{number}：{area} {count}户" for number, area, count in choices]
+    return "\n".join(lines)
+
+
+def taken_reply(count: int, lines: str, hint: str) -> str:
+    return f"谢谢您！这{count}户交给您了：\n{lines}\n{hint}"
+
+
+def taken_nothing_left() -> str:
+    return "谢谢您！这一趟已经都送到了，不用再去了。"
+
+
+def taken_for_giver(taker: str, count: int) -> str:
+    return f"【送餐】{taker}接了您今天的{count}户，您安心休息。"
+
+
+def taken_for_staff(area: str, giver: str, taker: str, count: int) -> str:
+    return f"【送餐】{area}：{giver}今天去不了的{count}户，{taker}接了。"
+
+
+def withdrawn_for_staff(area: str) -> str:
+    return f"【送餐】{area}刚才说去不了的志愿者又能去了，还是他送。"
+
+
+def expired_for_staff(area: str, count: int, lines: str) -> str:
+    return (
+        f"【送餐·请安排】{area}的一位志愿者今天去不了，{count}户没有志愿者接，请安排人送：\n"
+        f"{lines}"
+    )
+
+
+def expired_for_giver(count: int) -> str:
+    return f"【送餐】您今天的{count}户没有志愿者接，已交给食堂安排。您安心休息。"
+
+
+# ---- a closed day: volunteers whose roster was already sent ---------------------------------
+
+
+def round_off_for_volunteer(day: str, meal: str, count: int) -> str:
+    return (
+        f"【送餐取消】食堂{day}{meal}停餐，已发给您的送餐名单（{count}户）作废，不用去送了。"
+        "谢谢您！"
+    )
 
 
 SOLD_OUT_WHICH = "哪一餐售罄？比如“售罄 午餐”或“明天晚餐售罄”。"

@@ -23,6 +23,7 @@ APPS: dict[str, list[str]] = {
     "groups": ["models.groups"],
     "nlu": ["models.nlu"],
     "family": ["models.family"],
+    "volunteers": ["models.volunteers"],
 }
 
 
