@@ -382,3 +382,42 @@ def test_draft_edits_read_the_staffs_words() -> None:
         edit_drafts(drafts, "午餐去掉红烧排骨")
     # Written back as a post, a draft reads back the same (the console's editable draft).
     assert parse_menu(menu_post(dinner), TODAY) == dinner
+
+
+async def test_the_console_copies_last_weeks_menu_as_editable_drafts(
+    driven_client: Any, fake_wechat: Any
+) -> None:
+    import html
+
+    from tests.console_support import console_login, csrf_of
+
+    c = await lunch_and_dinner_canteen()
+    await grant_role(STAFF, Role.CANTEEN_STAFF, c.pk, None)
+    bot = driven_client.app[bot_key]
+    bot.services.clock = lambda: dt.datetime(2026, 11, 25, 15, 0, tzinfo=SHANGHAI)
+    await _last_week(c, LAST_THU, Meal.LUNCH, ["红烧肉", "炒青菜"], 1000)
+    csrf = await console_login(driven_client, fake_wechat, await User.get(openid=STAFF))
+    dashboard = await (await driven_client.get("/console/")).text()
+    assert "复制上周菜单为草稿" in dashboard and "/console/family" in dashboard
+
+    page = await (
+        await driven_client.post("/console/menus/copy-last-week", data={"csrf": csrf})
+    ).text()
+    assert "发布菜单 11月26日午餐\n热菜：红烧肉、炒青菜\n10元" in html.unescape(page)
+    assert "11月19日（周四）晚餐没有菜单" in page
+    assert await Menu.filter(date=dt.date(2026, 11, 26)).count() == 0  # a draft only
+    # Edited in the text box, previewed, then published as a pasted menu is.
+    text = "发布菜单 11月26日午餐\n热菜：红烧鸡腿、炒青菜\n10元"
+    preview = await driven_client.post(
+        "/console/menus/preview", data={"csrf": csrf_of(page), "text": text}
+    )
+    assert "红烧鸡腿" in await preview.text()
+    await driven_client.post("/console/menus/publish", data={"csrf": csrf, "text": text})
+    menu = await Menu.get(date=dt.date(2026, 11, 26), meal=Meal.LUNCH)
+    assert menu.dishes[0]["name"] == "红烧鸡腿"
+
+    # A day last week had nothing: said plainly on the dashboard.
+    nothing = await driven_client.post(
+        "/console/menus/copy-last-week", data={"csrf": csrf, "day": "2026-11-27"}
+    )
+    assert nothing.url.path == "/console/" and "没有发布过菜单" in await nothing.text()

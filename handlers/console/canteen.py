@@ -3,12 +3,15 @@ publish (or correct) it; the dashboard's menu rows. Rules and pushes are canteen
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from aiohttp import web
 
 from canteen import service as canteen_service
-from canteen.menu_parser import KIND_NAMES, MenuParseError, parse_menu, render_menu
+from canteen import texts as canteen_texts
+from canteen.menu_parser import KIND_NAMES, MenuParseError, menu_post, parse_menu, render_menu
+from community.errors import DomainError
 from handlers.console.common import clock_now, flash_back, render, staff_session
 from handlers.keys import settings_key
 from models.canteen import MEAL_NAMES
@@ -92,3 +95,33 @@ async def menu_publish(request: web.Request) -> web.Response:
     raise await flash_back(
         request, session, f"{day}菜单{what}，将推送给{people}位订阅居民和{groups}个群。"
     )
+
+
+async def menu_copy(request: web.Request) -> web.Response:
+    """复制上周菜单为草稿: last week's menus of the day asked (tomorrow by default) as editable
+    drafts, each previewed and published as a pasted menu is; nothing is saved here."""
+    session, form = await staff_session(request)
+    canteen = await canteen_service.staff_canteen(session["openid"])
+    if canteen is None:
+        raise web.HTTPForbidden(text="只有食堂工作人员可以发布菜单。")
+    today = clock_now(request).date()
+    try:
+        day = dt.date.fromisoformat(str(form.get("day", "")).strip())
+    except ValueError:
+        day = today + dt.timedelta(days=1)
+    try:
+        copied = await canteen_service.copy_last_week(
+            session["openid"], canteen, [day], None, today
+        )
+    except DomainError as exc:
+        raise await flash_back(request, session, exc.message) from None
+    ctx = {
+        "csrf": session["csrf"],
+        "day": f"{day.month}月{day.day}日",
+        "drafts": [menu_post(d) for d in copied.drafts],
+        "missing": [
+            canteen_texts.missing(source, "、".join(MEAL_NAMES[m] for m in meals))
+            for source, meals in copied.missing
+        ],
+    }
+    return render(request, "menu_copy.html", ctx)
