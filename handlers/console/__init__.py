@@ -3,8 +3,8 @@
 Canteen staff publish or correct a menu and see today's sign-ups; admins approve craftsmen and
 handle complaints. One module of views per domain, over that domain's service: `auth` (the
 one-time code login), `dashboard`, `canteen`, `delivery`, `directory`, `grid`, `push`,
-`jielong` (接龙), `places`, `nlu`, `subsidy` (助餐补贴); `common` holds rendering, sessions and
-CSRF. This module only wires routes.
+`jielong` (接龙), `places`, `nlu`, `subsidy` (助餐补贴), `points` (志愿者积分); `common` holds
+rendering, sessions and CSRF. This module only wires routes.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from aiohttp import web
 
 from handlers.console import auth, canteen, dashboard, directory, jielong, nlu, places, push
 from handlers.console import family as family_page
+from handlers.console import points as points_page
 from handlers.console import privacy as privacy_page
 from handlers.console import subsidy as subsidy_page
 from handlers.console.auth import browser_of
@@ -51,3 +52,4 @@ def setup(app: web.Application) -> None:
     family_page.setup(app)  # family links: list, revoke (staff)
     privacy_page.setup(app)  # residents' erasure requests (admins)
     subsidy_page.setup(app)  # the meal-subsidy page (助餐补贴, staff)
+    points_page.setup(app)  # volunteers' points and today's handovers (staff)
