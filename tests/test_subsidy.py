@@ -351,3 +351,57 @@ async def test_the_api_gives_the_record_and_sets_tiers_for_staff_only(
     assert (await Recipient.get(pk=mum.pk)).tier == SubsidyTier.TEKUN
     invalid = await api.call("PUT", tier_url, staff, json={"tier": "vip"})
     assert invalid.status == 400
+
+
+async def test_a_meal_booked_before_subsidies_counts_at_the_tier_now(canteen: Any) -> None:
+    """Sign-ups from before this feature have no recorded terms: the record uses the
+    recipient's tier and the canteen's amount now (the only thing known)."""
+    mum = await Recipient.create(
+        openid="o-son", label="我妈", address="5号楼101", building="5", phone="13800000005"
+    )
+    await service.book(mum, await lunch(canteen), THU, 2, at(WED, "08:00"))
+    await Signup.all().update(tier=None, price_cents=None, subsidy_cents=None, outcome="delivered")
+    await Recipient.filter(pk=mum.pk).update(tier=SubsidyTier.AGE60)
+    record = await subsidy.month_record(canteen, "2026-11")
+    [row] = record.rows
+    assert (row.tier_names, row.meals, row.subsidy_cents, row.paid_cents) == (
+        "60岁以上", 2, 400, 1600,
+    )  # fmt: skip
+
+
+def test_the_readme_flow_and_the_commands(tmp_path: Any) -> None:
+    """As README's Trying it row: a resident signs up, demo-staff sets the tier in the chat;
+    then set-tier, set-subsidy and subsidy-report at the command line."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "LOG_LEVEL": "WARNING"}
+    for var in ("DATABASE_URL", "REDIS_URL", "PORT"):
+        env.pop(var, None)
+
+    def cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "main.py", *args],
+            cwd=root, env=env, input=stdin, text=True, capture_output=True, timeout=120,
+        )  # fmt: skip
+
+    assert cli("migrate").returncode == 0
+    assert cli("seed-demo").returncode == 0
+    answers = ["给我妈订明天午饭", "3号楼2单元401", "1", "没有", "13800000001", "没有", "确认"]
+    signed = cli("chat", "--user", "o-daughter", stdin="\n".join([*answers, "/quit"]) + "\n")
+    assert "报名成功" in signed.stdout, signed.stdout + signed.stderr
+    staff = cli("chat", "--user", "demo-staff", stdin="补贴 3号楼2单元401 80岁以上\n/quit\n")
+    assert "已改为80岁以上（原来无补贴）" in staff.stdout, staff.stdout + staff.stderr
+    again = cli("set-tier", "13800000001", "低保")
+    assert again.returncode == 0 and "80岁以上 -> 低保" in again.stdout, again.stderr
+    wrong = cli("set-tier", "3号楼2单元401", "70岁")
+    assert wrong.returncode == 2 and "不是补贴类别" in wrong.stderr
+    amount = cli("set-subsidy", "低保", "6.5")
+    assert amount.returncode == 0 and "低保\t6.5元" in amount.stdout, amount.stderr
+    report = cli("subsidy-report", "--month", "2026-11")
+    assert report.returncode == 0, report.stderr
+    assert report.stdout.lstrip("\ufeff").splitlines()[0].startswith("编号,送餐对象,地址")
+    assert cli("subsidy-report", "--month", "2026-13").returncode == 2
