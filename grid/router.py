@@ -7,7 +7,7 @@ import re
 
 from bot import forms
 from bot import texts as bot_texts
-from bot.context import Context
+from bot.context import PREFETCH, Context
 from bot.forms import Form, Invalid, Step
 from bot.messages import Kind, Reply
 from bot.router import HandlerResult, Router, intent, kind, said
@@ -37,6 +37,8 @@ EMERGENCY = "emergency"  # conversation/emergency.py keeps the emergency's repor
 KEPT = "grid_photos_kept"  # photos sent while the emergency asked 哪栋楼 (JSON list, a day)
 KEPT_TTL = 24 * 3600
 EMERGENCY_FORM = "emergency.where"
+# Read with every message's prefetch (one MGET): the check for waiting photos costs no round trip.
+PREFETCH.append(lambda conv: keys.scratch(conv, KEPT))
 
 _BARE = re.compile(
     r"^(我要|我想|请|帮我)?(找|联系|叫|呼叫|问问)?(一下)?(社区)?网格员?(在吗|电话|是谁)?$"
@@ -433,13 +435,13 @@ async def _kept_photos(ctx: Context) -> list[service.Photo]:
 async def _photos_for_emergency(ctx: Context) -> bool:
     """Photos were waiting (for their words, or while the emergency asked 哪栋楼) and an emergency
     has just been reported (conversation/emergency.py filed its own urgent report): they belong
-    to that report."""
-    if await _emergency_report(ctx) is None:
-        return False
+    to that report. Tried on every message: the form and the kept photos are prefetched, so
+    only a message with photos waiting asks Redis for the emergency."""
     data = await _report_form(ctx)
-    return bool(data and data.get("photos") and "problem" not in data) or bool(
-        await _kept_photos(ctx)
-    )
+    waiting = bool(data and data.get("photos") and "problem" not in data)
+    if not waiting and not await _kept_photos(ctx):
+        return False
+    return await _emergency_report(ctx) is not None
 
 
 @photos.message(_photos_for_emergency)
@@ -466,7 +468,11 @@ async def photos_to_emergency(ctx: Context) -> HandlerResult:
 
 # ---- couriers and riders register as volunteers (随手拍 on their rounds) ------------------------
 
-_TRADE_WORDS = "|".join(texts.TRADES.values())
+_COURIER_WORDS = r"快递|送件|顺丰|京东|中通|圆通|韵达|申通|邮政|极兔|菜鸟"
+_RIDER_WORDS = r"外卖|骑手|美团|饿了么|闪送|跑腿"
+_COURIER = re.compile(_COURIER_WORDS)
+_RIDER = re.compile(_RIDER_WORDS)
+_TRADE_WORDS = _COURIER_WORDS + "|" + _RIDER_WORDS
 _VOLUNTEER = re.compile(
     r"^(?:我是|我在|俺是)?.{0,12}?(?:" + _TRADE_WORDS + r").{0,12}?"
     r"(?:想|要|能|可以|愿意)?(?:当|做|成为|注册|登记|报名)(?:个|一名|一个)?(?:社区)?志愿者"
@@ -481,10 +487,9 @@ def _is_volunteer_signup(ctx: Context) -> bool:
 
 
 def _trade_of(text: str) -> str:
-    for trade, pattern in texts.TRADES.items():
-        if re.search(pattern, text):
-            return trade
-    return ""
+    if _RIDER.search(text):
+        return "外卖骑手"
+    return "快递员" if _COURIER.search(text) else ""
 
 
 async def _v_name(ctx: Context, data: forms.Data) -> str:

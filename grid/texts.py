@@ -221,8 +221,6 @@ VOLUNTEER_REJECTED = "抱歉，您的社区志愿者登记这次没有通过。�
 VOLUNTEER_REGISTERED = (
     "登记好了，等社区审核，通过了我会告诉您。审核通过后，路上拍的照片就能直接转给网格员。"
 )
-TRADES = {"快递员": r"快递|送件|顺丰|京东|中通|圆通|韵达|申通|邮政|极兔|菜鸟",
-          "外卖骑手": r"外卖|骑手|美团|饿了么|闪送|跑腿"}
 
 
 def volunteer_for_admin(v: CourierVolunteer) -> str:
