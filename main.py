@@ -22,6 +22,7 @@ from canteen import cli as canteen_cli
 from craftsman_directory import cli as directory_cli
 from delivery import cli as delivery_cli
 from family import cli as family_cli
+from grid import cli as grid_cli
 from infra.log import setup_logging
 from places import cli as places_cli
 from server import cli as server_cli
@@ -39,6 +40,7 @@ COMMAND_MODULES: list[ModuleType] = [
     canteen_cli,
     delivery_cli,
     family_cli,
+    grid_cli,
     nlu_cli,
     wecom_cli,
 ]
