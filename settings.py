@@ -34,6 +34,12 @@ _SECRETS = {
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+# The weights VOLUNTEER_POINT_WEIGHTS may set (delivery.points.Weights; a test keeps them equal).
+POINT_WEIGHT_KEYS = (
+    "line", "high_floor_from", "high_floor", "top_floor_from", "top_floor", "taken_over",
+    "handover", "grid_report", "courier",
+)  # fmt: skip
+
 
 @functools.lru_cache(maxsize=8)
 def parse_networks(value: str) -> tuple[Network, ...]:
@@ -154,6 +160,11 @@ class Settings(BaseSettings):
     # 今天我去不了: how long a round offered to the area's other volunteers waits for one to
     # accept before it goes back to the canteen staff (never past the meal's delivery time).
     handover_wait_minutes: int = Field(30, ge=1, le=240)
+    # Volunteer points (delivery/points.py): the weights to change, as "high_floor=1,
+    # top_floor=2,taken_over=1,handover=2" (any of POINT_WEIGHT_KEYS; the others keep their
+    # defaults), and the buildings with a lift, whose floors earn no extra ("7,8,12").
+    volunteer_point_weights: str = ""
+    buildings_with_lift: str = ""
 
     @field_validator(
         "public_url",
@@ -180,6 +191,17 @@ class Settings(BaseSettings):
     @classmethod
     def _blank(cls, value: Any) -> Any:
         return _blank_to_none(value)
+
+    @field_validator("volunteer_point_weights")
+    @classmethod
+    def _check_weights(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.replace("，", ",").split(","))):
+            key, _, number = part.partition("=")
+            if key.strip() not in POINT_WEIGHT_KEYS or not number.strip().isdigit():
+                raise ValueError(
+                    f"{part!r}: write key=points, keys: {', '.join(POINT_WEIGHT_KEYS)}"
+                )
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -191,7 +191,12 @@ async def offered_to(volunteer: str, day: dt.date) -> list[Handover]:
     return [h for h in rows if volunteer in h.offered_to]
 
 
-async def accept(volunteer: str, now: dt.datetime, number: int | None = None) -> Taken:
+async def accept(
+    volunteer: str,
+    now: dt.datetime,
+    number: int | None = None,
+    weights: points.Weights = points.WEIGHTS,
+) -> Taken:
     """我来送 / 接 12: the volunteer takes an offered round. Exactly one of several volunteers
     answering at once gets it; the others are told it is taken."""
     today = now.astimezone(SHANGHAI).date()
@@ -216,7 +221,7 @@ async def accept(volunteer: str, now: dt.datetime, number: int | None = None) ->
         if won:
             await points.credit_task(
                 volunteer, points.HANDOVER, f"handover:{h.pk}", now, using_db=conn,
-                note=f"接手{name_of(h.giver)}的{len(h.signup_ids)}户",
+                note=f"接手{name_of(h.giver)}的{len(h.signup_ids)}户", weights=weights,
             )  # fmt: skip
             n = len(h.signup_ids)
             taker = name_of(volunteer)

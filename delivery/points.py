@@ -5,7 +5,8 @@ A delivered line earns points weighted by how hard it was: every home, more for 
 (the floor is read from the address: 3号楼2单元601 is the 6th), more again for a line of a round
 taken over from a volunteer who could not go. Tasks earn points too: a handover accepted, a
 problem reported to the grid worker by a volunteer, and whatever another module credits with
-`credit_task` (e.g. a courier run). Every weight is in `Weights`, once.
+`credit_task` (e.g. a courier run). Every weight is in `Weights`, once; a community changes
+them in its settings (VOLUNTEER_POINT_WEIGHTS, BUILDINGS_WITH_LIFT: `weights_of`).
 
 Delivered lines are counted from the delivery rows themselves (`Signup.reported_by`,
 `outcome`, `reported_at`) and grid reports from theirs: a point cannot drift from the work it
@@ -15,9 +16,10 @@ one row per task (`ref`), so crediting twice counts once."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -70,6 +72,26 @@ class Weights:
 
 
 WEIGHTS = Weights()
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(spec: str, lifts: str) -> Weights:
+    numbers: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in spec.replace("，", ",").split(","))):
+        key, _, value = part.partition("=")
+        numbers[key.strip()] = int(value)
+    tasks = {k: numbers.pop(k, v) for k, v in WEIGHTS.tasks.items()}
+    buildings = frozenset(b.strip() for b in re.split(r"[,，、\s]+", lifts) if b.strip())
+    return replace(WEIGHTS, **numbers, tasks=MappingProxyType(tasks), lift_buildings=buildings)
+
+
+def weights_of(settings: object | None) -> Weights:
+    """The weights as the settings change them (VOLUNTEER_POINT_WEIGHTS, BUILDINGS_WITH_LIFT);
+    the defaults above without settings."""
+    spec = getattr(settings, "volunteer_point_weights", "") or ""
+    lifts = getattr(settings, "buildings_with_lift", "") or ""
+    return _parsed(spec, lifts) if (spec or lifts) else WEIGHTS
+
 
 _ROOM = re.compile(r"(\d{3,4})(?:室|号|房)?$")
 

@@ -220,7 +220,12 @@ async def accept(ctx: Context) -> HandlerResult:
     """我来送: take a round another volunteer of the area cannot do (one answer wins)."""
     m = _ACCEPT_NUMBER.match(_typed(ctx))
     try:
-        taken = await handover.accept(ctx.user, ctx.now(), int(m.group(1)) if m else None)
+        taken = await handover.accept(
+            ctx.user,
+            ctx.now(),
+            int(m.group(1)) if m else None,
+            points.weights_of(ctx.services.settings),
+        )
     except DomainError as exc:
         return exc.message
     return handover.taken_reply(taken)
@@ -251,15 +256,16 @@ async def my_points(ctx: Context) -> HandlerResult:
     now = ctx.now()
     m = _MY_POINTS.match(said(ctx))
     assert m is not None
+    weights = points.weights_of(ctx.services.settings)
     try:
-        mine = await points.points_of(ctx.user, now, _year_said(m.group(1), now.year))
+        mine = await points.points_of(ctx.user, now, _year_said(m.group(1), now.year), weights)
     except DomainError as exc:
         return exc.message
     shown = mine.month or mine.total
     when = "本月" if mine.month is not None else f"{mine.year}年"
     line = texts.work_line(when, shown.lines, shown.high_floor, shown.taken_over, shown.tasks)
     month = mine.month.points if mine.month is not None else None
-    return texts.my_points(mine.year, mine.total.points, month, line, points.WEIGHTS.rule())
+    return texts.my_points(mine.year, mine.total.points, month, line, weights.rule())
 
 
 @router.message(lambda ctx: bool(_POINTS_LIST.match(said(ctx))))
@@ -269,7 +275,9 @@ async def points_list(ctx: Context) -> HandlerResult:
     assert m is not None
     year = _year_said(m.group(1), ctx.now().year)
     try:
-        rows = await points.year_list(ctx.user, year)
+        rows = await points.year_list(
+            ctx.user, year, weights=points.weights_of(ctx.services.settings)
+        )
     except DomainError as exc:
         return exc.message
     return texts.year_list(year, [(handover.name_of(t.openid), t.area, t.points) for t in rows])

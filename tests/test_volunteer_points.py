@@ -9,6 +9,7 @@ from typing import Any
 from bot.context import SHANGHAI
 from canteen.cli import grant_role
 from delivery import roster, service
+from handlers.keys import bot_key
 from models.canteen import CanteenMeal, Meal
 from models.delivery import Recipient, Signup
 from models.users import Role
@@ -196,3 +197,36 @@ async def test_the_console_points_page_lists_the_year_and_today_s_handovers(
     driven_client.session.cookie_jar.clear()  # signed out: the login page
     resp = await driven_client.get("/console/points", allow_redirects=False)
     assert resp.status == 302 and resp.headers["Location"] == "/console/login"
+
+
+async def test_a_community_changes_the_weights_in_its_settings(driven_client: Any) -> None:
+    import dataclasses
+
+    import pytest
+
+    from delivery import points
+    from settings import POINT_WEIGHT_KEYS, SettingsError, load_settings
+
+    fields = {f.name for f in dataclasses.fields(points.Weights)} - {"tasks", "lift_buildings"}
+    assert set(POINT_WEIGHT_KEYS) == fields | set(points.WEIGHTS.tasks)
+    with pytest.raises(SettingsError):
+        load_settings(None, volunteer_point_weights="floor=3")
+
+    chat = _chat_on(driven_client)  # 2026-11-25 09:05
+    bot = driven_client.app[bot_key]
+    bot.services.settings = bot.services.settings.model_copy(
+        update={"volunteer_point_weights": "line=2,taken_over=3", "buildings_with_lift": "3、7"}
+    )
+    await lunch_and_dinner_canteen()
+    await grant_role("o-vol-a", Role.VOLUNTEER, None, "1-5号楼")
+    lunch = await CanteenMeal.get(meal=Meal.LUNCH)
+    r = await Recipient.create(
+        openid="o-home-0", label="本人", address="3号楼2单元601", building="3", phone=""
+    )
+    await service.book(r, lunch, TODAY, 1, BOOKING)
+    await roster.build_roster(await service.slot_for(lunch, TODAY), CUTOFF)
+    await chat("o-vol-a", "1 送到")
+    mine = await chat("o-vol-a", "我的积分")
+    # 2 for the home; the 6th floor of building 3 has a lift: no extra.
+    assert "积分：2分" in mine and "每送到一户2分" in mine and "接手的每户再加3分" in mine
+    assert "高楼层" not in mine.splitlines()[1]

@@ -14,6 +14,7 @@ from aiohttp import web
 from community.roles import is_staff
 from delivery import handover, points
 from handlers.console.common import clock_now, render, session_of
+from handlers.keys import settings_key
 from infra.spreadsheets import safe_row
 from models.volunteers import HandoverStatus
 
@@ -50,9 +51,10 @@ async def points_page(request: web.Request) -> web.Response:
     session = await _staff(request)
     now = clock_now(request)
     year = _year(request)
+    weights = points.weights_of(request.app[settings_key])
     rows = [
         {"rank": n, "name": handover.name_of(t.openid), "tally": t}
-        for n, t in enumerate(await points.ranking(year), 1)
+        for n, t in enumerate(await points.ranking(year, weights), 1)
     ]
     today = []
     for h in await handover.of_day(now.date()):
@@ -73,7 +75,7 @@ async def points_page(request: web.Request) -> web.Response:
         "year": year,
         "years": [now.year - i for i in range(YEARS_SHOWN)],
         "rows": rows,
-        "rule": points.WEIGHTS.rule(),
+        "rule": weights.rule(),
         "handovers": today,
         "today": f"{now.month}月{now.day}日",
     }
@@ -84,11 +86,12 @@ async def points_csv(request: web.Request) -> web.Response:
     """The year's ranking as CSV (UTF-8 with BOM for Excel; no cell can be a formula)."""
     await _staff(request)
     year = _year(request)
+    weights = points.weights_of(request.app[settings_key])
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for n, t in enumerate(await points.ranking(year), 1):
+    for n, t in enumerate(await points.ranking(year, weights), 1):
         writer.writerow(
             safe_row([
                 n, handover.name_of(t.openid), t.openid, t.area, t.lines, t.high_floor,
