@@ -255,3 +255,121 @@ async def test_a_stranger_photo_is_a_residents_report_and_rejected_couriers_stay
     report = await GridReport.get(openid="o-stranger")
     assert report.volunteer_id is None and report.photos
     assert "志愿者" not in (await pushes_to("o-grid-west"))[0]
+
+
+# ---- the console: the open reports show the photo and the place; admins approve couriers -------
+
+
+async def test_console_shows_photo_and_place_and_approves_a_courier(
+    wx: Wechat, fake_wechat: Any
+) -> None:
+    from tests.console_support import console_login, make_staff
+
+    client = wx.client
+    admin = await make_staff("o-admin", Role.ADMIN)
+    await wx.place("o-r", "31.2304", "121.4737", "幸福里小区8号楼")
+    await wx.photo("o-r")
+    await wx.text("o-r", "垃圾桶满出来了好几天没人收")
+    await wx.text("o-r", "不留")
+    courier = await _register(wx, "o-rider")
+
+    csrf = await console_login(client, fake_wechat, admin)
+    page = await (await client.get("/console/")).text()
+    reports = page[page.index('id="grid-reports"') :]
+    assert f'href="{PIC}"' in reports and 'rel="noreferrer noopener"' in reports
+    assert "位置：幸福里小区8号楼（31.230400, 121.473700）" in reports
+    assert "apis.map.qq.com/uri/v1/marker?marker=coord:31.230400,121.473700" in reports
+    pending = page[page.index('id="grid-volunteers"') :]
+    assert f"#{courier.pk} 王小明" in pending and "顺丰快递" in pending
+
+    resp = await client.post(
+        f"/console/grid-volunteers/{courier.pk}/approve", data={"csrf": csrf}
+    )
+    assert resp.status == 200 and "已通过" in await resp.text()
+    assert (await CourierVolunteer.get(pk=courier.pk)).status is VolunteerStatus.APPROVED
+    again = await client.post(f"/console/grid-volunteers/{courier.pk}/reject", data={"csrf": csrf})
+    assert "已经处理过了" in await again.text()
+    assert (await CourierVolunteer.get(pk=courier.pk)).status is VolunteerStatus.APPROVED
+    forged = await client.post(f"/console/grid-volunteers/{courier.pk}/reject", data={"csrf": "x"})
+    assert forged.status == 403
+
+
+async def test_photo_while_the_emergency_asks_which_building_is_kept_for_its_report(
+    wx: Wechat,
+) -> None:
+    answer = await wx.text("o-r", "有人摔倒了起不来")
+    assert "120" in answer and "哪栋楼" in answer
+    answer = await wx.photo("o-r")
+    assert "照片收到了" in answer and "哪栋楼" in answer  # the emergency's question stays
+    assert "已通知网格员" in await wx.text("o-r", "3号楼2单元")
+    assert "照片已经转给网格员" in await wx.text("o-r", "谢谢")
+    report = await GridReport.get()
+    assert report.text.startswith("【紧急】") and report.photos and report.photos[0]["url"] == PIC
+    assert any(PIC in p for p in await pushes_to("o-grid-east"))
+
+
+# ---- the service's rules ----------------------------------------------------------------------
+
+
+async def test_add_to_report_only_the_residents_own_open_report_and_at_most_nine_photos(
+    wx: Wechat,
+) -> None:
+    report = await service.file_report(
+        "o-r", "5号楼门口积水", "5号楼门口", "5", "", NOW, photos=[service.photo(PIC)]
+    )
+    with pytest.raises(DomainError) as other:
+        await service.add_to_report("o-someone", report.pk, NOW, new_photo=service.photo(PIC2))
+    assert other.value.code == "not_found"
+    for n in range(service.PHOTOS_MAX - 1):
+        await service.add_to_report("o-r", report.pk, NOW, new_photo=service.photo(f"{PIC}{n}"))
+    with pytest.raises(DomainError) as full:
+        await service.add_to_report("o-r", report.pk, NOW, new_photo=service.photo(PIC2))
+    assert full.value.code == "too_many"
+    await service.close_report("o-grid-east", report.pk, "已清理", NOW)
+    with pytest.raises(DomainError) as closed:
+        await service.add_to_report("o-r", report.pk, NOW, at=service.place(31.2, 121.4, "x"))
+    assert closed.value.code == "already_closed"
+    await report.refresh_from_db()
+    assert len(report.photos or []) == service.PHOTOS_MAX and report.lat is None
+
+
+async def test_an_unapproved_volunteer_cannot_file_as_one(wx: Wechat) -> None:
+    courier = await CourierVolunteer.create(
+        openid="o-c", name="张三", phone="13900001111", area="东区", company="中通", trade="快递员"
+    )
+    with pytest.raises(DomainError) as refused:
+        await service.file_report("o-c", "路灯坏了", "东区路口", "", "", NOW, volunteer=courier)
+    assert refused.value.code == "volunteer_not_approved"
+    assert await GridReport.all().count() == 0
+
+
+def test_the_command_line_lists_and_approves_a_courier(make_settings: Any, capsys: Any) -> None:
+    import argparse
+    import asyncio
+
+    from grid import cli as grid_cli
+    from infra import database
+
+    settings = make_settings()
+
+    async def make() -> int:
+        async with database.open_database(settings):
+            await CourierVolunteer.filter(openid="o-cli-courier").delete()
+            v = await CourierVolunteer.create(
+                openid="o-cli-courier", name="赵六", phone="13600001111", area="西区",
+                company="极兔速递", trade="快递员",
+            )  # fmt: skip
+            return v.pk
+
+    async def status(pk: int) -> VolunteerStatus:
+        async with database.open_database(settings):
+            return (await CourierVolunteer.get(pk=pk)).status
+
+    pk = asyncio.run(make())
+    assert grid_cli.cmd_list_volunteers(settings, argparse.Namespace(status="pending")) == 0
+    assert f"{pk}\tpending\t快递员\t赵六" in capsys.readouterr().out
+    decide = grid_cli._decide(True)
+    assert decide(settings, argparse.Namespace(id=pk, by="staff-1")) == 0
+    assert asyncio.run(status(pk)) is VolunteerStatus.APPROVED
+    assert decide(settings, argparse.Namespace(id=pk, by="staff-1")) == 2  # decided once
+    assert "已经处理过了" in capsys.readouterr().err

@@ -15,7 +15,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from handlers.console import auth, canteen, dashboard, directory, jielong, nlu, places, push
+from handlers.console import auth, canteen, dashboard, directory, grid, jielong, nlu, places, push
 from handlers.console import family as family_page
 from handlers.console import points as points_page
 from handlers.console import privacy as privacy_page
@@ -44,6 +44,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/console/craftsmen/{craftsman_id}/{action}", directory.craftsman_action)
     r.add_post("/console/complaints/{complaint_id}/decision", directory.complaint_decision)
     r.add_post("/console/pushes/{push_id}/retry", push.retry)
+    r.add_post("/console/grid-volunteers/{volunteer_id}/{action}", grid.volunteer_action)
     r.add_post("/console/jielong/preview", jielong.preview)
     r.add_post("/console/jielong/confirm", jielong.confirm)
     r.add_post("/console/jielong/generate", jielong.generate)

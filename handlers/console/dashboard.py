@@ -47,6 +47,7 @@ async def dashboard(request: web.Request) -> web.Response:
         ctx.update(await directory.queues())
         ctx["failed_pushes"] = await push.failed_pushes()
         ctx["grid_reports"] = await grid.grid_reports()
+        ctx["grid_volunteers"] = await grid.grid_volunteers()
     return render(request, "dashboard.html", ctx)
 
 
