@@ -741,6 +741,8 @@ async def _submit(ctx: Context, data: forms.Data) -> HandlerResult:
     if limited:  # the reason is the service's own words, as the API gives them
         names = "、".join(_booking_line(b, today) for b in limited)
         lines.append(f"{names}没有报上：{limited[0].reason}")
+    # A closed day or a sold-out meal: the service's words (the API's `message`), each day's own.
+    lines += [b.reason for b in results if b.result in (Result.DAY_CLOSED, Result.SOLD_OUT)]
     if ok:
         lines.append("取消回复“取消送餐”，查询回复“我订了几天”。")
     return "\n".join(lines) or "没有报上名，请稍后再试。"

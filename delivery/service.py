@@ -20,6 +20,7 @@ from canteen.service import default_canteen
 from community.clock import SHANGHAI
 from community.errors import DomainError
 from delivery import round_off, subsidy, texts
+from delivery.days import day_name
 from infra.orm import flat
 from models.canteen import MEAL_NAMES, Canteen, CanteenMeal, Meal, meal_rank
 from models.delivery import MealSlot, Recipient, Signup, SignupStatus
@@ -44,6 +45,8 @@ class Result(StrEnum):
     FULL = "full"
     CLOSED = "closed"  # past the sign-up cutoff
     LIMIT = "limit"  # past the canteen's per-account or per-recipient limit (residents)
+    DAY_CLOSED = "day_closed"  # the canteen closed that meal on that day (停餐)
+    SOLD_OUT = "sold_out"  # the staff said that meal is sold out (售罄)
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,8 @@ class Booking:
     meal: Meal
     result: Result
     count: int
-    reason: str = ""  # for LIMIT: what to tell the resident (the chat and the API show it)
+    # For LIMIT, DAY_CLOSED, SOLD_OUT: what to tell the resident (the chat and the API show it)
+    reason: str = ""
 
 
 def recipient_limit_text(limit: int) -> str:
@@ -217,7 +221,11 @@ async def book(
                 if reason and not await _is_staff(conn, recipient.openid, slot.canteen_id):
                     return Booking(day, meal.meal, Result.LIMIT, count, reason)
             if not await _take(conn, slot.pk, count - held):
-                return Booking(day, meal.meal, Result.FULL, count)
+                refused = await _why_no_places(conn, slot.pk, meal)
+                if refused is Result.FULL:
+                    return Booking(day, meal.meal, Result.FULL, count)
+                reason = await _refusal(refused, meal, day, count, now)
+                return Booking(day, meal.meal, refused, count, reason)
             if existing is None:
                 await Signup.create(
                     recipient=recipient, slot=slot, count=count, **stamp, using_db=conn
@@ -232,6 +240,63 @@ async def book(
         # The same recipient, meal and day signed up twice at the same moment: one row won.
         return Booking(day, meal.meal, Result.ALREADY, count)
     return Booking(day, meal.meal, Result.UPDATED if held else Result.BOOKED, count)
+
+
+async def _why_no_places(conn: BaseDBAsyncClient, slot_id: int, meal: CanteenMeal) -> Result:
+    """Why a slot took no more places: closed (停餐 leaves it no places at all), sold out (售罄
+    lowered its places to what was booked), or simply full (its places are the meal's own).
+    A meal sold out before anyone booked it has no places either: it reads as closed, which to
+    a resident is the same (no delivery of that meal that day)."""
+    rows = await MealSlot.filter(pk=slot_id).using_db(conn).values("capacity")
+    capacity = rows[0]["capacity"] if rows else 0
+    if capacity <= 0 < meal.delivery_capacity:
+        return Result.DAY_CLOSED
+    if capacity < meal.delivery_capacity:
+        return Result.SOLD_OUT
+    return Result.FULL
+
+
+async def _other_open_meal(
+    meal: CanteenMeal, day: dt.date, count: int, now: dt.datetime
+) -> CanteenMeal | None:
+    """Another delivered meal of the same canteen on `day` that still takes `count` places."""
+    others = await CanteenMeal.filter(
+        canteen_id=meal.canteen_id,  # type: ignore[attr-defined]
+        delivery_capacity__gt=0,
+    ).exclude(meal=meal.meal)
+    for other in sorted(others, key=lambda m: meal_rank(m.meal)):
+        if now >= cutoff_at(other, day):
+            continue
+        slot = await MealSlot.get_or_none(
+            canteen_id=meal.canteen_id,  # type: ignore[attr-defined]
+            date=day,
+            meal=other.meal,
+        )
+        free = other.delivery_capacity if slot is None else slot.capacity - slot.booked
+        if free >= count:
+            return other
+    return None
+
+
+async def _refusal(
+    refused: Result, meal: CanteenMeal, day: dt.date, count: int, now: dt.datetime
+) -> str:
+    """The words for a closed day or a sold-out meal, with what is still open: that day's
+    other meal, else the next day this meal takes sign-ups."""
+    today = now.astimezone(SHANGHAI).date()
+    other = await _other_open_meal(meal, day, count, now)
+    later = None if other else await next_open_day(meal, day, count, now)
+    offer = (
+        texts.other_meal_open(meal_label(other.meal), day, count)
+        if other
+        else texts.later_day_open(day_name(later, today), later, meal_label(meal.meal), count)
+        if later
+        else ""
+    )
+    said = day_name(day, today)
+    if refused is Result.DAY_CLOSED:
+        return texts.booking_day_closed(said, meal_label(meal.meal), offer)
+    return texts.booking_sold_out(said, meal_label(meal.meal), offer)
 
 
 async def next_open_day(

@@ -3,6 +3,8 @@ these same sentences."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 NO_CANTEEN = "本社区还没有开通食堂送餐。"
 NO_SUCH_CANTEEN = "没有这个食堂"
 NOT_DELIVERING = "这个食堂不送餐。"
@@ -174,6 +176,24 @@ SOLD_OUT_WHICH = "哪一餐售罄？比如“售罄 午餐”或“明天晚餐�
 
 def sold_out(day: str, meal: str, booked: int) -> str:
     return f"已设为售罄：{day}{meal}不再接受报名，已报名的{booked}份照常送。"
+
+
+# A resident booking a closed day or a sold-out meal (delivery.service.book): the same words in
+# the chat and the API's `message`, with what is still open.
+def booking_day_closed(day: str, meal: str, offer: str) -> str:
+    return f"{day}{meal}食堂停餐，不送餐，没法报名。{offer}"
+
+
+def booking_sold_out(day: str, meal: str, offer: str) -> str:
+    return f"{day}{meal}已经售罄了，不能再报名。{offer}"
+
+
+def other_meal_open(meal: str, day: dt.date, count: int) -> str:
+    return f"当天{meal}还有名额，要报就回复“送餐 {day.month}月{day.day}日{meal}{count}份”。"
+
+
+def later_day_open(said: str, day: dt.date, meal: str, count: int) -> str:
+    return f"{said}{meal}还有名额，要报就回复“送餐 {day.month}月{day.day}日{meal}{count}份”。"
 
 
 # ---- meal subsidies (助餐补贴) ----------------------------------------------------------------

@@ -60,7 +60,9 @@ async def test_staff_close_a_day_everyone_booked_is_told_and_nobody_can_book_it(
     late = await Recipient.create(
         openid="o-d", label="本人", address="3号楼102", building="3", phone="13800003333"
     )
-    assert (await service.book(late, lunch, DEC3, 1, NOW)).result is service.Result.FULL
+    refused = await service.book(late, lunch, DEC3, 1, NOW)
+    assert refused.result is service.Result.DAY_CLOSED and "停餐" in refused.reason
+    assert "名额已满" not in refused.reason
     assert (await service.book(late, lunch, DEC3 + dt.timedelta(days=2), 1, NOW)).result is (
         service.Result.BOOKED
     )
@@ -107,7 +109,8 @@ async def test_sold_out_stops_new_sign_ups_and_keeps_the_booked(
     late = await Recipient.create(
         openid="o-d", label="本人", address="3号楼102", building="3", phone="13800003333"
     )
-    assert (await service.book(late, lunch, today, 1, NOW)).result is service.Result.FULL
+    refused = await service.book(late, lunch, today, 1, NOW)
+    assert refused.result is service.Result.SOLD_OUT and "午餐已经售罄" in refused.reason
     dinner = await CanteenMeal.get(meal=Meal.DINNER)
     assert (await service.book(late, dinner, today, 1, NOW)).result is service.Result.BOOKED
     assert await Signup.filter(status=SignupStatus.BOOKED).count() == 2  # o-a's still goes
@@ -117,3 +120,69 @@ async def test_sold_out_stops_new_sign_ups_and_keeps_the_booked(
     assert "哪一餐" in await chat("o-staff", "售罄")
     assert "售罄" not in await chat("o-a", "午餐售罄了")  # residents cannot
     assert (await MealSlot.get(date=today, meal=Meal.DINNER)).capacity == 30
+
+
+# ---- what a resident is told when booking a closed day or a sold-out meal ----------------------
+
+SIGN_UP = ("给我自己订{day}午饭", "7号楼101", "1", "少盐", "13800000002", "没有", "确认")
+
+
+async def _sign_up_by_chat(chat: Any, who: str, day: str) -> str:
+    reply = ""
+    for text in SIGN_UP:
+        reply = await chat(who, text.format(day=day))
+    return reply
+
+
+async def test_a_closed_day_is_said_closed_not_full_in_the_chat(
+    setup: Any, driven_client: Any
+) -> None:
+    chat = _chat_on(driven_client)
+    assert "已停餐" in await chat("o-staff", "12月3日午餐停餐")
+    said = await _sign_up_by_chat(chat, "o-r", "12月3日")
+    assert "12月3日（周四）午餐食堂停餐，不送餐，没法报名" in said, said
+    assert "名额已满" not in said and "报名成功" not in said
+    # That day's dinner still delivers: offered, with the words to book it.
+    assert "当天晚餐还有名额，要报就回复“送餐 12月3日晚餐1份”" in said
+    assert await Signup.filter(status=SignupStatus.BOOKED).count() == 0
+
+
+async def test_a_sold_out_meal_is_said_sold_out_in_the_chat(setup: Any, driven_client: Any) -> None:
+    chat = _chat_on(driven_client)  # the 25th, 09:05
+    tomorrow = NOW.date() + dt.timedelta(days=1)
+    await _book("o-a", "本人", Meal.LUNCH, day=tomorrow)
+    await _book("o-a2", "本人", Meal.DINNER, day=tomorrow)
+    await chat("o-staff", "明天午餐售罄")
+    await chat("o-staff", "明天晚餐售罄")
+    said = await _sign_up_by_chat(chat, "o-r", "明天")
+    assert "明天 11月26日（周四）午餐已经售罄了，不能再报名" in said, said
+    assert "名额已满" not in said and "停餐" not in said
+    # Neither meal that day: the next day lunch is still open is offered.
+    assert "后天 11月27日（周五）午餐还有名额" in said
+
+
+async def test_the_api_gives_the_chats_words_and_codes(setup: Any, driven_client: Any) -> None:
+    from handlers.api_v1 import document_key
+    from tests.api_support import Api
+
+    chat = _chat_on(driven_client)
+    api = Api(driven_client, driven_client.app[document_key])
+    token = await api.login("r")
+    body = {"label": "本人", "address": "7号楼102", "phone": "13800000003"}
+    rid = (await api.call("POST", "/api/me/recipients", token, json=body)).body["id"]
+    tomorrow = NOW.date() + dt.timedelta(days=1)
+    await _book("o-a", "本人", Meal.LUNCH, day=tomorrow)
+    await chat("o-staff", "明天午餐售罄")
+    await chat("o-staff", "12月3日午餐停餐")
+
+    sign_up = {"recipient_id": rid, "meal": "lunch", "dates": ["2026-11-26", "2026-12-03"]}
+    answer = await api.call("POST", "/api/me/signups", token, json=sign_up)
+    assert answer.status == 200, answer.body
+    sold, closed = answer.body["results"]
+    assert (sold["result"], sold["result_name"]) == ("sold_out", "已售罄")
+    assert (closed["result"], closed["result_name"]) == ("day_closed", "停餐")
+    # The same words as the chat says, for the same day and meal.
+    said = await _sign_up_by_chat(chat, "o-r", "12月3日")
+    assert closed["message"] in said.splitlines()
+    assert sold["message"].startswith("明天 11月26日（周四）午餐已经售罄了")
+    assert answer.body["next_open_day"] == "2026-12-04"

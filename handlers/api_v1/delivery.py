@@ -49,7 +49,13 @@ RESULT_NAMES = {
     Result.FULL: "名额已满",
     Result.CLOSED: "已过报名截止时间",
     Result.LIMIT: "超过订餐限额",
+    Result.DAY_CLOSED: "停餐",
+    Result.SOLD_OUT: "已售罄",
 }
+
+
+# Days not booked for want of places or time: the next open day is offered for them.
+NOT_BOOKED = (Result.FULL, Result.CLOSED, Result.DAY_CLOSED, Result.SOLD_OUT)
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -208,7 +214,7 @@ async def create_signups(call: Call) -> web.Response:
     count = body.get("count", 1)
     results = [await service.book(recipient, meal, day, count, now) for day in sorted(set(days))]
     offer = None
-    if any(b.result in (Result.FULL, Result.CLOSED) for b in results):
+    if any(b.result in NOT_BOOKED for b in results):
         offer = await service.next_open_day(meal, max(days), count, now)
     created = any(b.result in (Result.BOOKED, Result.UPDATED) for b in results)
     return ok(
@@ -414,7 +420,8 @@ SCHEMAS: dict[str, Any] = {
                         "result_name": STR,
                         "message": {
                             "type": "string",
-                            "description": "没报上的原因（超过订餐限额时），可直接展示给居民",
+                            "description": "没报上的原因（超过订餐限额、停餐、售罄时），"
+                            "可直接展示给居民，和公众号里说的一样",
                         },
                     },
                 ),
