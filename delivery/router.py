@@ -336,9 +336,11 @@ _TIER_LIKE = re.compile(r"\d|岁|保|困|残|补贴|无|没有")
 
 
 def _is_subsidy(ctx: Context) -> bool:
+    """A subsidy command, or a short question about subsidies (老人吃饭有补贴吗)."""
     text = said(ctx)
-    return ctx.msg.kind is Kind.TEXT and bool(
-        _TIER_CMD.match(text) or _MONTH_CMD.match(text) or _MY_TIER.match(text)
+    return ctx.msg.kind is Kind.TEXT and (
+        bool(_TIER_CMD.match(text) or _MONTH_CMD.match(text) or _MY_TIER.match(text))
+        or ("补贴" in text and len(text) <= 30)
     )
 
 
@@ -369,13 +371,14 @@ async def subsidy_command(ctx: Context) -> HandlerResult:
     (and are told that only staff set them)."""
     text = said(ctx)
     canteen = await canteen_service.staff_canteen(ctx.user)
-    if canteen is None:  # residents, volunteers: their own tiers, never anyone else's
+    if canteen is None or _MY_TIER.match(text):  # their own tiers, never anyone else's
         mine = await _my_tiers(ctx)
         asked = _TIER_CMD.match(text)
-        if asked and asked.group(1).strip():
-            return f"{texts.NOT_STAFF_TIER}\n{mine}"
+        if canteen is None and asked and subsidy.parse_tier(text.split()[-1]) is not None:
+            return f"{texts.NOT_STAFF_TIER}\n{mine}"  # 补贴 本人 80岁以上: staff only
         return mine
-    if _MONTH_CMD.match(text) or _MY_TIER.match(text):
+    m = _TIER_CMD.match(text)
+    if _MONTH_CMD.match(text) or (m is None and "月" in text):
         base = getattr(ctx.services.settings, "base_url", "")
         try:
             record = await subsidy.month_record(canteen, _month_asked(text, ctx.now().date()))
@@ -383,14 +386,13 @@ async def subsidy_command(ctx: Context) -> HandlerResult:
             return exc.message
         console = f"{base}/console/subsidy?month={record.month}" if base else ""
         return subsidy.record_summary(record, console)
-    m = _TIER_CMD.match(text)
-    assert m is not None
-    words = m.group(1).replace("，", " ").replace(",", " ").split()
-    if not words:
-        amounts = subsidy.subsidies_of(canteen)
-        rates = "，".join(f"{subsidy.tier_name(t)}补{subsidy.yuan(c)}" for t, c in amounts.items())
-        return f"{texts.TIER_HOW}\n本食堂每餐补贴：{rates}。"
+    words = m.group(1).replace("，", " ").replace(",", " ").split() if m else []
     tier = subsidy.parse_tier(words[-1]) if len(words) > 1 else None
+    if tier is None and not any(subsidy.names_recipient(w) for w in words[:-1] or words):
+        if len(words) < 2 or not _TIER_LIKE.search(words[-1]):  # 补贴 / 补贴标准是多少
+            amounts = subsidy.subsidies_of(canteen).items()
+            rates = "，".join(f"{subsidy.tier_name(t)}补{subsidy.yuan(c)}" for t, c in amounts)
+            return f"{texts.TIER_HOW}\n本食堂每餐补贴：{rates}。"
     last = words[-1]
     if tier is None and len(words) > 1:
         if _TIER_LIKE.search(last) and not subsidy.names_recipient(last):

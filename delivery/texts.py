@@ -241,8 +241,14 @@ def tier_set(line: str, before: str, after: str, pays: str, upcoming: int) -> st
     return said
 
 
+HOW_TO_APPLY = (
+    "60岁以上、80岁以上、低保、特困、残疾的老人订送餐有助餐补贴，"
+    "请带身份证或相关证件到食堂核实办理，由工作人员设置。"
+)
+
+
 def my_tiers(lines: list[str]) -> str:
     if not lines:
-        return "您还没有送餐对象，也就没有助餐补贴。要报名回复“送餐”。"
+        return f"您还没有报名送餐。{HOW_TO_APPLY}要报名回复“送餐”。"
     listed = "\n".join(lines)
-    return f"您的助餐补贴：\n{listed}\n补贴类别由食堂工作人员核实后设置，有疑问请联系食堂。"
+    return f"您的助餐补贴：\n{listed}\n{HOW_TO_APPLY}"

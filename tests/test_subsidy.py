@@ -405,3 +405,14 @@ def test_the_readme_flow_and_the_commands(tmp_path: Any) -> None:
     assert report.returncode == 0, report.stderr
     assert report.stdout.lstrip("\ufeff").splitlines()[0].startswith("编号,送餐对象,地址")
     assert cli("subsidy-report", "--month", "2026-13").returncode == 2
+
+
+async def test_questions_about_subsidies_get_plain_answers(say: Chat, canteen: Any) -> None:
+    assert "带身份证或相关证件到食堂" in await say("o-new", "老人吃饭有补贴吗")
+    assert "要报名回复“送餐”" in await say("o-new", "补贴怎么申请")
+    await sign_up_mum(say)
+    mine = await say("o-daughter", "我有补贴吗")
+    assert "我妈（3号楼2单元401）：无补贴" in mine and "自己改不了" not in mine
+    how = await say(STAFF, "补贴标准是多少")
+    assert "本食堂每餐补贴：60岁以上补2元，80岁以上补4元，低保补7元" in how, how
+    assert "幸福里爱心食堂 2026年11月助餐补贴" in await say(STAFF, "这个月补贴多少")
