@@ -280,12 +280,14 @@ async def expire_due(now: dt.datetime) -> int:
             if not moved:
                 continue
             moved_count += 1
+            await _tell(conn, h, h.offered_to, texts.EXPIRED_FOR_OTHERS, "expired")
+            if not lines:  # delivered meanwhile, or the day was closed: nothing to arrange
+                continue
             await _tell(
                 conn, h, h.staff, texts.expired_for_staff(h.area, len(lines), body), "expired",
                 PushUrgency.IMPORTANT,
             )  # fmt: skip
             await _tell(conn, h, [h.giver], texts.expired_for_giver(len(lines)), "expired")
-            await _tell(conn, h, h.offered_to, texts.EXPIRED_FOR_OTHERS, "expired")
     return moved_count
 
 

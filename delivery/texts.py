@@ -135,7 +135,7 @@ def taken_reply(count: int, lines: str, hint: str) -> str:
 
 
 def taken_nothing_left() -> str:
-    return "谢谢您！这一趟已经都送到了，不用再去了。"
+    return "谢谢您！这一趟已经没有要送的了（都送到了或取消了），不用去了。"
 
 
 def taken_for_giver(taker: str, count: int) -> str:

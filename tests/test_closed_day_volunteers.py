@@ -70,3 +70,28 @@ async def test_volunteers_sent_the_roster_are_told_the_round_is_off(driven_clien
     assert "取消了1份报名" in said
     assert len(await _round_off("o-vol-a")) == 1
     assert await OutboxMessage.filter(target="o-home-3").count() == 1
+
+
+async def test_an_offer_waiting_when_the_day_closes_asks_the_staff_for_nothing(
+    driven_client: Any,
+) -> None:
+    from delivery import scheduler
+
+    chat = _chat_on(driven_client)
+    canteen = await lunch_and_dinner_canteen()
+    await grant_role("o-staff", Role.CANTEEN_STAFF, canteen.pk, None)
+    await grant_role("o-vol-a", Role.VOLUNTEER, None, "1-5号楼")
+    await grant_role("o-vol-b", Role.VOLUNTEER, None, "1-5号楼")
+    await _book(0, "3号楼101", "3")
+    lunch = await CanteenMeal.get(meal=Meal.LUNCH)
+    await roster.build_roster(await service.slot_for(lunch, TODAY), CUTOFF)
+    offer = await handover.hand_over("o-vol-a", CUTOFF)
+    await chat("o-staff", "停餐 今天午餐")
+    assert await scheduler.tick(offer.handover.expires_at) == {
+        "rosters": 0,
+        "overdue": 0,
+        "handovers": 1,
+    }
+    expired = OutboxMessage.filter(dedupe_key__contains=":expired:")
+    assert [m.target for m in await expired] == ["o-vol-b"]  # told not to answer; nobody else
+    assert "已经交给食堂安排了" in await chat("o-vol-b", "我来送")
