@@ -424,16 +424,19 @@ async def subsidy_command(ctx: Context) -> HandlerResult:
 
 
 async def _example_terms(canteen: Canteen, tier: Any, day: dt.date) -> str:
-    """What one meal costs at this tier today, as staff tell the resident."""
+    """What one portion of each delivered meal costs at this tier today, as staff tell the
+    resident: 午餐每份10元，补贴4元，自付6元。"""
     meals = await service.delivered_meals(canteen)
-    if not meals:
-        return ""
-    price = await canteen_service.price_on(meals[0], day)
-    t = subsidy.terms_with(tier, price, subsidy.subsidies_of(canteen))
-    return (
-        f"{meal_label(meals[0].meal)}每份{subsidy.yuan(t.price_cents)}，"
-        f"补贴{subsidy.yuan(t.subsidy_cents)}，自付{subsidy.yuan(t.pays_cents)}。"
-    )
+    prices = await canteen_service.prices_on(meals, day)
+    amounts = subsidy.subsidies_of(canteen)
+    said = []
+    for meal, price in zip(meals, prices, strict=True):
+        t = subsidy.terms_with(tier, price, amounts)
+        said.append(
+            f"{meal_label(meal.meal)}每份{subsidy.yuan(t.price_cents)}，"
+            f"补贴{subsidy.yuan(t.subsidy_cents)}，自付{subsidy.yuan(t.pays_cents)}"
+        )
+    return "；".join(said) + "。" if said else ""
 
 
 # ---- sign-up form --------------------------------------------------------------------------
