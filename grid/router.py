@@ -326,6 +326,56 @@ async def _report_form(ctx: Context) -> forms.Data | None:
     return state[2] if state is not None and state[0] is REPORT_FORM else None
 
 
+async def _emergency_report(ctx: Context) -> int | None:
+    raw = await ctx.redis.get(keys.scratch(ctx.conv, EMERGENCY))
+    return int(raw) if raw and str(raw).isdigit() else None
+
+
+async def _kept_photos(ctx: Context) -> list[service.Photo]:
+    raw = await ctx.redis.get(keys.scratch(ctx.conv, KEPT))
+    try:
+        kept = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    if not isinstance(kept, list):
+        return []
+    return [p for p in kept if isinstance(p, dict) and p.get("url")]
+
+
+async def _photos_for_emergency(ctx: Context) -> bool:
+    """Photos were waiting (for their words, or while the emergency asked 哪栋楼) and an emergency
+    has just been reported (conversation/emergency.py filed its own urgent report): they belong
+    to that report. Tried on every message: the form and the kept photos are prefetched, so
+    only a message with photos waiting asks Redis for the emergency."""
+    data = await _report_form(ctx)
+    waiting = bool(data and data.get("photos") and "problem" not in data)
+    if not waiting and not await _kept_photos(ctx):
+        return False
+    return await _emergency_report(ctx) is not None
+
+
+@photos.message(_photos_for_emergency)  # first: a photo sent now goes the same way after
+async def photos_to_emergency(ctx: Context) -> HandlerResult:
+    report_id = await _emergency_report(ctx)
+    assert report_id is not None
+    waiting = await _kept_photos(ctx)
+    await ctx.redis.delete(keys.scratch(ctx.conv, KEPT))
+    data = await _report_form(ctx)
+    if data is not None and data.get("photos") and "problem" not in data:
+        waiting += data["photos"]
+        await forms.clear(ctx)
+    told: list[Reply] = []
+    for kept in waiting:
+        try:
+            await service.add_to_report(ctx.user, report_id, ctx.now(), new_photo=kept)
+        except DomainError:
+            break
+        told = [Reply(texts.JOINED_EMERGENCY)]
+    # The message itself is answered as if no photo had been waiting.
+    again = await ctx.services.root_router().dispatch(Context(ctx.msg, ctx.services, ctx.state))
+    return [*told, *(again or [])]
+
+
 def _no_image(ctx: Context) -> bool:
     return ctx.msg.kind is Kind.IMAGE and ctx.msg.image is None
 
@@ -416,56 +466,6 @@ async def place(ctx: Context) -> HandlerResult:
     kept = f"{at['lat']}|{at['lng']}|{at['label']}"
     await ctx.redis.set(keys.scratch(ctx.conv, PLACE), kept, ex=service.JOIN_SECONDS)
     return bot_texts.LOCATION_SAVED + texts.PLACE_KEPT
-
-
-async def _emergency_report(ctx: Context) -> int | None:
-    raw = await ctx.redis.get(keys.scratch(ctx.conv, EMERGENCY))
-    return int(raw) if raw and str(raw).isdigit() else None
-
-
-async def _kept_photos(ctx: Context) -> list[service.Photo]:
-    raw = await ctx.redis.get(keys.scratch(ctx.conv, KEPT))
-    try:
-        kept = json.loads(raw) if raw else []
-    except ValueError:
-        return []
-    if not isinstance(kept, list):
-        return []
-    return [p for p in kept if isinstance(p, dict) and p.get("url")]
-
-
-async def _photos_for_emergency(ctx: Context) -> bool:
-    """Photos were waiting (for their words, or while the emergency asked 哪栋楼) and an emergency
-    has just been reported (conversation/emergency.py filed its own urgent report): they belong
-    to that report. Tried on every message: the form and the kept photos are prefetched, so
-    only a message with photos waiting asks Redis for the emergency."""
-    data = await _report_form(ctx)
-    waiting = bool(data and data.get("photos") and "problem" not in data)
-    if not waiting and not await _kept_photos(ctx):
-        return False
-    return await _emergency_report(ctx) is not None
-
-
-@photos.message(_photos_for_emergency)
-async def photos_to_emergency(ctx: Context) -> HandlerResult:
-    report_id = await _emergency_report(ctx)
-    assert report_id is not None
-    waiting = await _kept_photos(ctx)
-    await ctx.redis.delete(keys.scratch(ctx.conv, KEPT))
-    data = await _report_form(ctx)
-    if data is not None and data.get("photos") and "problem" not in data:
-        waiting += data["photos"]
-        await forms.clear(ctx)
-    told: list[Reply] = []
-    for kept in waiting:
-        try:
-            await service.add_to_report(ctx.user, report_id, ctx.now(), new_photo=kept)
-        except DomainError:
-            break
-        told = [Reply(texts.JOINED_EMERGENCY)]
-    # The message itself is answered as if no photo had been waiting.
-    again = await ctx.services.root_router().dispatch(Context(ctx.msg, ctx.services, ctx.state))
-    return [*told, *(again or [])]
 
 
 # ---- couriers and riders register as volunteers (随手拍 on their rounds) ------------------------

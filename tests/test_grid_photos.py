@@ -381,3 +381,13 @@ def test_the_command_line_lists_and_approves_a_courier(make_settings: Any, capsy
     assert asyncio.run(status(pk)) is VolunteerStatus.APPROVED
     assert decide(settings, argparse.Namespace(id=pk, by="staff-1")) == 2  # decided once
     assert "已经处理过了" in capsys.readouterr().err
+
+
+async def test_a_second_photo_after_the_emergency_brings_the_kept_one_along(wx: Wechat) -> None:
+    await wx.text("o-r", "有人摔倒了起不来")
+    await wx.photo("o-r", PIC, "m1")
+    assert "已通知网格员" in await wx.text("o-r", "3号楼2单元")
+    answer = await wx.photo("o-r", PIC2, "m2")
+    assert "照片已经转给网格员" in answer and "已补充到您刚才反映的" in answer
+    report = await GridReport.get()
+    assert [p["url"] for p in report.photos or []] == [PIC, PIC2]
