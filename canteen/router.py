@@ -184,6 +184,9 @@ async def copy_last_week(ctx: Context) -> HandlerResult:
         texts.missing(source, "、".join(MEAL_NAMES[x] for x in meals))
         for source, meals in copied.missing
     ]
+    for d in copied.drafts:  # confirming replaces a published menu: a correction, pushed again
+        if await service.find_menu(canteen, d.date, d.meal) is not None:
+            notes.append(texts.already_published(d.date, MEAL_NAMES[d.meal]))
     data = {
         "canteen_id": canteen.pk,
         "canteen_name": canteen.name,

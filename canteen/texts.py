@@ -22,6 +22,10 @@ def missing(source: dt.date, meals: str) -> str:
     return f"（上周{day_label(source)}{meals}没有菜单，没复制）"
 
 
+def already_published(day: dt.date, meal: str) -> str:
+    return f"（{day_label(day)}{meal}已经发布过菜单，确认后会作为更正重新推送）"
+
+
 DRAFT_HEAD = "照上周的菜单做好了草稿（还没发布）："
 EDIT_HINT = (
     "要改就直接说，比如“红烧肉换成红烧鸡腿”“去掉拍黄瓜”“加 汤：冬瓜汤”“价格12元”"

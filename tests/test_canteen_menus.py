@@ -348,13 +348,21 @@ async def test_copy_one_meal_from_a_named_weekday_and_say_plainly_when_there_is_
     await _last_week(canteen, last_tue, Meal.DINNER, ["面条"], 900)
     shown = await say(STAFF, "明天午餐照上周二的")
     assert "土豆烧牛肉" in shown and "面条" not in shown and "11月26日" in shown
+    assert "已经发布过" not in shown
     assert "取消" in await say(STAFF, "取消")
     assert await Menu.filter(date=dt.date(2026, 11, 26)).count() == 0
+    await say(STAFF, MENU)  # tomorrow's lunch published since: copying over it is a correction
+    await say(STAFF, "确认")
+    assert "11月26日（周四）午餐已经发布过菜单，确认后会作为更正" in await say(
+        STAFF, "明天午餐照上周二的"
+    )
+    assert "取消" in await say(STAFF, "取消")
     # Last Thursday had nothing: said plainly, no draft.
     nothing = await say(STAFF, "用上周的菜单")
     assert "上周11月19日（周四）" in nothing and "没有发布过菜单" in nothing
     assert "确认" not in await say(STAFF, "确认")
-    assert await Menu.filter(date=dt.date(2026, 11, 26)).count() == 0
+    [published] = await Menu.filter(date=dt.date(2026, 11, 26))
+    assert published.version == 1 and published.dishes[0]["name"] == "拍黄瓜"
     # Residents cannot copy menus.
     assert "草稿" not in await say("o-r", "明天午餐照上周二的")
 
