@@ -351,6 +351,12 @@ async def test_the_api_gives_the_record_and_sets_tiers_for_staff_only(
     assert (await Recipient.get(pk=mum.pk)).tier == SubsidyTier.TEKUN
     invalid = await api.call("PUT", tier_url, staff, json={"tier": "vip"})
     assert invalid.status == 400
+    # The resident sees the tier with their recipients, and cannot write it there either.
+    [own] = (await api.get("/api/me/recipients", son)).body["items"]
+    assert (own["tier"], own["tier_name"]) == ("tekun", "特困")
+    patch = await api.call("PATCH", f"/api/me/recipients/{mum.pk}", son, json={"tier": "none"})
+    assert patch.status == 400 and "tier" in patch.body["error"]["fields"]
+    assert (await Recipient.get(pk=mum.pk)).tier == SubsidyTier.TEKUN
 
 
 async def test_a_meal_booked_before_subsidies_counts_at_the_tier_now(canteen: Any) -> None:

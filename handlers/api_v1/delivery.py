@@ -16,7 +16,7 @@ from bot.context import SHANGHAI
 from canteen import service as canteen_service
 from community.errors import DomainError
 from craftsman_directory.service import DirectoryError, normalise_phone
-from delivery import roster, service
+from delivery import roster, service, subsidy
 from delivery.places import AddressError, parse_address
 from delivery.router import SELF_WORDS
 from delivery.service import MAX_COUNT, SELF, Result, meal_label
@@ -38,7 +38,7 @@ from handlers.api_v1.core import (
     ref,
 )
 from models.canteen import Canteen, Meal
-from models.delivery import MealSlot, Outcome, Recipient, Signup, SignupStatus
+from models.delivery import MealSlot, Outcome, Recipient, Signup, SignupStatus, SubsidyTier
 from models.users import Role, RoleGrant
 from push import outbox
 
@@ -71,6 +71,9 @@ def recipient_out(r: Recipient) -> dict[str, Any]:
         "phone": r.phone,
         "emergency_phone": r.emergency_phone,
         "diet": r.diet,
+        # Shown, never set here: staff set it (PUT /api/delivery/recipients/{id}/tier).
+        "tier": subsidy.tier_of(r).value,
+        "tier_name": subsidy.tier_name(r.tier),
     }
 
 
@@ -390,7 +393,7 @@ _RECIPIENT_PROPS: dict[str, Any] = {
 
 SCHEMAS: dict[str, Any] = {
     "Recipient": obj(
-        ["id", "label", "address", "building", "phone", "emergency_phone", "diet"],
+        ["id", "label", "address", "building", "phone", "emergency_phone", "diet", "tier"],
         {
             "id": INT,
             "label": STR,
@@ -399,6 +402,12 @@ SCHEMAS: dict[str, Any] = {
             "phone": STR,
             "emergency_phone": _NULL_STR,
             "diet": STR,
+            "tier": {
+                "type": "string",
+                "enum": [t.value for t in SubsidyTier],
+                "description": "助餐补贴类别，由食堂工作人员核实后设置，居民改不了",
+            },
+            "tier_name": STR,
         },
     ),
     "RecipientList": obj(["items"], {"items": {"type": "array", "items": ref("Recipient")}}),
