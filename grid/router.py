@@ -10,7 +10,7 @@ from bot import texts as bot_texts
 from bot.context import PREFETCH, Context
 from bot.forms import Form, Invalid, Step
 from bot.messages import Kind, Reply
-from bot.router import HandlerResult, Router, intent, kind, said
+from bot.router import HandlerResult, Router, intent, kind, said, words
 from bot.safety import unseen_neighbour
 from community.buildings import AddressError, parse_building
 from community.errors import DomainError
@@ -374,6 +374,12 @@ async def photos_to_emergency(ctx: Context) -> HandlerResult:
     # The message itself is answered as if no photo had been waiting.
     again = await ctx.services.root_router().dispatch(Context(ctx.msg, ctx.services, ctx.state))
     return [*told, *(again or [])]
+
+
+@commands.message(words("随手拍", "我要随手拍", "拍照反映", "怎么随手拍", "随手拍怎么用"))
+async def how_to_snap(ctx: Context) -> HandlerResult:
+    """随手拍 said in words: how to send one."""
+    return texts.HOW_TO_SNAP
 
 
 def _no_image(ctx: Context) -> bool:

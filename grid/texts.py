@@ -136,6 +136,8 @@ def closed_for_resident(report: GridReport) -> str:
 
 def resident_state(report: GridReport) -> str:
     head = f"{day(report.created_at)} “{gist(report, 20)}”"
+    if report.photos:
+        head += f"（附照片{len(report.photos)}张）"
     if report.closed_at is not None:
         return f"{head}：已办结（{day(report.closed_at)}），{report.note}"
     return f"{head}：网格员处理中"
@@ -183,6 +185,10 @@ def handed_off(duty_phone: str | None, phone: str) -> str:
 
 # ---- photos and places sent by chat --------------------------------------------------------
 
+HOW_TO_SNAP = (
+    "随手拍：直接拍张照片发给我，再说一句是什么事、在哪（也可以发个位置），我转给网格员。"
+    "遇到着火、有人摔倒这样的急事，请先打119、120。"
+)
 PHOTO_UNREADABLE = "抱歉，这张照片没收到，请再发一次。也可以直接打字或发语音说是什么事。"
 TOO_MANY_PHOTOS = "一件事最多附{n}张照片，已经够了。"
 PHOTO_FIRST = "照片收到了。"

@@ -123,6 +123,8 @@ async def test_a_photo_while_a_report_is_asked_for_joins_it_and_the_question_sta
     await wx.text("o-r", "不留")
     report = await GridReport.get()
     assert report.photos and report.photos[0]["url"] == PIC
+    assert "（附照片1张）" in await wx.text("o-r", "我反映的事怎么样了")
+    assert "拍张照片发给我" in await wx.text("o-r", "随手拍")
 
 
 # ---- places -----------------------------------------------------------------------------------
