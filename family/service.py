@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from community.errors import DomainError
@@ -162,24 +163,27 @@ async def relatives_of(elder: str, using_db: BaseDBAsyncClient | None = None) ->
 
 
 async def summary(openid: str) -> str:
-    as_relative = await FamilyLink.filter(relative_openid=openid).exclude(
-        status=LinkStatus.DECLINED
-    )
+    """我的家人: the links in force. A relative's requests still waiting are not counted: an
+    unknown phone makes none, so showing them would tell which phones are known."""
+    as_relative = await FamilyLink.filter(relative_openid=openid, status=LinkStatus.CONFIRMED)
     as_elder = await FamilyLink.filter(elder_openid=openid, status=LinkStatus.CONFIRMED)
-    elders = [x.elder_openid for x in as_relative if x.status is LinkStatus.CONFIRMED]
-    pending = sum(1 for x in as_relative if x.status is LinkStatus.PENDING)
-    if not elders and not as_elder and not pending:
+    if not as_relative and not as_elder:
         raise DomainError(texts.NOT_LINKED, code="not_linked")
-    return texts.listing(elders, [x.relative_openid for x in as_elder], pending)
+    return texts.listing(
+        [x.elder_openid for x in as_relative], [x.relative_openid for x in as_elder]
+    )
 
 
 async def unlink(openid: str) -> int:
-    """Every link this user is part of, as elder or relative, is removed (consent withdrawn)."""
-    removed = await FamilyLink.filter(elder_openid=openid).delete()
-    removed += await FamilyLink.filter(relative_openid=openid).delete()
-    if not removed:
+    """Every link this user is part of, as elder or relative, is removed (consent withdrawn),
+    requests still waiting too. Answered by the links that were in force only (a request to an
+    unknown phone makes none, so a waiting one must not answer differently)."""
+    mine = FamilyLink.filter(Q(elder_openid=openid) | Q(relative_openid=openid))
+    in_force = await mine.filter(status=LinkStatus.CONFIRMED).count()
+    await FamilyLink.filter(Q(elder_openid=openid) | Q(relative_openid=openid)).delete()
+    if not in_force:
         raise DomainError(texts.NOT_LINKED, code="not_linked")
-    return removed
+    return in_force
 
 
 # ---- the staff console -----------------------------------------------------------------------

@@ -47,14 +47,12 @@ def delivery_alert(what: str) -> str:
     return f"【送餐提醒】您家人订的{what}。已通知网格员，请您也尽快联系家人。"
 
 
-def listing(elders: list[str], relatives: list[str], pending: int) -> str:
+def listing(elders: list[str], relatives: list[str]) -> str:
     lines = []
     if elders:
         lines.append(f"您绑定了{len(elders)}位老人，老人送餐没人应答或紧急求助时会通知您。")
     if relatives:
         lines.append(f"有{len(relatives)}位家人绑定了您，您送餐没人应答或紧急求助时会通知他们。")
-    if pending:
-        lines.append(f"还有{pending}个绑定请求在等老人回复。")
     lines.append("回复“解除家人绑定”可取消。")
     return "\n".join(lines)
 

@@ -126,17 +126,17 @@ async def erase(redis: Redis, openid: str, conversation: str, now: dt.datetime) 
 
 
 async def what_we_keep(openid: str) -> str:
-    """我的信息存了什么: what we keep and why, and this account's own family links (whom, and
-    which way: told of them, or they of you)."""
-    as_relative = await FamilyLink.filter(relative_openid=openid).exclude(
-        status=LinkStatus.DECLINED
-    )
+    """我的信息存了什么: what we keep and why, and this account's own family links in force
+    (whom, and which way: told of them, or they of you)."""
+    # A relative's requests still waiting are kept too (WHAT_WE_KEEP says so) but not listed:
+    # a request to an unknown phone makes none, so listing them would tell which are known.
+    as_relative = await FamilyLink.filter(relative_openid=openid, status=LinkStatus.CONFIRMED)
     as_elder = await FamilyLink.filter(elder_openid=openid, status=LinkStatus.CONFIRMED)
     lines = []
     for link in as_relative:
         own = await Recipient.filter(openid=link.elder_openid, label=delivery.SELF).first()
         whom = f"尾号{own.phone[-4:]}的老人" if own and own.phone else "一位老人"
-        lines.append(texts.linked_elder(whom, link.status is LinkStatus.PENDING))
+        lines.append(texts.linked_elder(whom))
     for link in as_elder:
         lines.append(texts.linked_relative(link.note))
     return texts.what_we_keep(lines)

@@ -171,6 +171,16 @@ async def test_a_stranger_cannot_tell_a_known_phone_from_an_unknown_one(say: Cha
     assert await OutboxMessage.filter(target="o-other").count() == 0
 
 
+async def test_a_waiting_request_answers_as_one_to_an_unknown_phone(say: Chat) -> None:
+    """Nothing the relative can ask afterwards tells a known phone from an unknown one."""
+    await say(STRANGER, f"绑定家人 {ELDER_PHONE}")  # known: a request waits for the elder
+    await say("o-other", "绑定家人 13912345678")  # unknown: nothing
+    assert await FamilyLink.filter(relative_openid=STRANGER).exists()
+    for asked in ("我的家人", "我的信息存了什么", "解除家人绑定"):
+        assert await say(STRANGER, asked) == await say("o-other", asked), asked
+    assert not await FamilyLink.filter(relative_openid=STRANGER).exists()  # withdrawn too
+
+
 async def test_link_requests_are_limited_per_account_per_day(say: Chat) -> None:
     for i in range(service.REQUESTS_PER_DAY):
         assert await say(STRANGER, f"绑定家人 1391234567{i}") == texts.ASKED
