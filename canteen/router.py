@@ -124,20 +124,31 @@ async def menu_post(ctx: Context) -> HandlerResult:
     return await forms.start(ctx, MENU_CONFIRM, data)
 
 
-# 复制上周菜单 / 照上周一样 / 用上周的菜单 / 明天午餐照上周二的: last week's menu as a draft.
+# 复制上周菜单 / 照上周一样 / 用上周的菜单 / 明天午餐照上周二的 / 上周的菜单再发一遍: last
+# week's menu as a draft. What comes before names the day(s) and meal.
 _COPY = re.compile(
     r"(?:复制|照着?|用|按照?|同|跟)\s*上(?:个)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天](?![样])|)"
     r"(?:的|那样|一样)?(?:菜单|菜谱|菜)?(?:一样|那样|的)?"
 )
 _COPY_TAIL = re.compile(r"^[\s吧发布来做出个一下那样一样的菜单呗。！!，,]*$")
+_AGAIN = re.compile(
+    r"把?上(?:个)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天]|)的?(?:菜单|菜谱)"
+    r"(?:再|重新|照样)(?:发|用|来)(?:一遍|一次|一下)?(?:吧|呗)?$"
+)
 
 
-def _copy_request(ctx: Context) -> re.Match[str] | None:
+def _copy_request(ctx: Context) -> tuple[str, str] | None:
+    """(the words before the copy words, the weekday named or ""), or None for no copy."""
     text = said(ctx)
-    m = _COPY.search(text) if len(text) <= 30 else None
-    if m is None or not _COPY_TAIL.match(text[m.end() :]):
+    if len(text) > 30:
         return None
-    return m
+    m = _COPY.search(text)
+    if m is not None and _COPY_TAIL.match(text[m.end() :]):
+        return text[: m.start()], m.group("wd")
+    m = _AGAIN.search(text)
+    if m is not None:
+        return text[: m.start()], m.group("wd")
+    return None
 
 
 async def _is_copy(ctx: Context) -> bool:
@@ -163,15 +174,13 @@ def _copy_days(words: str, today: dt.date) -> list[dt.date]:
 async def copy_last_week(ctx: Context) -> HandlerResult:
     """Staff: last week's menus as drafts for the day(s) named (tomorrow if none), shown for
     确认 as a pasted menu is; edits said in words before that."""
-    m = _copy_request(ctx)
+    asked = _copy_request(ctx)
     canteen = await service.staff_canteen(ctx.user)
-    if m is None or canteen is None:
+    if asked is None or canteen is None:
         return None
-    text = said(ctx)
-    before = text[: m.start()]
+    before, wd = asked
     today = ctx.now().date()
     meal = extract_meal(before)
-    wd = m.group("wd")
     weekday = WEEKDAYS.index("日" if wd == "天" else wd) if wd else None
     try:
         copied = await service.copy_last_week(

@@ -363,6 +363,8 @@ async def test_copy_one_meal_from_a_named_weekday_and_say_plainly_when_there_is_
     assert "确认" not in await say(STAFF, "确认")
     [published] = await Menu.filter(date=dt.date(2026, 11, 26))
     assert published.version == 1 and published.dishes[0]["name"] == "拍黄瓜"
+    assert "土豆烧牛肉" in await say(STAFF, "明天午餐把上周二的菜单再发一遍")
+    assert "取消" in await say(STAFF, "取消")
     # Residents cannot copy menus.
     assert "草稿" not in await say("o-r", "明天午餐照上周二的")
 
