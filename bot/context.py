@@ -10,13 +10,13 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 
 from bot import turns
 from bot.messages import Incoming, Kind, Location
 from bot.turns import Turn
 from community.clock import SHANGHAI as SHANGHAI  # re-exported: older imports
 from infra import keys
+from infra.redis_lane import Script
 
 if TYPE_CHECKING:
     from bot.nlu import ParseResult
@@ -67,8 +67,7 @@ RECENT_TTL = 24 * 3600
 # Claim a message (SET NX) and, only if it is ours, take the user's turn (bot/turns.py) and,
 # only if that was free, read the prefetch keys: one round trip. false: claimed before;
 # {0}: ours, but another message of the user's is being answered; {1, values...}: go.
-_CLAIM = AsyncScript(
-    None,  # type: ignore[arg-type]  # bound per call (client=...)
+_CLAIM = Script(
     b"""
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return false end
 if not redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[4]) then return {0} end
@@ -78,14 +77,13 @@ if #KEYS > 2 then
   for i = 1, #KEYS - 2 do out[i + 1] = values[i] end
 end
 return out
-""",
+"""
 )
 
 # Store the answer under the claim (unless the claim moved on, e.g. the answer went out as a
 # customer-service message), apply the message's deferred writes, then give the user's turn
 # back (if still ours): one round trip.
-_FINISH = AsyncScript(
-    None,  # type: ignore[arg-type]
+_FINISH = Script(
     b"""
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
@@ -101,7 +99,7 @@ for i = 3, #KEYS do
 end
 if ARGV[4] ~= '' and redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
 return 1
-""",
+"""
 )
 
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 
 from infra import keys
+from infra.redis_lane import Script
 
 log = logging.getLogger(__name__)
 
@@ -33,22 +33,20 @@ POLL_FIRST = 0.005  # seconds; doubles up to POLL_MAX while waiting
 POLL_MAX = 0.1
 
 # Take the turn and, only then, read the user's keys: one round trip. False when it is taken.
-TAKE = AsyncScript(
-    None,  # type: ignore[arg-type]  # bound per call (client=...)
+TAKE = Script(
     b"""
 if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return false end
 if #KEYS == 1 then return {} end
 return redis.call('MGET', unpack(KEYS, 2))
-""",
+"""
 )
 
 # Give the turn back only if it is still ours (the lease may have ended and passed on).
-GIVE_BACK = AsyncScript(
-    None,  # type: ignore[arg-type]
+GIVE_BACK = Script(
     b"""
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
-""",
+"""
 )
 
 

@@ -11,7 +11,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from canteen import texts
+from canteen import catalog, texts
 from canteen.menu_parser import MenuDraft, render_menu
 from community.errors import DomainError
 from models.canteen import (
@@ -44,7 +44,7 @@ async def staff_canteen(openid: str) -> Canteen | None:
 
 async def default_canteen() -> Canteen | None:
     # One canteen per community today; with several, the resident's nearest would be chosen.
-    return await Canteen.all().order_by("id").first()
+    return await catalog.cached(("canteen",), Canteen.all().order_by("id").first)
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,8 @@ async def publish_menu(
         return await _publish(canteen, draft, staff_openid, templates)
     except IntegrityError:  # another first publication of this menu won the race
         return await _publish(canteen, draft, staff_openid, templates)
+    finally:
+        catalog.clear()  # committed (or not): menu questions read the database again
 
 
 async def _publish(
@@ -230,8 +232,17 @@ async def menus_on(canteen: Canteen, day: dt.date) -> list[Menu]:
 async def find_menus(canteen: Canteen, day: dt.date, meals: list[Meal]) -> dict[Meal, Menu]:
     """The published menus of `meals` on `day`, by meal, in one query (a resident asking "今天
     吃什么" wants every meal: one query each was most of what the question cost)."""
-    rows = await Menu.filter(canteen=canteen, date=day, meal__in=list(meals))
-    return {Meal(m.meal): m for m in rows}
+    day_menus = await _menus_of_day(canteen.pk, day)
+    return {meal: day_menus[meal] for meal in map(Meal, meals) if meal in day_menus}
+
+
+async def _menus_of_day(canteen_id: int, day: dt.date) -> dict[Meal, Menu]:
+    """Every published menu of the canteen on `day`, by meal (kept a few seconds: catalog)."""
+
+    async def load() -> dict[Meal, Menu]:
+        return {Meal(m.meal): m for m in await Menu.filter(canteen_id=canteen_id, date=day)}
+
+    return await catalog.cached(("menus", canteen_id, day), load)
 
 
 async def price_on(meal: CanteenMeal, day: dt.date) -> int:
@@ -245,16 +256,10 @@ async def price_on(meal: CanteenMeal, day: dt.date) -> int:
 async def prices_on(meals: list[CanteenMeal], day: dt.date) -> list[int]:
     """`price_on` of each of `meals`, in their order, in one query (a sign-up quotes every
     meal)."""
-    if not meals:
-        return []
-    menus = {
-        (m.canteen_id, Meal(m.meal)): m  # type: ignore[attr-defined]
-        for m in await Menu.filter(
-            canteen_id__in={m.canteen_id for m in meals},  # type: ignore[attr-defined]
-            date=day,
-            meal__in=list({m.meal for m in meals}),
-        )
-    }
+    menus = {}
+    for canteen_id in {m.canteen_id for m in meals}:  # type: ignore[attr-defined]
+        for meal, menu in (await _menus_of_day(canteen_id, day)).items():
+            menus[(canteen_id, meal)] = menu
     return [_price(m, menus.get((m.canteen_id, Meal(m.meal)))) for m in meals]  # type: ignore[attr-defined]
 
 
@@ -266,7 +271,13 @@ def _price(meal: CanteenMeal, menu: Menu | None) -> int:
 
 
 async def meals_of(canteen: Canteen) -> list[CanteenMeal]:
-    return sorted(await CanteenMeal.filter(canteen=canteen), key=lambda m: meal_rank(m.meal))
+    """The canteen's meals, breakfast to dinner (kept a few seconds: see catalog)."""
+
+    async def load() -> list[CanteenMeal]:
+        rows = await CanteenMeal.filter(canteen_id=canteen.pk)
+        return sorted(rows, key=lambda m: meal_rank(m.meal))
+
+    return list(await catalog.cached(("meals", canteen.pk), load))
 
 
 async def set_subscription(openid: str, active: bool, channel: str = "wechat") -> bool:

@@ -16,7 +16,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from canteen.service import default_canteen
+from canteen.service import default_canteen, meals_of
 from community.clock import SHANGHAI
 from community.errors import DomainError
 from delivery import round_off, subsidy, texts
@@ -91,8 +91,7 @@ def meal_label(meal: Meal | str) -> str:
 
 async def delivered_meals(canteen: Canteen) -> list[CanteenMeal]:
     """The canteen's meals that deliver (capacity above zero), breakfast to dinner."""
-    meals = await CanteenMeal.filter(canteen=canteen, delivery_capacity__gt=0)
-    return sorted(meals, key=lambda m: meal_rank(m.meal))
+    return [m for m in await meals_of(canteen) if m.delivery_capacity > 0]
 
 
 async def slot_for(meal: CanteenMeal, day: dt.date) -> MealSlot:

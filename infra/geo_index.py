@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
+
+from infra.redis_lane import Script
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +20,7 @@ CHUNK = 5000
 GEO_LAT_MAX = 85.05112878
 
 # GEOSEARCH, then HMGET of the members found: returns distance, card, distance, card, ...
-NEARBY = AsyncScript(
-    None,  # type: ignore[arg-type]  # bound per call (client=...)
+NEARBY = Script(
     b"""
 local found = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2],
                          'BYRADIUS', ARGV[3], 'm', 'ASC', 'COUNT', ARGV[4], 'WITHDIST')
@@ -34,7 +34,7 @@ for i, hit in ipairs(found) do
   out[2 * i] = cards[i]
 end
 return out
-""",
+"""
 )
 
 

@@ -15,6 +15,8 @@ from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
 
+from infra.redis_lane import close_lane
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -95,6 +97,7 @@ async def open_redis(url: str | None, data_dir: Path) -> AsyncIterator[Redis]:
         await client.ping()
         yield client
     finally:
+        close_lane(client)
         await client.aclose()
         if server is not None:
             await asyncio.to_thread(stop_embedded, server)

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 import xmltodict
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from wechatpy.crypto import WeChatCrypto
 
 from bot import texts
@@ -16,6 +18,7 @@ from bot.context import Context
 from bot.dispatch import build_router
 from bot.messages import Kind
 from bot.router import Router, kind
+from handlers import wechat_protocol as proto
 from handlers.keys import bot_key, redis_key
 from infra import keys
 from models.users import User
@@ -492,3 +495,80 @@ async def test_a_comment_is_harmless_but_a_declaration_after_it_is_not(client: A
     assert (await post(client, "<!-- from a proxy -->" + body)).status == 200
     refused = body.replace("<xml>", "<!DOCTYPE xml><xml>", 1)
     assert (await post(client, refused)).status == 400
+
+
+# ---- the text fast path (wechat_protocol._plain_text) ----------------------------------------
+
+_FIELDS = ("source", "target", "id", "content", "create_time", "type")
+
+
+def _general(body: bytes) -> Any:
+    from wechatpy import parse_message
+
+    return parse_message(body.decode("utf-8"))
+
+
+@given(
+    content=st.text(
+        st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"),
+        min_size=1,
+        max_size=60,
+    ),
+    user=st.from_regex(r"o[A-Za-z0-9_-]{5,28}", fullmatch=True),
+    msg_id=st.integers(min_value=1, max_value=2**63 - 1),
+    cdata=st.booleans(),
+)
+@settings(max_examples=300, deadline=None)
+def test_a_text_message_reads_the_same_on_the_fast_path(
+    content: str, user: str, msg_id: int, cdata: bool
+) -> None:
+    """Whatever the resident typed, the fast path gives what wechatpy's general path gives."""
+    from xml.sax.saxutils import escape
+
+    body_text = (
+        "<![CDATA[" + content.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+        if cdata
+        else escape(content)
+    )
+    body = (
+        f"<xml><ToUserName><![CDATA[gh_x]]></ToUserName><FromUserName><![CDATA[{user}]]>"
+        f"</FromUserName><CreateTime>1764470000</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content>{body_text}</Content><MsgId>{msg_id}</MsgId></xml>"
+    ).encode()
+    general = _general(body)
+    fast = proto._plain_text(body)
+    if not content.strip():  # an empty text: the general path's to judge
+        assert fast is None
+        return
+    assert fast is not None
+    assert {f: getattr(fast, f) for f in _FIELDS} == {f: getattr(general, f) for f in _FIELDS}
+    assert proto.dedupe_key(fast) == proto.dedupe_key(general)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # a nested, a repeated and an unknown element, an attribute, stray text, a bad MsgId,
+        # a text message without Content, an image: each left to the general path
+        "<xml><FromUserName>o1</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>"
+        "<Content><b>x</b></Content></xml>",
+        "<xml><FromUserName>o1</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>"
+        "<Content>a</Content><Content>b</Content></xml>",
+        "<xml><FromUserName>o1</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>"
+        "<Content>a</Content><Extra>1</Extra></xml>",
+        '<xml><FromUserName a="1">o1</FromUserName><CreateTime>1</CreateTime>'
+        "<MsgType>text</MsgType><Content>a</Content></xml>",
+        "<xml>stray<FromUserName>o1</FromUserName><CreateTime>1</CreateTime>"
+        "<MsgType>text</MsgType><Content>a</Content></xml>",
+        "<xml><FromUserName>o1</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>"
+        "<Content>a</Content><MsgId>x</MsgId></xml>",
+        "<xml><FromUserName>o1</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>"
+        "</xml>",
+        "<xml><FromUserName>o1</FromUserName><CreateTime>1</CreateTime><MsgType>image</MsgType>"
+        "<PicUrl>http://x/y.jpg</PicUrl></xml>",
+        "<notxml><FromUserName>o1</FromUserName></notxml>",
+        "<xml><FromUserName>o1",
+    ],
+)
+def test_anything_unusual_is_left_to_the_general_path(body: str) -> None:
+    assert proto._plain_text(body.encode()) is None

@@ -1,0 +1,108 @@
+"""The pipelined Redis connection the per-message scripts use (infra/redis_lane.py), against the
+real Redis of the suite: replies reach their own callers, whatever is in flight, lost or
+cancelled, and the scripts behave as they did on redis-py."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+
+from infra.redis_lane import Lane, Script, close_lane, lane_of
+
+ECHO = Script(b"return {ARGV[1], redis.call('GET', KEYS[1])}")
+
+
+@pytest.fixture
+def redis(bot: Any) -> Redis:
+    client: Redis = bot.services.redis
+    return client
+
+
+def _lane(redis: Redis) -> Lane:
+    lane = lane_of(redis)
+    assert lane is not None
+    return lane
+
+
+async def test_many_calls_in_flight_each_get_their_own_reply(redis: Redis) -> None:
+    await redis.set("lane:k", "v")
+    results = await asyncio.gather(
+        *(ECHO(keys=["lane:k"], args=[str(i)], client=redis) for i in range(500))
+    )
+    assert results == [[str(i), "v"] for i in range(500)]
+
+
+async def test_the_lane_reads_the_same_database_as_the_client(redis: Redis) -> None:
+    # The suite's Redis may be a numbered database of a shared server: the lane selects it.
+    await redis.set("lane:db", "here")
+    assert await _lane(redis).call("GET", "lane:db") == "here"
+
+
+async def test_a_script_redis_has_forgotten_is_sent_again(redis: Redis) -> None:
+    await redis.set("lane:k", "v")
+    assert await ECHO(keys=["lane:k"], args=["1"], client=redis) == ["1", "v"]
+    await redis.script_flush()
+    lane = _lane(redis)
+    lane.sent.clear()
+    assert await ECHO(keys=["lane:k"], args=["2"], client=redis) == ["2", "v"]
+    assert lane.sent == {"EVALSHA": 1, "EVAL": 1}  # NOSCRIPT, then the source (cached again)
+    lane.sent.clear()
+    assert await ECHO(keys=["lane:k"], args=["3"], client=redis) == ["3", "v"]
+    assert lane.sent == {"EVALSHA": 1}
+
+
+async def test_an_error_reply_is_raised_to_its_caller_only(redis: Redis) -> None:
+    broken = Script(b"return redis.call('NOSUCHCOMMAND')")
+    good = ECHO(keys=["lane:k"], args=["ok"], client=redis)
+    bad = broken(keys=[], args=[], client=redis)
+    results = await asyncio.gather(bad, good, return_exceptions=True)
+    assert isinstance(results[0], ResponseError)
+    assert results[1] == ["ok", None]
+
+
+async def test_a_cancelled_call_does_not_shift_the_replies_of_the_others(redis: Redis) -> None:
+    lane = _lane(redis)
+    await lane.call("PING")
+    slow = asyncio.ensure_future(lane.call("BLPOP", "lane:never", "0.2"))
+    after = asyncio.ensure_future(lane.call("ECHO", "after"))
+    await asyncio.sleep(0.01)
+    slow.cancel()
+    assert await after == "after"
+    assert await lane.call("ECHO", "later") == "later"
+
+
+async def test_a_lost_connection_fails_the_calls_in_flight_and_the_next_call_reconnects(
+    redis: Redis,
+) -> None:
+    lane = _lane(redis)
+    lane_id = await lane.call("CLIENT", "ID")
+    waiting = asyncio.ensure_future(lane.call("BLPOP", "lane:never", "5"))
+    await asyncio.sleep(0.05)
+    await redis.client_kill_filter(_id=lane_id)
+    with pytest.raises(RedisConnectionError):
+        await asyncio.wait_for(waiting, 3)
+    assert await lane.call("ECHO", "again") == "again"
+    assert await lane.call("CLIENT", "ID") != lane_id
+
+
+async def test_a_closed_lane_is_made_anew(redis: Redis) -> None:
+    first = _lane(redis)
+    close_lane(redis)
+    second = _lane(redis)
+    assert second is not first
+    assert await second.call("ECHO", "x") == "x"
+    with pytest.raises(RedisConnectionError):
+        await first.call("ECHO", "x")  # closed for good: it does not connect again
+
+
+async def test_a_server_that_is_not_there_is_a_connection_error() -> None:
+    client = Redis(host="127.0.0.1", port=1, decode_responses=True)
+    with pytest.raises(RedisConnectionError):
+        await ECHO(keys=["k"], args=["1"], client=client)
+    close_lane(client)
+    await client.aclose()
