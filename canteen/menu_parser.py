@@ -212,7 +212,7 @@ def menu_post(draft: MenuDraft) -> str:
 # Edits said to a draft before it is confirmed: "红烧肉换成红烧鸡腿", "去掉拍黄瓜",
 # "加 汤：冬瓜汤", "价格12元"; a meal in front ("晚餐加青菜") picks the draft among several.
 _MEAL_FRONT = re.compile(r"^(早餐|早饭|午餐|午饭|中午|晚餐|晚饭|晚上)的?\s*")
-_RENAME = re.compile(r"^把?\s*(.{1,20}?)\s*(?:换成|改成|改为|换为|换)\s*(.{1,20})$")
+_RENAME = re.compile(r"^把?\s*+(.{1,20}?)\s*+(?:换成|改成|改为|换为|换)\s*+(.{1,20})$")
 _REMOVE = re.compile(r"^(?:去掉|删掉|删除|删去|不要|拿掉|去除)\s*(.{1,60})$")
 _ADD = re.compile(r"^(?:加上|添加|增加|再加|加)\s*(?:一[个道份样]\s*)?(.{1,80})$")
 _NEW_PRICE = re.compile(

@@ -93,7 +93,7 @@ def yuan(cents: int) -> str:
 
 def parse_yuan(text: str) -> int:
     """'4' / '2.5' / '2.5元' → cents; raises DomainError."""
-    m = re.fullmatch(r"\s*(\d{1,4})(?:\.(\d{1,2}))?\s*元?\s*", text or "")
+    m = re.fullmatch(r"(\d{1,4})(?:\.(\d{1,2}))?\s*+元?", (text or "").strip())
     if m is None:
         raise DomainError(texts.BAD_SUBSIDY_AMOUNT, code="invalid", field="amount")
     return int(m.group(1)) * 100 + int((m.group(2) or "0").ljust(2, "0"))
@@ -322,7 +322,7 @@ def recipient_line(r: Recipient) -> str:
 
 def month_bounds(month: str) -> tuple[dt.date, dt.date]:
     """'2026-11' → (first day, first day of the next month)."""
-    m = re.fullmatch(r"\s*(\d{4})\s*[-/年.]\s*(\d{1,2})\s*月?\s*", month or "")
+    m = re.fullmatch(r"(\d{4})\s*+[-/年.]\s*+(\d{1,2})\s*+月?", (month or "").strip())
     if m is None or not 1 <= int(m.group(2)) <= 12 or not 2000 <= int(m.group(1)) <= 2100:
         raise DomainError(texts.BAD_MONTH, code="invalid", field="month")
     first = dt.date(int(m.group(1)), int(m.group(2)), 1)
