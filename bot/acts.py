@@ -29,9 +29,25 @@ _LEAVE = re.compile(
 )
 
 
+# Voice-style filler at the start ("嗯，那个，就是说 我的待办"): no command starts with it. The
+# sounds go with or without a pause; words that also begin real phrases (这个月, 就是我, 啊呀)
+# only before one. The pauses are possessive: a run of them is never split two ways.
+_FILLER = re.compile(
+    r"^(?:(?:嗯|呃|唔|那个|就是说|那啥)[\s，,、。.…~～]*+"
+    r"|(?:额|哦|噢|啊|这个|就是|然后|我说|那什么)[\s，,、。.…~～]++)+"
+)
+
+
+def strip_filler(text: str) -> str:
+    """`text` without the filler a voice message starts with; the text itself if nothing else."""
+    rest = _FILLER.sub("", text, count=1)
+    return rest if rest.strip(_EDGE) else text
+
+
 def is_leave(text: str) -> bool:
     """The message asks to leave whatever is going on ("算了", "算了不订了", "回头再说")."""
-    return len(text) <= SHORT and bool(_LEAVE.match(text.strip(_EDGE).replace(" ", "")))
+    s = strip_filler(text.strip(_EDGE))
+    return len(text) <= SHORT and bool(_LEAVE.match(s.strip(_EDGE).replace(" ", "")))
 
 
 # ---- side questions: answered in the middle of a form, which then asks its step again --------

@@ -244,6 +244,8 @@ async def handle(ctx: Context) -> list[Reply] | None:
     if text and acts.is_leave(ctx.msg.text):
         await clear(ctx)
         return [Reply(LEFT.format(title=form.title)), *await offer_suspended(ctx)]
+    if text and await ctx.services.root_router().wanted_anywhere(ctx):
+        return await _detour(ctx, form, step, data)  # "我反映的事怎么样了", "删除我的信息"
     if text and data.get("_choosing"):
         chosen = await _choose_field(ctx, form, step, data, text)
         if chosen is not None:

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
+from bot.acts import strip_filler
 from bot.context import Context
 from bot.messages import Kind, Reply, as_replies
 
@@ -27,20 +28,36 @@ class Router:
         # Tried before the system routes (cancel, forms): emergencies, whatever the state.
         self.before_system = before_system
         self._routes: list[tuple[tuple[Filter, ...], Handler]] = []
+        # Routes whose words mean one thing only ("我反映的事怎么样了", "删除我的信息"): a form in
+        # progress answers them as a question asked in passing, never as its step's answer.
+        self._anywhere: list[tuple[Filter, ...]] = []
         self._children: list[Router] = []
         self._resumers: dict[str, Resumer] = {}
 
     def __repr__(self) -> str:
         return f"Router({self.name!r})"
 
-    def message(self, *filters: Filter) -> Callable[[Handler], Handler]:
-        """Register a handler that runs when every filter passes."""
+    def message(self, *filters: Filter, anywhere: bool = False) -> Callable[[Handler], Handler]:
+        """Register a handler that runs when every filter passes; with `anywhere`, also in the
+        middle of a form (the form asks its step again after the answer)."""
 
         def register(handler: Handler) -> Handler:
             self._routes.append((filters, handler))
+            if anywhere:
+                self._anywhere.append(filters)
             return handler
 
         return register
+
+    async def wanted_anywhere(self, ctx: Context) -> bool:
+        """Some route registered `anywhere` (here or in an included router) takes the message."""
+        for filters in self._anywhere:
+            if await _passes(filters, ctx):
+                return True
+        for child in self._children:
+            if await child.wanted_anywhere(ctx):
+                return True
+        return False
 
     def on_resume(self, action: str) -> Callable[[Resumer], Resumer]:
         """Register what carries on a pending `action` once the awaited input arrives."""
@@ -88,6 +105,16 @@ class Router:
         return None
 
 
+async def _passes(filters: tuple[Filter, ...], ctx: Context) -> bool:
+    for check in filters:
+        ok = check(ctx)
+        if ok is not True and ok is not False and inspect.isawaitable(ok):
+            ok = await ok
+        if not ok:
+            return False
+    return True
+
+
 # ---- filters ---------------------------------------------------------------------------------
 
 
@@ -118,8 +145,9 @@ _TRAILING = "。.!！?？~～ 　呀啊吧呢哈嘛啦了"
 
 @lru_cache(maxsize=256)  # a message meets dozens of `words` filters: strip it once
 def command_text(text: str) -> str:
-    """Text with surrounding spaces, punctuation and trailing particles removed."""
-    return text.strip().rstrip(_TRAILING).strip()
+    """Text with surrounding spaces, punctuation, trailing particles and a voice message's
+    leading filler ("嗯 那个 就是说 …") removed."""
+    return strip_filler(text.strip()).rstrip(_TRAILING).strip()
 
 
 def said(ctx: Context) -> str:

@@ -238,7 +238,7 @@ _PAUSE_UNTIL = re.compile(
 )
 
 
-@router.message(lambda ctx: bool(_PAUSE_UNTIL.match(said(ctx))))
+@router.message(lambda ctx: bool(_PAUSE_UNTIL.match(said(ctx))), anywhere=True)
 async def pause_until(ctx: Context) -> HandlerResult:
     """休息到下周一: hidden from searches until that day; searches show them again from it."""
     m = _PAUSE_UNTIL.match(said(ctx))
@@ -265,7 +265,7 @@ _MY_STATS = re.compile(
 )
 
 
-@router.message(lambda ctx: bool(_MY_STATS.match(said(ctx))))
+@router.message(lambda ctx: bool(_MY_STATS.match(said(ctx))), anywhere=True)
 async def my_stats(ctx: Context) -> HandlerResult:
     """我的数据 / 本月被找了几次: a craftsman's month so far."""
     try:
@@ -275,7 +275,7 @@ async def my_stats(ctx: Context) -> HandlerResult:
     return service.month_stats_text(stats)
 
 
-@router.message(words("暂停接单", "恢复接单"))
+@router.message(words("暂停接单", "恢复接单"), anywhere=True)
 async def pause_own(ctx: Context) -> HandlerResult:
     """A craftsman hides or shows their own entry."""
     pause = said(ctx) == "暂停接单"

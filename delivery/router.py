@@ -250,7 +250,7 @@ def _year_said(word: str | None, this_year: int) -> int:
     return int(word.rstrip("年"))
 
 
-@router.message(lambda ctx: bool(_MY_POINTS.match(said(ctx))))
+@router.message(lambda ctx: bool(_MY_POINTS.match(said(ctx))), anywhere=True)
 async def my_points(ctx: Context) -> HandlerResult:
     """我的积分: a volunteer's points this year (and this month, with what they were for)."""
     now = ctx.now()

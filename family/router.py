@@ -57,7 +57,7 @@ async def decline(ctx: Context) -> HandlerResult:
     return texts.DECLINED
 
 
-@router.message(words("我的家人", "家人绑定", "绑定的家人"))
+@router.message(words("我的家人", "家人绑定", "绑定的家人"), anywhere=True)
 async def mine(ctx: Context) -> HandlerResult:
     try:
         return await service.summary(ctx.user)

@@ -144,10 +144,18 @@ _TODO = re.compile(
     r"(?:没办|没处理|没办完|要处理|待办|待处理)(?:完)?的?(?:事)?(?:吗|呢|啊)?$"
 )
 _CLOSE = re.compile(r"^办结\s*(?:第|#|＃)?\s*(\d{1,9})\s*(?:号|条)?[\s:：,，。.、]*(.*)$", re.S)
+# Asked as people ask: "我上回说的那个灯 修了没有", "俺报的下水道咋样了", "楼道灯修好了没".
+_PROGRESS = (
+    r"(?:怎么样|怎样|咋样|啥情况|有人管吗?|有人来吗?|有回音吗?|有结果吗?|"
+    r"(?:修|弄|处理|解决|办|换)(?:好|完)?了?(?:没有?|吗|么|没呢))"
+)
 _MINE = re.compile(
-    r"^(我|我们)?(之前|上次|前几天)?(反映|报|提|说|投诉)(过)?的(事情?|问题|情况|那件事)"
+    r"^(我|我们|俺)?(之前|上次|前几天)?(反映|报|提|说|投诉)(过)?的(事情?|问题|情况|那件事)"
     r"(怎么样|怎样|处理|办|有结果|有进展|进展|解决)?.{0,8}$"
     r"|^我的反映$"
+    r"|^(?:我|我们|俺)?(?:之前|上次|上回|前几天|前两天|昨天|前天|刚才|那天)?"
+    rf"(?:反映|报修|报|提|说|投诉)(?:过)?的(?!名).{{0,12}}?{_PROGRESS}$"
+    rf"|^[^\d，,。]{{1,10}}?(?:修好|弄好|处理好|换好|解决)了?(?:没有?|吗|么|没呢)$"
 )
 
 
@@ -163,7 +171,7 @@ def _is_mine(ctx: Context) -> bool:
     return bool(_MINE.match(said(ctx)))
 
 
-@commands.message(_is_todo)
+@commands.message(_is_todo, anywhere=True)
 async def todo(ctx: Context) -> HandlerResult:
     """我的待办: a grid worker's open reports, urgent first."""
     try:
@@ -172,7 +180,7 @@ async def todo(ctx: Context) -> HandlerResult:
         return exc.message
 
 
-@commands.message(_is_close)
+@commands.message(_is_close, anywhere=True)
 async def close(ctx: Context) -> HandlerResult:
     """办结 3 灯已换好: close report 3; the resident is told, with the note."""
     m = _CLOSE.match(ctx.msg.text.strip())
@@ -184,7 +192,7 @@ async def close(ctx: Context) -> HandlerResult:
     return texts.closed_for_worker(report)
 
 
-@commands.message(_is_mine)
+@commands.message(_is_mine, anywhere=True)
 async def my_reports(ctx: Context) -> HandlerResult:
     """我反映的事怎么样了: each of the resident's reports and its state."""
     return texts.mine(await service.reports_of(ctx.user))
@@ -243,7 +251,7 @@ HANDOFF_FORM = Form(
 )
 
 
-@commands.message(_is_handoff)
+@commands.message(_is_handoff, anywhere=True)
 async def hand_off(ctx: Context) -> HandlerResult:
     """转人工 / 找个真人 / 打电话给社区: the duty phone, and the building's grid worker gets the
     resident's last few exchanges with the bot (so they need not say it all again)."""
@@ -251,6 +259,10 @@ async def hand_off(ctx: Context) -> HandlerResult:
     known = await known_recipient(ctx.user, SELF)
     if known is not None:
         data.update(where=known.address, building=known.building, phone=known.phone)
+    elif (last := await service.last_place(ctx.user)) is not None:  # an earlier report said
+        data.update(where=last.address, building=last.building)
+        if last.phone:
+            data["phone"] = last.phone
     return await forms.start(ctx, HANDOFF_FORM, data)
 
 

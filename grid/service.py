@@ -328,6 +328,11 @@ async def reports_of(resident: str, limit: int = texts.SHOWN) -> list[GridReport
     return await GridReport.filter(openid=resident).order_by("-id").limit(limit)
 
 
+async def last_place(resident: str) -> GridReport | None:
+    """The resident's latest report that named a building: where they were last heard of."""
+    return await GridReport.filter(openid=resident).exclude(building="").order_by("-id").first()
+
+
 # ---- for the console -------------------------------------------------------------------------
 
 

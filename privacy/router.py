@@ -24,19 +24,19 @@ def _text(ctx: Context) -> str:
     return command_text(ctx.msg.text) if ctx.msg.kind is Kind.TEXT else ""
 
 
-@router.message(lambda ctx: bool(_WHAT.match(_text(ctx))))
+@router.message(lambda ctx: bool(_WHAT.match(_text(ctx))), anywhere=True)
 async def what_we_keep(ctx: Context) -> HandlerResult:
     """我的信息存了什么: what we keep and why, in one reply (with this account's family links)."""
     return await service.what_we_keep(ctx.user)
 
 
-@router.message(lambda ctx: bool(_DELETE.match(_text(ctx))))
+@router.message(lambda ctx: bool(_DELETE.match(_text(ctx))), anywhere=True)
 async def ask_to_erase(ctx: Context) -> HandlerResult:
     """删除我的信息: say what goes and ask for the confirming words."""
     return texts.ASK_CONFIRM
 
 
-@router.message(lambda ctx: bool(_CONFIRM.match(_text(ctx))))
+@router.message(lambda ctx: bool(_CONFIRM.match(_text(ctx))), anywhere=True)
 async def erase(ctx: Context) -> HandlerResult:
     """确认删除我的信息: erase (upcoming bookings cancelled; counts kept without the person)."""
     try:
