@@ -121,6 +121,10 @@ DEMO: list[tuple[str, list[str], str, str, str, float, float, str, bool]] = [
 ]
 
 
+# The demo craftsman who talks to the bot (chat --user demo-craftsman): 休息到下周一, 我的数据.
+CHATTING = {"张师傅": "demo-craftsman"}
+
+
 async def seed_demo() -> str:
     """Create (or refresh) the demo craftsmen; the index is rebuilt when the app starts."""
     created = 0
@@ -139,7 +143,11 @@ async def seed_demo() -> str:
                 "home_visits": visits,
                 "status": Status.APPROVED,
                 "source": Source.DEMO,
+                "openid": CHATTING.get(name),
             },
         )
         created += was_created
-    return f"{len(DEMO)} craftsmen around People's Square ({created} new)"
+    return (
+        f"{len(DEMO)} craftsmen around People's Square ({created} new; 张师傅 chats as "
+        "demo-craftsman)"
+    )

@@ -21,6 +21,7 @@ from bot.nearby import ASK_LOCATION, NearbySearch
 from bot.nlu.slots import extract_dates
 from bot.router import HandlerResult, Router, intent, said, words
 from community import geo, hours
+from community.numerals import cn_number
 from community.roles import is_admin
 from craftsman_directory import search, service
 from craftsman_directory.service import DirectoryError, Registration, category_name
@@ -230,11 +231,15 @@ async def complain(ctx: Context) -> HandlerResult:
 # ---- craftsmen managing their own entry ------------------------------------------------------
 
 
-# "休息到下周一", "暂停接单到12月5日", "下周一之前不接单": hidden until that day, back by itself.
+# "休息到下周一", "暂停接单到12月5日", "下礼拜三之前不接活", "歇三天": hidden until that day, back
+# by itself.
+_STOP = r"(?:暂停接单|暂停|休息|歇业|歇|不接单|不接活|不干活|不出摊|停止接单|停业|放假)"
 _PAUSE_UNTIL = re.compile(
-    r"^(?:我)?(?:这周|这几天|最近|家里有事)?(?:要|想)?(?:暂停接单|暂停|休息|歇|不接单|停止接单|放假)(?:一下)?(?:到|至|直到)(.{1,12}?)"
-    r"(?:为止|再接单?|再说|回来|恢复)?$"
-    r"|^(.{1,12}?)(?:之前|以前|前)(?:我)?(?:都)?(?:暂停接单|不接单|休息)$"
+    rf"^(?:我|俺)?(?:这周|这几天|最近|家里有事)?(?:要|想)?{_STOP}(?:一下)?(?:到|至|直到)(.{{1,12}}?)"
+    r"(?:为止|再接单?|再接活|再说|回来|恢复)?$"
+    rf"|^(.{{1,12}}?)(?:之前|以前|前)(?:我|俺)?(?:都)?{_STOP}了?$"
+    # "歇三天", "休息两天", "我要休息3天": from today, back on the day after the last
+    rf"|^(?:我|俺)?(?:要|想|得)?{_STOP}(?P<days>\d{{1,2}}|[一两二三四五六七八九十]{{1,3}})天$"
 )
 
 
@@ -244,7 +249,11 @@ async def pause_until(ctx: Context) -> HandlerResult:
     m = _PAUSE_UNTIL.match(said(ctx))
     assert m is not None
     today = ctx.now().date()
-    found = extract_dates(m.group(1) or m.group(2), today).get("date")
+    if m.group("days"):
+        days = cn_number(m.group("days"))
+        found = (today + dt.timedelta(days=days)).isoformat() if days else None
+    else:
+        found = extract_dates(m.group(1) or m.group(2), today).get("date")
     if not found:
         return "休息到哪天？比如“休息到下周一”或“暂停接单到12月5日”。"
     until = dt.date.fromisoformat(found)
@@ -260,8 +269,9 @@ async def pause_until(ctx: Context) -> HandlerResult:
 
 
 _MY_STATS = re.compile(
-    r"^(?:我的|本月的?|这个月的?)?(?:数据|统计)$"
-    r"|^(?:我)?(?:本月|这个月|这月)?(?:被找了|被搜到|被找到|有多少人找我|有几个人找我)(?:几次|多少次)?$"
+    r"^(?:我的|俺的|本月的?|这个月的?)?(?:数据|统计)$"
+    r"|^(?:我|俺)?(?:本月|这个月|这月)?(?:被找了|被搜到|被找到|被搜了|有多少人找我|有几个人找我|"
+    r"有多少人找俺|有几个人找俺|有几个人找过我)(?:几次|多少次|几回|多少回|几趟)?$"
 )
 
 
@@ -280,7 +290,7 @@ async def pause_own(ctx: Context) -> HandlerResult:
     """A craftsman hides or shows their own entry."""
     pause = said(ctx) == "暂停接单"
     try:
-        await service.pause_own(ctx.redis, ctx.user, pause)
+        await service.pause_own(ctx.redis, ctx.user, pause, today=ctx.now().date())
     except DirectoryError as exc:
         return str(exc)
     return "已暂停，居民暂时搜不到您。说“恢复接单”恢复。" if pause else "已恢复接单。"

@@ -329,8 +329,12 @@ async def pause_own(
         await craftsman.save(update_fields=["paused_until", "updated_at"])
         return await set_status(redis, craftsman, Status.APPROVED)
     if pause:
+        if craftsman.status is Status.PAUSED:
+            raise DirectoryError("您已经暂停接单了。回来时说“恢复接单”。", code="paused")
         if craftsman.status is not Status.APPROVED:
             raise DirectoryError(f"您的登记现在是“{STATUS_ZH[craftsman.status]}”，不能这样改。")
+    elif craftsman.status is Status.APPROVED and not timed:
+        raise DirectoryError("您现在就在正常接单，居民能找到您。", code="not_paused")
     elif craftsman.status is not Status.PAUSED and not timed:
         raise DirectoryError(f"您的登记现在是“{STATUS_ZH[craftsman.status]}”，不能这样改。")
     craftsman.paused_until = None
