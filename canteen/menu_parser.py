@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.nlu.slots import extract_dates, extract_meal
+from community.numerals import cn_number
 from models.canteen import MEAL_NAMES, DishKind, Meal
 
 KIND_NAMES = {
@@ -215,8 +216,12 @@ _MEAL_FRONT = re.compile(r"^(早餐|早饭|午餐|午饭|中午|晚餐|晚饭|�
 _RENAME = re.compile(r"^把?\s*+(.{1,20}?)\s*+(?:换成|改成|改为|换为|换)\s*+(.{1,20})$")
 _REMOVE = re.compile(r"^(?:去掉|删掉|删除|删去|不要|拿掉|去除)\s*(.{1,60})$")
 _ADD = re.compile(r"^(?:加上|添加|增加|再加|加)\s*(?:一[个道份样]\s*)?(.{1,80})$")
+# An edit said as a correction ("不对 价格是12元", "哦对了 去掉拍黄瓜"): the marker goes first.
+_CORRECTING = re.compile(r"^(?:不对|错了|说错了|写错了|哦对了|对了|嗯)[，,。\s]*+")
+# "十二块", "两元": a price said in Chinese numerals
+_CN_YUAN = re.compile(r"([零一二两三四五六七八九十]{1,3})(?=\s*(?:元|块))")
 _NEW_PRICE = re.compile(
-    r"^(?:(?:价格|价钱|单价|改价)\s*(?:改成|改为|是|为)?\s*[:：]?\s*[￥¥]?\s*(\d+(?:\.\d{1,2})?)"
+    r"^(?:(?:价格|价钱|单价|改价)\s*(?:应该是|改成|改为|换成|是|为|改)?\s*[:：]?\s*[￥¥]?\s*(\d+(?:\.\d{1,2})?)"
     r"\s*(?:元|块)?|[￥¥]?\s*(\d+(?:\.\d{1,2})?)\s*(?:元|块))钱?$"
 )
 
@@ -232,7 +237,8 @@ def _names(text: str) -> list[str]:
 def edit_drafts(drafts: list[MenuDraft], text: str) -> str | None:
     """Apply one edit said in words to the drafts (changed in place) and say what changed;
     None when `text` is no edit. DraftEditError when it is one that cannot apply."""
-    text = text.strip()
+    text = _CORRECTING.sub("", text.strip(), count=1)
+    text = _CN_YUAN.sub(lambda m: str(cn_number(m.group(1)) or m.group(1)), text)
     meal = None
     front = _MEAL_FRONT.match(text)
     if front:

@@ -11,7 +11,7 @@ from bot import forms
 from bot.context import Context
 from bot.forms import Form, Invalid, Step
 from bot.messages import Kind
-from bot.nlu.slots import extract_for_whom, extract_meal
+from bot.nlu.slots import extract_dates, extract_for_whom, extract_meal
 from bot.router import HandlerResult, Router, intent, said
 from canteen import service as canteen_service
 from community.buildings import AddressError, parse_address
@@ -115,20 +115,26 @@ async def staff_summary(ctx: Context) -> HandlerResult:
 _SOLD_OUT = re.compile(r"^.{0,10}?(?:售罄|售完|卖完|已售完)了?.{0,10}$")
 
 
+_NOT_SOLD_OUT = re.compile(r"(?:没|不|未|别)(?:有)?(?:售罄|售完|卖完)")
+
+
 async def _is_sold_out(ctx: Context) -> bool:
-    if not _SOLD_OUT.match(said(ctx)):
+    text = said(ctx)
+    if not _SOLD_OUT.match(text) or _NOT_SOLD_OUT.search(text):  # "明天午餐没卖完": reopened
         return False
     return await canteen_service.staff_canteen(ctx.user) is not None
 
 
 @router.message(_is_sold_out)
 async def sold_out(ctx: Context) -> HandlerResult:
-    """售罄 午餐 (staff): the meal takes no more sign-ups today (or 明天)."""
+    """售罄 午餐 (staff): the meal takes no more sign-ups today (or the day named: 明天,
+    明儿个, 周五, 12月3日)."""
     text = said(ctx)
     wanted = extract_meal(text)
     if not wanted:
         return texts.SOLD_OUT_WHICH
-    day = ctx.now().date() + dt.timedelta(days=1 if "明天" in text else 0)
+    named = extract_dates(text, ctx.now().date()).get("date")
+    day = dt.date.fromisoformat(named) if named else ctx.now().date()
     canteen = await canteen_service.staff_canteen(ctx.user)
     assert canteen is not None
     try:
@@ -281,6 +287,43 @@ async def points_list(ctx: Context) -> HandlerResult:
     except DomainError as exc:
         return exc.message
     return texts.year_list(year, [(handover.name_of(t.openid), t.area, t.points) for t in rows])
+
+
+# 12月3日不停餐了 / 取消停餐 12月3日 / 恢复供餐 明天午餐 (staff changing their mind): that meal
+# takes sign-ups again. Tried before 停餐, which "12月3日不停餐" would otherwise match.
+_REOPEN_DAY = re.compile(
+    r"^(?:取消停餐|恢复供餐|恢复送餐|恢复报名|恢复售卖|照常供餐|照常送餐)\s*(.{1,16})$"
+    r"|^(.{1,16}?)\s*(?:(?:不|别|不要|先别|甭)停(?:餐|伙)?|取消停餐|恢复供餐|恢复送餐|恢复报名|恢复售卖|"
+    r"照常供餐|照常送餐|照常开伙|正常开伙|又开伙|不售罄|没卖完|没售罄)了?$"
+)
+
+
+async def _is_reopen_day(ctx: Context) -> bool:
+    if not _REOPEN_DAY.match(said(ctx)):
+        return False
+    return await canteen_service.staff_canteen(ctx.user) is not None
+
+
+@router.message(_is_reopen_day)
+async def reopen_day(ctx: Context) -> HandlerResult:
+    """12月3日不停餐了 (staff): a closed or sold-out meal takes sign-ups again."""
+    m = _REOPEN_DAY.match(said(ctx))
+    assert m is not None
+    when = m.group(1) or m.group(2)
+    days = parse_days(when, ctx.now().date())
+    if days is None or len(days.dates) != 1 or days.recurring:
+        return texts.REOPEN_WHICH_DAY
+    wanted = extract_meal(when)
+    canteen = await canteen_service.staff_canteen(ctx.user)
+    assert canteen is not None
+    try:
+        meals = await service.reopen(
+            ctx.user, canteen, days.dates[0], ctx.now(), Meal(wanted) if wanted else None
+        )
+    except DomainError as exc:
+        return exc.message
+    day = days.dates[0]
+    return texts.day_reopened_for_staff(f"{day.month}月{day.day}日", [meal_label(x) for x in meals])
 
 
 # 停餐 12月3日 / 明天午餐停餐 / 12月3日食堂休息: a closed day (staff; residents are told).

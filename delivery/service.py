@@ -511,6 +511,39 @@ async def close_day(
     return ClosedDay(day, [m.meal for m in meals], cancelled, sorted(set(told)))
 
 
+async def reopen(
+    staff: str, canteen: Canteen, day: dt.date, now: dt.datetime, meal: Meal | None = None
+) -> list[Meal]:
+    """Staff change their mind (12月3日不停餐了, 恢复供餐 明天午餐): a closed or sold-out meal on
+    `day` takes sign-ups again, up to the meal's own capacity. Bookings cancelled by the closing
+    stay cancelled (their residents were told). The meals that were reopened."""
+    async with in_transaction() as conn:
+        allowed = await _is_staff(conn, staff, canteen.pk)
+    if not allowed:
+        raise DomainError(texts.NOT_STAFF_CLOSE, code="not_staff")
+    if day < now.astimezone(SHANGHAI).date():
+        raise DomainError(texts.CLOSE_PAST, code="past", field="day")
+    offered = await delivered_meals(canteen)
+    meals = [m for m in offered if meal is None or m.meal == meal]
+    if not meals:
+        names = [meal_label(m.meal) for m in offered]
+        raise DomainError(texts.only_meals(names), code="not_delivered", field="meal")
+    reopened = []
+    for m in meals:
+        slot = await MealSlot.get_or_none(canteen_id=canteen.pk, date=day, meal=m.meal)
+        if slot is None:
+            continue  # never closed: a slot is made on first use with the full capacity
+        async with in_transaction() as conn:
+            await _lock(conn, slot.pk)  # a booking at the same moment lands before or after
+            now_slot = await MealSlot.filter(pk=slot.pk).using_db(conn).get()
+            if now_slot.capacity >= m.delivery_capacity:
+                continue
+            capacity = max(now_slot.booked, m.delivery_capacity)
+            await MealSlot.filter(pk=slot.pk).using_db(conn).update(capacity=capacity)
+        reopened.append(m.meal)
+    return reopened
+
+
 async def sold_out(
     staff: str, canteen: Canteen, meal: Meal, day: dt.date, now: dt.datetime
 ) -> MealSlot:

@@ -35,6 +35,18 @@ def day_closed_for_staff(day: str, meals: list[str], cancelled: int, told: int) 
     return said + "\n这天还没有人报名。"
 
 
+REOPEN_WHICH_DAY = "哪天恢复供餐？比如“12月3日不停餐了”或“恢复供餐 明天午餐”。"
+
+
+def day_reopened_for_staff(day: str, meals: list[str]) -> str:
+    if not meals:
+        return f"{day}没有停餐，也没有售罄，照常接受报名。"
+    return (
+        f"好的，{day}{'、'.join(meals)}恢复了，居民又能报名了。"
+        "停餐时已取消的报名不会自动恢复，需要的话请告诉居民重新报名。"
+    )
+
+
 # ---- volunteer points ------------------------------------------------------------------------
 
 NOT_VOLUNTEER = "积分是给送餐志愿者的。想当志愿者请联系社区。"
