@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from community.numerals import listed_numbers
+
 _EDGE = "。.!！?？~～ 　，,、…"
 # Dialogue acts are short messages; longer ones are not searched for them.
 SHORT = 80
@@ -110,7 +112,7 @@ _REPORT = re.compile(  # one character class for the numbers: no nested quantifi
 
 
 def looks_like_report(text: str) -> bool:
-    return bool(_REPORT.match(text.strip()))
+    return bool(_REPORT.match(listed_numbers(text.strip())))
 
 
 # ---- corrections -------------------------------------------------------------------------

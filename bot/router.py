@@ -37,14 +37,20 @@ class Router:
     def __repr__(self) -> str:
         return f"Router({self.name!r})"
 
-    def message(self, *filters: Filter, anywhere: bool = False) -> Callable[[Handler], Handler]:
+    def message(
+        self, *filters: Filter, anywhere: bool | Filter = False
+    ) -> Callable[[Handler], Handler]:
         """Register a handler that runs when every filter passes; with `anywhere`, also in the
-        middle of a form (the form asks its step again after the answer)."""
+        middle of a form (the form asks its step again after the answer). `anywhere` may be a
+        stricter filter that says when a form gives way (a volunteer's "今天去不成了", not a
+        resident's)."""
 
         def register(handler: Handler) -> Handler:
             self._routes.append((filters, handler))
-            if anywhere:
+            if anywhere is True:
                 self._anywhere.append(filters)
+            elif anywhere is not False:
+                self._anywhere.append((*filters, anywhere))
             return handler
 
         return register

@@ -50,7 +50,7 @@ async def small_talk(ctx: Context) -> HandlerResult:
 # ---- roles change what words mean ----------------------------------------------------------
 
 _ROUND = re.compile(
-    r"^(?:今天|今日|明天)?(?:我)?(?:要)?(?:送哪几家|送哪些家|送几家|送谁|给谁送|送哪|的?送餐名单|的?名单)"
+    r"^(?:今天|今日|今儿个?|明天|明儿个?)?(?:我|俺)?(?:要|该)?(?:送哪几家|送哪些家|送几家|送谁|给谁送|送哪|的?送餐名单|的?名单)"
     r"|^我的(?:送餐)?名单|^名单(?:发我|呢|出来了吗|在哪)|^(?:今天|今日)(?:的)?(?:送餐)?任务"
 )
 # The day as said, northern forms too ("明儿个"); a meal may follow ("明天晌午饭多少份").
@@ -78,7 +78,7 @@ async def _volunteer_round(ctx: Context) -> bool:
     return _asks_round(ctx) and await has_role(ctx.user, Role.VOLUNTEER)
 
 
-@router.message(_volunteer_round)
+@router.message(_volunteer_round, anywhere=True)
 async def volunteer_round(ctx: Context) -> HandlerResult:
     """A volunteer's "今天送哪几家" / "我的名单": their lines, or when the roster comes."""
     now = ctx.now()

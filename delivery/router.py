@@ -16,6 +16,7 @@ from bot.router import HandlerResult, Router, intent, said
 from canteen import service as canteen_service
 from community.buildings import AddressError, parse_address
 from community.errors import DomainError
+from community.numerals import listed_numbers
 from community.phones import normalise_phone
 from delivery import handover, points, roster, service, subsidy, texts
 from delivery.days import day_name, days_summary, means_all, parse_days
@@ -56,7 +57,7 @@ def _outcome(word: str) -> Outcome:
 
 def _report(text: str) -> tuple[list[int], Outcome] | None:
     """The roster numbers and outcome of a volunteer's report, or None if it is not one."""
-    m = _REPORT_RE.match(text)
+    m = _REPORT_RE.match(listed_numbers(text))
     if m is None:
         return None
     digits = re.findall(r"\d+", m.group(1))
@@ -165,7 +166,11 @@ def _wait(ctx: Context) -> dt.timedelta:
     return dt.timedelta(minutes=minutes) if minutes else handover.DEFAULT_WAIT
 
 
-@router.message(_is_cannot_go)
+async def _volunteer(ctx: Context) -> bool:
+    return await RoleGrant.exists(user__openid=ctx.user, role=Role.VOLUNTEER)
+
+
+@router.message(_is_cannot_go, anywhere=_volunteer)
 async def cannot_go(ctx: Context) -> HandlerResult:
     """今天我去不了: offer today's round to the area's other volunteers (else the staff)."""
     try:
@@ -194,7 +199,7 @@ async def _is_can_go(ctx: Context) -> bool:
     return await RoleGrant.exists(user__openid=ctx.user, role=Role.VOLUNTEER)
 
 
-@router.message(_is_can_go)
+@router.message(_is_can_go, anywhere=True)
 async def can_go(ctx: Context) -> HandlerResult:
     """我又能去了: the round offered is the volunteer's again, while nobody has accepted."""
     try:
@@ -240,8 +245,11 @@ async def accept(ctx: Context) -> HandlerResult:
 # 我的积分 / 去年积分 / 我2025年的积分 (volunteers) and 积分榜 / 去年积分榜 (staff): points
 # weighted by difficulty, per year.
 _MY_POINTS = re.compile(
-    r"^(?:我的|我有多少|我)?(今年|去年|\d{4}年?)?的?(?:志愿者?|志愿服务|服务)?积分"
-    r"(?:多少|有多少|是多少|几分)?$"
+    r"^(?:我的|俺的|我有多少|俺有多少|我|俺|查|查查|查一下|看看)?(?P<year>今年|去年|\d{4}年?)?的?"
+    r"(?:志愿者?|志愿服务|服务)?积分(?:多少|有多少|是多少|几分|多少分|有几分)?$"
+    # "我有几分了", "俺攒了多少积分", "我今年积了多少分"
+    r"|^(?:我|俺)(?P<year2>今年|去年)?(?:一共|总共)?(?:有|攒了|积了|得了|挣了|拿了)"
+    r"(?:几分|多少分|多少积分|几个积分)$"
 )
 _POINTS_LIST = re.compile(
     r"^(今年|本年度?|去年|\d{4}年?)?的?(?:志愿者?)?积分(?:榜|排行榜?|排名|名单)$"
@@ -264,7 +272,8 @@ async def my_points(ctx: Context) -> HandlerResult:
     assert m is not None
     weights = points.weights_of(ctx.services.settings)
     try:
-        mine = await points.points_of(ctx.user, now, _year_said(m.group(1), now.year), weights)
+        year = _year_said(m.group("year") or m.group("year2"), now.year)
+        mine = await points.points_of(ctx.user, now, year, weights)
     except DomainError as exc:
         return exc.message
     shown = mine.month or mine.total
