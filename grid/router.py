@@ -7,6 +7,7 @@ import re
 
 from bot import forms
 from bot import texts as bot_texts
+from bot.acts import strip_filler
 from bot.context import PREFETCH, Context
 from bot.forms import Form, Invalid, Step
 from bot.messages import Kind, Reply
@@ -14,6 +15,7 @@ from bot.router import HandlerResult, Router, intent, kind, said, words
 from bot.safety import unseen_neighbour
 from community.buildings import AddressError, parse_building
 from community.errors import DomainError
+from community.numerals import cn_number
 from community.phones import normalise_phone
 from delivery.points import weights_of
 from delivery.service import SELF, known_recipient
@@ -143,7 +145,16 @@ _TODO = re.compile(
     r"|^(?:我|俺)?(?:手上|手头|这边)?还?有(?:几件|几个|几条|多少|哪些)(?:事|件)?"
     r"(?:没办|没处理|没办完|要处理|待办|待处理)(?:完)?的?(?:事)?(?:吗|呢|啊)?$"
 )
-_CLOSE = re.compile(r"^办结\s*(?:第|#|＃)?\s*(\d{1,9})\s*(?:号|条)?[\s:：,，。.、]*(.*)$", re.S)
+# The report's number (#13, "办结 13", "13号"), or its place in 我的待办 ("第一条", "2条").
+_NUM = r"(\d{1,9}|[一二两三四五六七八九十]{1,3})"
+_CLOSE = re.compile(
+    rf"^办结\s*(?:第|#|＃)?\s*{_NUM}\s*(号|条)?[\s:：,，。.、]*(.*)$"
+    # "13号办完了 灯换好了", "第三条处理好了" (only from grid workers and admins: see _is_close)
+    rf"|^(?:第|#|＃)?{_NUM}\s*(号|条)?\s*(?:已经)?(?:办结|办完|办好|处理好|处理完)了?"
+    r"[\s:：,，。.、]*(.*)$",
+    re.S,
+)
+_CLOSE_ALONE = re.compile(r"^(?:办结|结案|销号)$")
 # Asked as people ask: "我上回说的那个灯 修了没有", "俺报的下水道咋样了", "楼道灯修好了没".
 _PROGRESS = (
     r"(?:怎么样|怎样|咋样|啥情况|有人管吗?|有人来吗?|有回音吗?|有结果吗?|"
@@ -163,8 +174,26 @@ def _is_todo(ctx: Context) -> bool:
     return bool(_TODO.match(said(ctx)))
 
 
-def _is_close(ctx: Context) -> bool:
-    return ctx.msg.kind is Kind.TEXT and bool(_CLOSE.match(ctx.msg.text.strip()))
+async def _is_close(ctx: Context) -> bool:
+    if ctx.msg.kind is not Kind.TEXT:
+        return False
+    m = _CLOSE.match(strip_filler(ctx.msg.text.strip()))
+    if m is None:
+        return False
+    # "办结 3" is a command whoever says it; "3号办完了" only from those who close reports.
+    return m.group(1) is not None or await service.may_handle(ctx.user)
+
+
+def _close_said(text: str) -> tuple[int, bool, str] | None:
+    """(number, whether it is a place in the list (第一条), note) of a closing said."""
+    m = _CLOSE.match(strip_filler(text.strip()))
+    if m is None:
+        return None
+    first = m.group(1) is not None
+    number = cn_number(m.group(1) if first else m.group(4))
+    unit = m.group(2) if first else m.group(5)
+    note = (m.group(3) if first else m.group(6)) or ""
+    return (number, unit == "条", note) if number else None
 
 
 def _is_mine(ctx: Context) -> bool:
@@ -183,13 +212,23 @@ async def todo(ctx: Context) -> HandlerResult:
 @commands.message(_is_close, anywhere=True)
 async def close(ctx: Context) -> HandlerResult:
     """办结 3 灯已换好: close report 3; the resident is told, with the note."""
-    m = _CLOSE.match(ctx.msg.text.strip())
-    assert m is not None
+    said_close = _close_said(ctx.msg.text)
+    if said_close is None:
+        return texts.CLOSE_HOW
+    number, in_list, note = said_close
     try:
-        report = await service.close_report(ctx.user, int(m.group(1)), m.group(2), ctx.now())
+        if in_list:  # "第一条": the first of 我的待办 as listed
+            number = (await service.listed_report(ctx.user, number)).pk
+        report = await service.close_report(ctx.user, number, note, ctx.now())
     except DomainError as exc:
         return exc.message
     return texts.closed_for_worker(report)
+
+
+@commands.message(lambda ctx: bool(_CLOSE_ALONE.match(said(ctx))), anywhere=True)
+async def close_which(ctx: Context) -> HandlerResult:
+    """办结 alone: which one, and how to say it."""
+    return texts.CLOSE_HOW
 
 
 @commands.message(_is_mine, anywhere=True)

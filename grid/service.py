@@ -266,6 +266,11 @@ async def decide_volunteer(
     return volunteer
 
 
+async def may_handle(openid: str) -> bool:
+    """A grid worker or an admin: who sees the open reports and closes them."""
+    return await _may_handle(openid)
+
+
 async def _may_handle(openid: str) -> bool:
     return await is_grid_worker(openid) or await is_admin(openid)
 
@@ -280,6 +285,16 @@ async def open_reports(worker: str) -> list[GridReport]:
     # JSON query, which SQLite and Postgres spell differently.
     reports = await GridReport.filter(closed_at__isnull=True).order_by("-urgent", "id")
     return [r for r in reports if admin or worker in (r.forwarded_to or [])]
+
+
+async def listed_report(worker: str, place: int) -> GridReport:
+    """The report at `place` (from 1) of the worker's 我的待办, in the order it lists them."""
+    reports = await open_reports(worker)
+    if not 1 <= place <= len(reports):
+        raise DomainError(
+            texts.NOT_LISTED.format(place=place, count=len(reports)), code="not_listed"
+        )
+    return reports[place - 1]
 
 
 async def close_report(worker: str, report_id: int, note: str, now: dt.datetime) -> GridReport:
