@@ -28,6 +28,7 @@ from bot.context import Context
 from bot.messages import Kind, Reply, as_replies
 from bot.router import command_text, said
 from community.errors import DomainError
+from community.phones import as_digits
 from infra import keys
 
 FORM_TTL = 24 * 3600
@@ -571,7 +572,7 @@ def phone_step(
         try:
             return normalise(text)
         except ValueError as exc:
-            for run in _DIGIT_RUN.findall(text):
+            for run in _DIGIT_RUN.findall(as_digits(text)):
                 try:
                     return normalise(run.strip(" -"))
                 except ValueError:
