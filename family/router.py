@@ -8,11 +8,17 @@ import re
 from bot.context import Context
 from bot.router import HandlerResult, Router, said, words
 from community.errors import DomainError
+from community.phones import as_digits
 from family import service, texts
 
 router = Router("family")
 
-_LINK = re.compile(r"^(?:绑定|关联|添加)(?:家人|老人|家属)\s*(?P<rest>.*)$")
+# "绑定家人 138…", and as said: "帮我绑定我妈 138…", "绑一下我爸的手机 138…"
+_LINK = re.compile(
+    r"^(?:帮我|我要|我想|请)?(?:绑定|关联|添加|绑)(?:一下)?(?:我的|我家)?"
+    r"(?:家人|老人|家属|妈妈|爸爸|母亲|父亲|老妈|老爸|我妈妈?|我爸爸?|我母亲|我父亲|奶奶|爷爷|外婆|"
+    r"姥姥|姥爷|外公|老人家)(?:的)?(?:手机号?|电话|号码)?(?:码|是)?[:：]?\s*(?P<rest>.*)$"
+)
 _PHONE = re.compile(r"[\d\s\-－—+]{7,20}")
 
 
@@ -23,7 +29,7 @@ def _is_link(ctx: Context) -> bool:
 @router.message(_is_link)
 async def link(ctx: Context) -> HandlerResult:
     m = _LINK.match(said(ctx))
-    rest = m.group("rest") if m else ""
+    rest = as_digits(m.group("rest")) if m else ""
     phone = _PHONE.search(rest)
     if phone is None:
         return texts.HOW
@@ -46,6 +52,12 @@ async def agree(ctx: Context) -> HandlerResult:
     except DomainError as exc:
         return exc.message
     return texts.agreed(count)
+
+
+# A yes that may be about something else: consent is given in words that say so.
+@router.message(words("好", "好的", "行", "可以", "嗯", "中", "好吧", "是的", "确认"), _answering)
+async def vague_answer(ctx: Context) -> HandlerResult:
+    return texts.SAY_AGREE
 
 
 @router.message(words("不同意", "拒绝", "不同意绑定", "我不同意"), _answering)

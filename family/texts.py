@@ -16,6 +16,7 @@ UNLINKED = "已解除家人绑定，以后不再通知对方。"
 
 # The same answer whether or not the phone belongs to a resident: the reply must not tell a
 # stranger which numbers are known (an unknown phone silently makes no request).
+SAY_AGREE = "有家人想和您绑定。同意请回复“同意”，不同意请回复“不同意”。"
 ASKED = "已发出请求，对方同意后就绑定好了。老人送餐没人应答或紧急求助时，会同时通知您。"
 TOO_MANY = "今天发的绑定请求太多了，请明天再试，或请社区工作人员帮您绑定。"
 

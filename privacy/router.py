@@ -6,11 +6,15 @@ import re
 
 from bot.context import Context
 from bot.messages import Kind
-from bot.router import HandlerResult, Router, command_text
+from bot.router import HandlerResult, Router, command_text, words
 from community.errors import DomainError
+from infra import keys
 from privacy import service, texts
 
 router = Router("privacy")
+# 删除我的信息 was just asked: a short 确认 then hears the words that erase.
+ASKED = "privacy_asked"
+ASKED_SECONDS = 600
 
 _WHAT = re.compile(
     r"^(?:你们|你)?(?:存|保存|记|收集)了(?:我的?)?(?:哪些|什么)(?:信息|资料|数据)?"
@@ -33,7 +37,21 @@ async def what_we_keep(ctx: Context) -> HandlerResult:
 @router.message(lambda ctx: bool(_DELETE.match(_text(ctx))), anywhere=True)
 async def ask_to_erase(ctx: Context) -> HandlerResult:
     """删除我的信息: say what goes and ask for the confirming words."""
+    await ctx.redis.set(keys.scratch(ctx.conv, ASKED), "1", ex=ASKED_SECONDS)
     return texts.ASK_CONFIRM
+
+
+async def _just_asked(ctx: Context) -> bool:
+    return bool(await ctx.redis.exists(keys.scratch(ctx.conv, ASKED)))
+
+
+_SHORT_YES = ("确认", "确定", "是的", "对", "好的", "删吧", "删除", "删", "确认删除")
+
+
+@router.message(words(*_SHORT_YES), _just_asked)
+async def short_yes(ctx: Context) -> HandlerResult:
+    """A short yes after 删除我的信息: erasure takes the whole confirming words."""
+    return texts.SAY_CONFIRM
 
 
 @router.message(lambda ctx: bool(_CONFIRM.match(_text(ctx))), anywhere=True)
@@ -45,5 +63,6 @@ async def erase(ctx: Context) -> HandlerResult:
         done = await service.erase(ctx.redis, ctx.user, ctx.conv, ctx.now())
     except DomainError as exc:
         return exc.message
+    await ctx.redis.delete(keys.scratch(ctx.conv, ASKED))
     cancelled = f"，取消了{done.cancelled}份还没送的报名" if done.cancelled else ""
     return texts.ERASED.format(cancelled=cancelled)
