@@ -15,6 +15,7 @@ import csv
 import datetime as dt
 import io
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from tortoise.expressions import Q
@@ -67,10 +68,21 @@ _TIER_WORDS: dict[str, SubsidyTier] = {
 }
 
 
+# The age tiers as said: "八十多岁", "80岁及以上", "80往上", "80岁以上的" (60 and 80 only: "七十岁"
+# is no tier, it is a slip to ask about).
+_AGE_SAID = re.compile(r"(60|80|六十|八十)(?:多)?岁?(?:及|或)?(?:以上|往上|多)?(?:的|的老人|老人)?")
+_AGES = {"60": SubsidyTier.AGE60, "六十": SubsidyTier.AGE60,
+         "80": SubsidyTier.AGE80, "八十": SubsidyTier.AGE80}  # fmt: skip
+
+
 def parse_tier(text: str) -> SubsidyTier | None:
     """The tier staff mean by `text` ("80岁以上", "低保", "无"), or None; stored values and the
     shown names work too."""
-    value = re.sub(r"\s+", "", text).replace("＋", "+").replace("周岁", "岁").lower()
+    value = unicodedata.normalize("NFKC", re.sub(r"\s+", "", text))
+    value = value.replace("＋", "+").replace("周岁", "岁").lower()
+    if age := _AGE_SAID.fullmatch(value):
+        return _AGES[age.group(1)]
+    value = value.removesuffix("的")
     if value in {t.value for t in SubsidyTier}:
         return SubsidyTier(value)
     for tier, name in TIER_NAMES.items():
