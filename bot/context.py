@@ -357,5 +357,9 @@ class Context:
         data = json.loads(raw)
         return data["action"], data["payload"]
 
+    async def has_pending(self) -> bool:
+        """Something waits for the user's location (a search asked "where are you")."""
+        return bool(await self.redis.exists(keys.pending(self.conv)))
+
     async def clear_pending(self) -> bool:
         return bool(await self.redis.delete(keys.pending(self.conv)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from bot import forms, texts
+from bot import acts, forms, texts
 from bot.context import Context
 from bot.messages import Kind
 from bot.router import HandlerResult, Router, event, kind, words
@@ -59,7 +59,14 @@ async def inbox(ctx: Context) -> HandlerResult:
     return [t.decode() if isinstance(t, bytes) else t for t in kept]
 
 
+async def _leaves_waiting(ctx: Context) -> bool:
+    """ "嗯 算了吧", "不找了", "回头再说" while a search waits for a location (a form's own
+    leaving is the form's): the waiting search is dropped, not read as a compound's name."""
+    return ctx.msg.kind is Kind.TEXT and acts.is_leave(ctx.msg.text) and await ctx.has_pending()
+
+
 @router.message(words(*CANCEL_WORDS))
+@router.message(_leaves_waiting)
 async def cancel(ctx: Context) -> HandlerResult:
     """ "取消" leaves any form and drops anything waiting for the user's input."""
     left_form = await forms.clear(ctx)
