@@ -147,7 +147,7 @@ _COMPLAINT = re.compile(
     r"没修好|修坏了|收我\d+|要我\d+|"
     r"不靠谱|太差|差劲|不讲理|不负责|不守时|放鸽子|没来|不来了|要了\d+|收了\d+|要\d+块|"
     # "要了俺三十块钱 太黑了": the sum in words, and overcharging the northern way
-    r"(?:要|收)了?(?:我|俺)?[一二两三四五六七八九十百]+块|太黑了|真黑|心黑|宰客"
+    r"(?:要|收)了?(?:我|俺)?[一二两三四五六七八九十百]+块|太黑了|真黑|心黑|宰客|多收|多要|多算"
 )
 _PRAISE = re.compile(
     r"手艺(?:真|很|挺|特别)?好|修得(?:真|很|挺)?好|改得(?:真|很|挺)?好|做得(?:真|很|挺)?好|好评|点赞|"
@@ -398,9 +398,27 @@ async def complaint_who(ctx: Context) -> HandlerResult:
 
 async def _who(ctx: Context, data: forms.Data) -> int:
     text = said(ctx)
-    card = _named(text, await _listed(ctx))
+    listed = await _listed(ctx)
+    bare = re.fullmatch(r"第?([1-9]|[一二三四五六七八九])", text)
+    if bare and listed:  # "2" answering "投诉哪一位": its place in the list
+        n = _CN.find(bare.group(1)) + 1 or int(bare.group(1))
+        if not 1 <= n <= len(listed):
+            raise Invalid(f"请回复1到{len(listed)}之间的序号。")
+        data["name"] = listed[n - 1].name
+        return listed[n - 1].id
+    card = _named(text, listed)
+    if card is not None and len(listed) > 1 and _only_a_pronoun(text, card):
+        # "他多收钱了" with several just listed: which one is not guessed (the why is kept)
+        reason = _PRONOUN.sub("", text).strip(" ，,。")
+        if len(reason) >= 4 or _COMPLAINT.search(reason):
+            data["reason"] = ctx.msg.text.strip()[:200]
+        names = "；".join(f"{i}. {c.name}" for i, c in enumerate(listed[:5], 1))
+        raise Invalid(f"投诉哪一位？回复序号或称呼：{names}")
     if card is not None:
         data["name"] = card.name
+        reason = _reason_in(ctx.msg.text.strip(), card.name)
+        if reason and _COMPLAINT.search(reason):
+            data["reason"] = reason[:200]
         return card.id
     craftsman = await _craftsman_named(text)
     if craftsman is None:
@@ -410,6 +428,12 @@ async def _who(ctx: Context, data: forms.Data) -> int:
     if reason and _COMPLAINT.search(reason):
         data["reason"] = reason[:200]
     return craftsman.id
+
+
+def _only_a_pronoun(text: str, card: Card) -> bool:
+    """The card was found by 他/这个 alone, not by its name or its place in the list."""
+    named = card.name in text or re.search(f"{re.escape(card.name[0])}(?:师傅|阿姨|老板)", text)
+    return not named and not _ORDINAL.search(text)
 
 
 async def start_complaint(ctx: Context, cid: int, name: str, text: str) -> HandlerResult:
@@ -422,7 +446,7 @@ async def start_complaint(ctx: Context, cid: int, name: str, text: str) -> Handl
 
 async def _reason(ctx: Context, data: forms.Data) -> str:
     text = ctx.msg.text.strip() if ctx.msg.kind is Kind.TEXT else ""
-    if len(text) < 2:
+    if len(text) < 2 or said(ctx) in forms.YES:  # "确认" is no reason
         raise Invalid("请说说是什么问题。")
     return text[:200]
 
