@@ -218,8 +218,11 @@ _REMOVE = re.compile(r"^(?:去掉|删掉|删除|删去|不要|拿掉|去除)\s*(
 _ADD = re.compile(r"^(?:加上|添加|增加|再加|加)\s*(?:一[个道份样]\s*)?(.{1,80})$")
 # An edit said as a correction ("不对 价格是12元", "哦对了 去掉拍黄瓜"): the marker goes first.
 _CORRECTING = re.compile(r"^(?:不对|错了|说错了|写错了|哦对了|对了|嗯)[，,。\s]*+")
-# "十二块", "两元": a price said in Chinese numerals
-_CN_YUAN = re.compile(r"([零一二两三四五六七八九十]{1,3})(?=\s*(?:元|块))")
+# "十二块", "两元", "价格改成十二": a price said in Chinese numerals
+_CN_YUAN = re.compile(
+    r"([零一二两三四五六七八九十]{1,3})(?=\s*(?:元|块))"
+    r"|(?<=价格|价钱|单价)(?:\s*+(?:应该是|改成|改为|换成|是|为|改))?\s*+([零一二两三四五六七八九十]{1,3})$"
+)
 _NEW_PRICE = re.compile(
     r"^(?:(?:价格|价钱|单价|改价)\s*(?:应该是|改成|改为|换成|是|为|改)?\s*[:：]?\s*[￥¥]?\s*(\d+(?:\.\d{1,2})?)"
     r"\s*(?:元|块)?|[￥¥]?\s*(\d+(?:\.\d{1,2})?)\s*(?:元|块))钱?$"
@@ -234,11 +237,33 @@ def _names(text: str) -> list[str]:
     return [n.strip() for n in _SPLIT.split(_NOISE.sub("", text)) if n.strip()]
 
 
+def _numeral_as_digits(m: re.Match[str]) -> str:
+    if m.group(1):
+        return str(cn_number(m.group(1)) or m.group(1))
+    said = m.group(0)
+    return said[: len(said) - len(m.group(2))] + str(cn_number(m.group(2)) or m.group(2))
+
+
+def _dish_named(drafts: list[MenuDraft], name: str) -> list[Dish]:
+    """The dishes `name` means: its exact name; else the one dish whose name holds it ("黄瓜" for
+    拍黄瓜); else the one dish of a kind named ("汤" when there is one soup). [] if none or unsure."""
+    dishes = [x for d in drafts for x in d.dishes]
+    exact = [x for x in dishes if x.name == name]
+    if exact:
+        return exact
+    holding = [x for x in dishes if name in x.name]
+    if len({x.name for x in holding}) == 1:
+        return holding
+    kind = _header(name) if len(name) <= 2 else None
+    of_kind = [x for x in dishes if kind is not None and x.kind == kind]
+    return of_kind if len({x.name for x in of_kind}) == 1 else []
+
+
 def edit_drafts(drafts: list[MenuDraft], text: str) -> str | None:
     """Apply one edit said in words to the drafts (changed in place) and say what changed;
     None when `text` is no edit. DraftEditError when it is one that cannot apply."""
     text = _CORRECTING.sub("", text.strip(), count=1)
-    text = _CN_YUAN.sub(lambda m: str(cn_number(m.group(1)) or m.group(1)), text)
+    text = _CN_YUAN.sub(_numeral_as_digits, text)
     meal = None
     front = _MEAL_FRONT.match(text)
     if front:
@@ -253,7 +278,8 @@ def edit_drafts(drafts: list[MenuDraft], text: str) -> str | None:
         chosen[0].price_cents = round(float(price.group(1) or price.group(2)) * 100)
         return f"价格改成{yuan(chosen[0].price_cents)}"
     if removed := _REMOVE.match(text):
-        gone = _names(removed.group(1))
+        said = _names(removed.group(1))
+        gone = [x.name for n in said for x in _dish_named(chosen, n)] or said
         hit = False
         for d in chosen:
             before = len(d.dishes)
@@ -289,6 +315,8 @@ def edit_drafts(drafts: list[MenuDraft], text: str) -> str | None:
         old, new_name = renamed.group(1).strip(), renamed.group(2).strip()
         if not new_name or len(new_name) > 20:
             raise DraftEditError("新菜名太长了，请用顿号分开菜名。")
+        meant = _dish_named(chosen, old)
+        old = meant[0].name if meant else old
         hit = False
         for d in chosen:
             for i, x in enumerate(d.dishes):

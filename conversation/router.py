@@ -112,7 +112,7 @@ async def _staff_signups(ctx: Context) -> bool:
     return _asks_signups(ctx) and await canteen_service.staff_canteen(ctx.user) is not None
 
 
-@router.message(_staff_signups)
+@router.message(_staff_signups, anywhere=True)
 async def staff_signups(ctx: Context) -> HandlerResult:
     """Staff's "今天谁订了饭" / "明天多少份": the day's sign-ups (residents get their own)."""
     canteen = await canteen_service.staff_canteen(ctx.user)
