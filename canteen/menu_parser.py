@@ -245,8 +245,9 @@ def _numeral_as_digits(m: re.Match[str]) -> str:
 
 
 def _dish_named(drafts: list[MenuDraft], name: str) -> list[Dish]:
-    """The dishes `name` means: its exact name; else the one dish whose name holds it ("黄瓜" for
-    拍黄瓜); else the one dish of a kind named ("汤" when there is one soup). [] if none or unsure."""
+    """The dishes `name` means: its exact name; else the one dish whose name holds it ("黄瓜"
+    for 拍黄瓜); else the one dish of a kind named ("汤" when there is one soup). [] if none or
+    unsure."""
     dishes = [x for d in drafts for x in d.dishes]
     exact = [x for x in dishes if x.name == name]
     if exact:
