@@ -57,7 +57,7 @@ async def _problem(ctx: Context, data: forms.Data) -> str:
             data["where"], data["building"] = parse_building(said(ctx))
         except AddressError:
             pass
-    return ctx.msg.text.strip()[:300]
+    return strip_filler(ctx.msg.text.strip())[:300]  # what the worker reads: no "嗯 那个"
 
 
 async def _where(ctx: Context, data: forms.Data) -> str:
@@ -310,7 +310,7 @@ async def report(ctx: Context) -> HandlerResult:
     data: forms.Data = {}
     text = said(ctx)
     if not _BARE.match(text):
-        data["problem"] = ctx.msg.text.strip()[:300]
+        data["problem"] = strip_filler(ctx.msg.text.strip())[:300]
     try:  # "5号楼楼道灯坏了": the message says where
         data["where"], data["building"] = parse_building(text)
     except AddressError:
