@@ -39,6 +39,8 @@ PREFETCH.extend(
     ]
 )
 
+# A craftsman's own commands worded to mean one thing (营业时间改成…): before the canteen's.
+commands = Router("directory.commands")
 router = Router("directory")
 
 SEARCH_ACTION = "directory.search"
@@ -294,6 +296,32 @@ async def pause_own(ctx: Context) -> HandlerResult:
     except DirectoryError as exc:
         return str(exc)
     return "已暂停，居民暂时搜不到您。说“恢复接单”恢复。" if pause else "已恢复接单。"
+
+
+# 营业时间改成每天9点到17点 (a craftsman): tried before the canteen, whose hours it would give.
+_OWN_HOURS = re.compile(
+    r"^(?:我的?|俺的?)?(?:营业时间|上班时间|开门时间|接活时间|出摊时间)(?:要|想)?"
+    r"(?:改成|改为|换成|改到|调成|调整为|调到|改)[:：]?\s*(.{2,60})$"
+    r"|^(?:改|修改|更改)(?:一下)?(?:我的?|俺的?)?营业时间[:：]?\s*(.{2,60})$"
+)
+
+
+async def _is_own_hours(ctx: Context) -> bool:
+    if not _OWN_HOURS.match(said(ctx)):
+        return False
+    return await Craftsman.exists(openid=ctx.user)
+
+
+@commands.message(_is_own_hours, anywhere=True)
+async def own_hours(ctx: Context) -> HandlerResult:
+    """营业时间改成每天9点到17点: a craftsman's own hours, searched by from now."""
+    m = _OWN_HOURS.match(said(ctx))
+    assert m is not None
+    try:
+        craftsman = await service.set_own_hours(ctx.redis, ctx.user, m.group(1) or m.group(2))
+    except DirectoryError as exc:
+        return str(exc)
+    return f"好的，营业时间改成了{hours.in_words(craftsman.hours)}。"
 
 
 # ---- admins ----------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from redis.asyncio import Redis
 
 from bot.context import Notifier
 from bot.nlu.labels import CATEGORIES
-from community import clock, geo
+from community import clock, geo, hours
 from community.errors import DomainError
 from community.phones import normalise_phone as normalise_phone  # re-exported
 from community.roles import admin_openids, is_admin
@@ -340,6 +340,22 @@ async def pause_own(
     craftsman.paused_until = None
     await craftsman.save(update_fields=["paused_until", "updated_at"])
     return await set_status(redis, craftsman, Status.PAUSED if pause else Status.APPROVED)
+
+
+async def set_own_hours(redis: Redis, openid: str, said: str) -> Craftsman:
+    """A craftsman changes their own opening hours (营业时间改成每天9点到17点)."""
+    craftsman = await Craftsman.get_or_none(openid=openid)
+    if craftsman is None:
+        raise DirectoryError("您还没有登记为师傅。说“师傅登记”开始。", code="not_craftsman")
+    try:
+        craftsman.hours = hours.parse(said).text
+    except hours.HoursError as exc:
+        raise DirectoryError(
+            f"{exc}。比如“营业时间改成每天8:00-18:00”。", code="invalid", field="hours"
+        ) from None
+    await craftsman.save(update_fields=["hours", "updated_at"])
+    await index.sync(redis, craftsman)
+    return craftsman
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ def feature_routers() -> list[Router]:
     from canteen.router import router as canteen
     from conversation.emergency import router as emergency
     from conversation.router import router as conversation
+    from craftsman_directory.router import commands as directory_commands
     from craftsman_directory.router import router as directory
     from delivery.router import router as delivery
     from family.router import router as family
@@ -70,12 +71,13 @@ def feature_routers() -> list[Router]:
     # (the places defer to a craftsman list shown after theirs).
     # Groups first: a pasted 接龙 is numbered lines, not a sign-up or a volunteer's report.
     # Emergencies before everything (forms too); the dialogue acts before the features.
-    # The grid's one-meaning commands (办结 3 灯已换好) and the privacy ones (删除我的信息)
-    # before any search reads them. Photos and places (随手拍) right after the emergencies: before
-    # the system routes, which answer a photo "text only" and keep a location for a search.
+    # The grid's one-meaning commands (办结 3 灯已换好), a craftsman's (营业时间改成…) and the
+    # privacy ones (删除我的信息) before any search or the canteen's hours read them. Photos and
+    # places (随手拍) right after the emergencies: before the system routes, which answer a photo
+    # "text only" and keep a location for a search.
     return [
-        emergency, grid_photos, grid_commands, privacy, family, groups, places, conversation,
-        delivery, canteen, directory, grid,
+        emergency, grid_photos, grid_commands, directory_commands, privacy, family, groups, places,
+        conversation, delivery, canteen, directory, grid,
     ]  # fmt: skip
 
 
