@@ -596,6 +596,11 @@ async def _days(ctx: Context, data: forms.Data) -> list[str]:
     if future and len(future) < len(days.dates) and len(days.dates) > 1:
         days = dataclasses.replace(days, dates=future)  # "这周一到周五" on a Wednesday: from today
     service.check_days(days.dates, today)
+    portions = _PORTIONS_TOO.search(said(ctx))
+    if portions and "count" not in data:  # "周五 两份": the portions said with the days are kept
+        n = count_in(portions.group(0))
+        if n is not None and 1 <= n <= service.MAX_COUNT:
+            data["count"] = n
     data["recurring"] = days.recurring
     if days.dates:
         data["prices"] = await _prices(await _canteen_meals(data), min(days.dates))
@@ -611,6 +616,8 @@ async def _prices(meals: list[CanteenMeal], day: dt.date) -> dict[str, str]:
     }
 
 
+# Portions said beside another answer ("周五 两份"): only with 份/盒, never a bare number.
+_PORTIONS_TOO = re.compile(r"(\d{1,3}|[一二两俩三四五六七八九十]{1,3})\s*(?:份|盒)")
 _COUNT_RE = re.compile(r"(\d{1,3}|[一二两俩三四五六七八九十]{1,3})\s*(?:份|个|盒|人)")
 _BARE_COUNT_RE = re.compile(r"^(?:要|来|订)?(\d{1,3}|[一二两俩三四五六七八九十]{1,3})$")
 
