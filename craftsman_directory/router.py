@@ -324,6 +324,24 @@ async def own_hours(ctx: Context) -> HandlerResult:
     return f"好的，营业时间改成了{hours.in_words(craftsman.hours)}。"
 
 
+# 回复评价 … (a craftsman answering a review): not kept yet; said plainly, not read as a search.
+_REPLY_REVIEW = re.compile(
+    r"^(?:我想|我要)?(?:回复|回)(?:一下)?(?:这条|那条)?(?:评价|好评|差评|评论)"
+)
+
+
+async def _replies_to_review(ctx: Context) -> bool:
+    return bool(_REPLY_REVIEW.match(said(ctx))) and await Craftsman.exists(openid=ctx.user)
+
+
+@commands.message(_replies_to_review)
+async def reply_to_review(ctx: Context) -> HandlerResult:
+    return (
+        "现在还不能在这里回复居民的评价。对评价有话要说，可以说“转人工”，社区会联系您。"
+        "看自己的评价说“我的数据”。"
+    )
+
+
 # ---- admins ----------------------------------------------------------------------------------
 
 ADMIN_ACTION = re.compile(r"(通过|拒绝|恢复)\s*#?(\d+)")
