@@ -342,6 +342,24 @@ async def reply_to_review(ctx: Context) -> HandlerResult:
     )
 
 
+# "修鞋价格改成15元" (a craftsman): the directory keeps no prices; said plainly, not a search.
+_OWN_PRICE = re.compile(
+    r"^.{0,8}?(?:价格|价钱|收费|价)(?:要|想)?(?:改成|改为|调成|调到|涨到|降到|改)"
+)
+
+
+async def _sets_own_price(ctx: Context) -> bool:
+    return bool(_OWN_PRICE.match(said(ctx))) and await Craftsman.exists(openid=ctx.user)
+
+
+@commands.message(_sets_own_price)
+async def own_price(ctx: Context) -> HandlerResult:
+    return (
+        "这里不登记价格，居民会打电话问您。要改“能做什么”，说“师傅登记”重新填一遍；"
+        "改营业时间说“营业时间改成每天8点到18点”。"
+    )
+
+
 # ---- admins ----------------------------------------------------------------------------------
 
 ADMIN_ACTION = re.compile(r"(通过|拒绝|恢复)\s*#?(\d+)")
