@@ -253,6 +253,10 @@ _MY_POINTS = re.compile(
 )
 _POINTS_LIST = re.compile(
     r"^(今年|本年度?|去年|\d{4}年?)?的?(?:志愿者?)?积分(?:榜|排行榜?|排名|名单)$"
+    # "志愿者排名", "去年谁积分最高", "谁送得最多"
+    r"|^(今年|本年度?|去年|\d{4}年?)?的?志愿者(?:排名|排行榜?|谁最多|谁积分最高)$"
+    r"|^(今年|本年度?|去年|\d{4}年?)?(?:哪个|哪位)?(?:志愿者)?谁?(?:积分最高|积分最多|送得最多)"
+    r"(?:的志愿者)?(?:是谁)?$"
 )
 
 
@@ -288,7 +292,7 @@ async def points_list(ctx: Context) -> HandlerResult:
     """积分榜: the year's volunteers by points (staff and admins), e.g. for 最美志愿者."""
     m = _POINTS_LIST.match(said(ctx))
     assert m is not None
-    year = _year_said(m.group(1), ctx.now().year)
+    year = _year_said(m.group(1) or m.group(2) or m.group(3), ctx.now().year)
     try:
         rows = await points.year_list(
             ctx.user, year, weights=points.weights_of(ctx.services.settings)
