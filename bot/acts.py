@@ -115,6 +115,32 @@ def looks_like_report(text: str) -> bool:
     return bool(_REPORT.match(listed_numbers(text.strip())))
 
 
+# ---- not understanding, or needing a moment, in the middle of a form ------------------------
+
+_LOST = re.compile(
+    r"^(?:啊|啥|什么|嗯|哈)[？?]+$|^(?:啥|什么|啥呀|什么呀)$"
+    r"|^(?:我|俺)?(?:还是)?(?:听不懂|看不懂|没听懂|没看懂|听不明白|看不明白|没听明白|没看明白|不懂|"
+    r"不明白|没懂|没明白|糊涂了?)(?:你的意思|你说的|是啥意思)?$"
+    r"|^(?:这|这是|你说的?是?)?(?:什么|啥)意思$|^怎么(?:填|回|回答|说)$|^(?:要|该)?(?:填|回|说)(?:什么|啥)$"
+)
+_MOMENT = re.compile(
+    r"^(?:你|您)?(?:等一下|等一等|等等|稍等|等会儿?|等我一下|等我找找|我找找|我看看|我问问|我想想)"
+    r"(?:啊|哈|吧)?(?:我?(?:找找|看看|问问|想想)[^\d，,。]{0,6})?$"
+)
+
+
+def lost(text: str) -> bool:
+    """The person does not understand the question ("什么意思", "听不懂", "啊？")."""
+    s = text.strip(" 。.!！~～，,")
+    return len(s) <= 16 and bool(_LOST.match(s.replace(" ", "")))
+
+
+def needs_a_moment(text: str) -> bool:
+    """ "等一下", "我找找": the answer comes later, nothing is wrong."""
+    s = text.strip(_EDGE).replace(" ", "")
+    return len(s) <= 12 and bool(_MOMENT.match(s))
+
+
 # ---- corrections -------------------------------------------------------------------------
 
 # Words that mark a correction of something said before; a correction must carry one.

@@ -255,6 +255,11 @@ async def handle(ctx: Context) -> list[Reply] | None:
         return await _offer_fields(ctx, form, step, data)
     if text and step.name != "confirm" and text in {"不对", "错了", "说错了", "写错了"}:
         return await back(ctx)
+    if text and acts.needs_a_moment(ctx.msg.text):
+        return [Reply(f"好的，不着急。想好了直接回复就行：\n{step.again(data)}")]
+    # "什么意思", "啊？": the question again, plainly, without "没听明白"
+    if ctx.msg.kind is Kind.TEXT and acts.lost(ctx.msg.text):
+        return [Reply(f"我在问：{step.again(data)}\n不想填了随时说“算了”。")]
     if text and acts.small_talk(text) is not None:  # "谢谢" in the middle: answered, form waits
         return await _detour(ctx, form, step, data)
     if text and acts.is_correction(text):
