@@ -93,10 +93,15 @@ nearby = NearbySearch(router, SEARCH_ACTION, "category", _answer, service.compou
 find = nearby.find
 
 
+# A question or a sentence ("我家人绑定了吗", "不想绑了") is no compound's name.
+_NOT_A_PLACE = re.compile(r"[吗呢谁啥么怎？?]|了$|不想|没有|为什么")
+
+
 async def _waiting_and_unclear(ctx: Context) -> bool:
     return (
         ctx.msg.kind is Kind.TEXT
         and ctx.nlu.intent == "unknown"
+        and not _NOT_A_PLACE.search(ctx.msg.text.strip(" 。.!！~～，,"))
         and await nearby.waiting(ctx) is not None
     )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from bot.context import Context
+from bot.messages import Kind
 from bot.router import HandlerResult, Router, said, words
 from community.errors import DomainError
 from community.phones import as_digits
@@ -20,6 +21,11 @@ _LINK = re.compile(
     r"姥姥|姥爷|外公|老人家)(?:的)?(?:手机号?|电话|号码)?(?:码|是)?[:：]?\s*(?P<rest>.*)$"
 )
 _PHONE = re.compile(r"[\d\s\-－—+]{7,20}")
+
+
+def _typed(ctx: Context) -> str:
+    """The text as typed, without command_text's final 了 ("不想绑了")."""
+    return ctx.msg.text.strip(" 。.!！?？~～，,") if ctx.msg.kind is Kind.TEXT else ""
 
 
 def _is_link(ctx: Context) -> bool:
@@ -69,7 +75,19 @@ async def decline(ctx: Context) -> HandlerResult:
     return texts.DECLINED
 
 
-@router.message(words("我的家人", "家人绑定", "绑定的家人"), anywhere=True)
+# "我绑了谁", "我家人绑定了吗", "绑定了哪些家人"
+_MINE = re.compile(
+    r"^(?:我的家人|家人绑定|绑定的家人)$"
+    r"|^(?:我|俺)?(?:都)?绑(?:定)?了(?:谁|哪些人|哪些家人|几个人)$"
+    r"|^(?:我|俺)?(?:的|家)?(?:家人|老人)(?:绑定|绑)(?:好)?了(?:吗|没有?)?$"
+)
+# "解除家人绑定", and as said: "取消绑定", "解绑", "不想绑了", "不绑了"
+_UNLINK = re.compile(
+    r"^(?:解除家人绑定|解除绑定|取消家人绑定|取消绑定|解绑|解除家人|不想绑了?|不绑了?|不要绑定了?)$"
+)
+
+
+@router.message(lambda ctx: bool(_MINE.match(said(ctx))), anywhere=True)
 async def mine(ctx: Context) -> HandlerResult:
     try:
         return await service.summary(ctx.user)
@@ -77,7 +95,7 @@ async def mine(ctx: Context) -> HandlerResult:
         return exc.message
 
 
-@router.message(words("解除家人绑定", "解除绑定", "取消家人绑定"))
+@router.message(lambda ctx: bool(_UNLINK.match(said(ctx)) or _UNLINK.match(_typed(ctx))))
 async def unlink(ctx: Context) -> HandlerResult:
     try:
         await service.unlink(ctx.user)
