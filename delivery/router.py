@@ -226,7 +226,12 @@ async def _is_accept(ctx: Context) -> bool:
     return await RoleGrant.exists(user__openid=ctx.user, role=Role.VOLUNTEER)
 
 
-@router.message(_is_accept)
+async def _offered_today(ctx: Context) -> bool:
+    """A round was offered to this volunteer today: "我来送" in a form is the answer to it."""
+    return bool(await handover.offered_to(ctx.user, ctx.now().date()))
+
+
+@router.message(_is_accept, anywhere=_offered_today)
 async def accept(ctx: Context) -> HandlerResult:
     """我来送: take a round another volunteer of the area cannot do (one answer wins)."""
     m = _ACCEPT_NUMBER.match(_typed(ctx))

@@ -197,3 +197,14 @@ async def test_nobody_else_in_the_area_the_staff_get_it_at_once(driven_client: A
     h = await Handover.get(giver="o-vol-a")
     assert h.status == HandoverStatus.TO_STAFF and h.offered_to == []
     assert "没有别的志愿者" in (await _texts("o-staff", "staff"))[0]
+
+
+async def test_a_volunteer_in_the_middle_of_a_form_takes_the_round_offered(crew: Any) -> None:
+    """我来送 while a sign-up asks 给谁送 answers the offer (it was taken for a wrong answer to
+    给谁送); the sign-up waits and is asked again."""
+    chat = crew
+    assert "给谁送" in await chat("o-vol-c", "报名送餐")
+    await chat("o-vol-a", "今天我去不了")
+    taken = await chat("o-vol-c", "我来送")
+    assert "交给您了" in taken and "给谁送" in taken
+    assert "送到哪里" not in taken
