@@ -91,7 +91,11 @@ async def volunteer_report(ctx: Context) -> HandlerResult:
 
 # ---- canteen staff ---------------------------------------------------------------------------
 
-_STAFF_RE = re.compile(r"^(今天|今日|明天|明日)?的?送餐(名单|情况|报名|统计|人数)?$")
+_STAFF_RE = re.compile(
+    r"^(今天|今日|今儿个?|明天|明日|明儿个?)?的?送餐(名单|情况|报名|统计|人数)?(怎么样|咋样|如何)?$"
+    # "今天送完了吗", "都送到了没"
+    r"|^(今天|今日|今儿个?)?(?:的饭)?(?:都)?(?:送完|送到|送好)了?(?:吗|没有?)$"
+)
 
 
 async def _is_staff_query(ctx: Context) -> bool:
@@ -101,7 +105,7 @@ async def _is_staff_query(ctx: Context) -> bool:
     return await canteen_service.staff_canteen(ctx.user) is not None
 
 
-@router.message(_is_staff_query)
+@router.message(_is_staff_query, anywhere=True)
 async def staff_summary(ctx: Context) -> HandlerResult:
     canteen = await canteen_service.staff_canteen(ctx.user)
     assert canteen is not None
