@@ -10,6 +10,7 @@ import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -21,6 +22,7 @@ from bot.nlu import parse
 from bot.router import Router
 from community.clock import SHANGHAI
 from delivery import scheduler
+from grid import photos
 from handlers.appkeys import (
     background_key,
     bot_key,
@@ -37,7 +39,7 @@ from push.channels import WeComRobot
 from push.ratelimit import Rate
 from push.worker import PushWorker, WorkerConfig
 from settings import Settings
-from wechat_api.client import WeChatAPIError
+from wechat_api.client import WeChatAPI, WeChatAPIError
 from wechat_api.client import clients as wechat_clients
 
 log = logging.getLogger("linli")
@@ -209,6 +211,35 @@ async def delivery_scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
             await asyncio.wait_for(task, 10)
 
 
+async def run_photo_copier(
+    stop: asyncio.Event,
+    api: WeChatAPI,
+    data_dir: Path,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> None:
+    """Grid reports' photos copied from WeChat before its 3 days are up (grid/photos.py)."""
+    await photos.run(stop, api, data_dir, clock or (lambda: dt.datetime.now(SHANGHAI)))
+
+
+async def photo_copier_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The photo copier, beside the in-process push worker (never in a resident's answer)."""
+    settings = app[settings_key]
+    if not settings.push_worker_inprocess:
+        yield
+        return
+    services = app[bot_key].services
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_photo_copier(stop, app[wechat_api_key], settings.data_dir, lambda: services.clock())
+    )
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(task, 10)
+
+
 async def settle_memory(app: web.Application) -> None:
     """After start-up, move everything loaded so far (lexicon, pinyin tables, ORM models:
     about 300k objects) out of the garbage collector's sight. A full collection walked them
@@ -238,4 +269,8 @@ async def run_worker(settings: Settings, *also: Beside) -> None:
             redis=redis,
             config=worker_config(settings),
         )
-        await asyncio.gather(worker.run(stop), *(job(stop, redis) for job in also))
+        await asyncio.gather(
+            worker.run(stop),
+            run_photo_copier(stop, api, settings.data_dir),
+            *(job(stop, redis) for job in also),
+        )
