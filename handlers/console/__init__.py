@@ -45,6 +45,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/console/complaints/{complaint_id}/decision", directory.complaint_decision)
     r.add_post("/console/pushes/{push_id}/retry", push.retry)
     r.add_post("/console/grid-volunteers/{volunteer_id}/{action}", grid.volunteer_action)
+    r.add_get("/console/grid-reports/{report_id}/photos/{n}", grid.report_photo)
     r.add_post("/console/jielong/preview", jielong.preview)
     r.add_post("/console/jielong/confirm", jielong.confirm)
     r.add_post("/console/jielong/generate", jielong.generate)
