@@ -36,7 +36,7 @@ WECHAT_KEEPS = dt.timedelta(days=3)  # temporary media, then WeChat's link and M
 TRIES = 10  # other failures (timeouts, WeChat busy, a token refused) before it is given up
 MEDIA_GONE = {40007, 41006}  # invalid or missing media_id: WeChat will not serve it again
 TICK_SECONDS = 30.0
-BATCH = 50  # reports looked at per tick
+BATCH = 500  # reports with photos looked at per tick, newest first (3 days of them are few)
 # What a photo may be: WeChat's word for it, and the first bytes of such a file.
 IMAGE_MAGIC = {
     "image/jpeg": (b"\xff\xd8\xff",),
