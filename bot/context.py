@@ -340,9 +340,12 @@ class Context:
         raw = await self.redis.get(keys.location(self.conv))
         if not raw:
             return None
-        data = jsontext.loads(raw)
-        where = Location(float(data["lat"]), float(data["lng"]), data.get("label", ""))
-        return where if where.usable else None  # a NaN kept before the check: ask again
+        try:
+            data = jsontext.loads(raw)
+            where = Location(float(data["lat"]), float(data["lng"]), data.get("label", ""))
+        except (ValueError, TypeError, KeyError):  # a NaN kept before the check (not JSON)
+            return None  # ask again
+        return where if where.usable else None  # an infinity kept before the check: ask again
 
     async def wait_for_location(self, action: str, payload: dict[str, Any]) -> None:
         """Remember that `action` should run, with `payload`, once the user's location arrives."""
