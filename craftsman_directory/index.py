@@ -6,7 +6,6 @@ The database is the truth. `rebuild` replaces the index from it (at start-up, af
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from redis.asyncio import Redis
 
 from bot.nlu.labels import CATEGORIES
 from community import geo
-from infra import geo_index, keys
+from infra import geo_index, jsontext, keys
 from infra.redis import awaitable
 from models.directory import Craftsman, Status
 
@@ -43,7 +42,7 @@ class Card:
     away_until: str = ""
 
     def dumps(self) -> str:
-        return json.dumps(self.__dict__, ensure_ascii=False, separators=(",", ":"))
+        return jsontext.dumps(self.__dict__)
 
     @classmethod
     def loads(cls, raw: str | bytes) -> Card:
@@ -66,11 +65,11 @@ class Card:
         )
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=131072)
 def _card(raw: str | bytes) -> Card:
     # Keyed by the stored text itself, so a changed card is simply a new entry: hot cards are
     # decoded once per process instead of on every search (most of a search's CPU before).
-    return Card(**json.loads(raw))
+    return Card(**jsontext.loads(raw))
 
 
 class Hit(NamedTuple):  # a tuple, not a dataclass: a search builds up to 50 per message

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -13,7 +12,7 @@ from aiohttp import web
 from bot.context import Once
 from handlers import wechat_protocol as proto
 from handlers.keys import background_key, bot_key, redis_key, settings_key, wechat_api_key
-from infra import keys
+from infra import jsontext, keys
 from push import text as push_text
 from wechat_api import REPLY_MAX_BYTES
 from wechat_api.client import WeChatAPIError
@@ -146,7 +145,7 @@ async def _earlier_answer(redis: object, key: str, deadline: float) -> str:
         await asyncio.sleep(0.05)
     if value in (_PENDING, _ASYNC, None):
         return ""
-    parts = split_text(json.loads(value))
+    parts = split_text(jsontext.loads(value))
     return parts[0] if parts else ""
 
 
