@@ -107,7 +107,7 @@ async def rebuild(redis: Redis) -> int:
     cards = [Card.of(c) for c in rows]
     # One MULTI/EXEC: searches never see a half-built index.
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.delete(keys.directory_cards(), *(keys.directory_geo(c) for c in CATEGORIES))
+        geo_index.clear(pipe, (keys.directory_geo(c) for c in CATEGORIES), keys.directory_cards())
         _add(pipe, cards)
         await pipe.execute()
     return len(cards)
