@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from tortoise.functions import Avg
 
 from bot.context import Notifier
 from bot.nlu.labels import CATEGORIES
@@ -21,6 +22,7 @@ from community.phones import normalise_phone as normalise_phone  # re-exported
 from community.roles import admin_openids, is_admin
 from craftsman_directory import index
 from infra import keys
+from infra.kept import Kept
 from infra.orm import flat
 from infra.redis import awaitable
 from models.directory import Complaint, Craftsman, Review, Source, Status
@@ -447,8 +449,8 @@ async def compound_location(text: str) -> tuple[str, float, float] | None:
     typed = text.strip()
     if len(typed) < 2:
         return None
-    compounds = Craftsman.filter(compound__not_isnull=True).distinct()
-    names: list[str] = [n for n in await flat(compounds.values_list("compound", flat=True)) if n]
+    centres = await _compounds.get("centres", _compound_centres)
+    names = list(centres)
     match = next((n for n in names if n in typed or (len(typed) >= 2 and typed in n)), None)
     if match is None and names:
         best = process.extractOne(typed, names, scorer=fuzz.ratio)
@@ -456,13 +458,30 @@ async def compound_location(text: str) -> tuple[str, float, float] | None:
             match = best[0]
     if match is None:
         return None
-    points = [
-        (lat, lng)
-        for lat, lng in await Craftsman.filter(compound=match).values_list("lat", "lng")
-        if geo.on_map(lat, lng)  # one NaN row would poison the centre for everyone
-    ]
-    if not points:
-        return None
-    lat = sum(p[0] for p in points) / len(points)
-    lng = sum(p[1] for p in points) / len(points)
+    lat, lng = centres[match]
     return match, lat, lng
+
+
+# Compound centres change only when craftsmen do: kept in process, dropped by any craftsman's
+# save (infra/kept.py). With 100k craftsmen, reading them per search was most of its cost.
+_compounds = Kept(60.0, Craftsman)
+
+
+async def _compound_centres() -> dict[str, tuple[float, float]]:
+    """Each compound's centre: the mean of its craftsmen's points on the map, in one query."""
+    rows = (
+        Craftsman.filter(
+            compound__not_isnull=True,
+            # On the map only: one NaN or infinite row would poison the centre for everyone
+            # (a NaN compares false: PostgreSQL orders it above every number, SQLite keeps it
+            # as NULL).
+            lat__gte=-geo.GEO_LAT_MAX,
+            lat__lte=geo.GEO_LAT_MAX,
+            lng__gte=-180,
+            lng__lte=180,
+        )
+        .group_by("compound")
+        .annotate(c_lat=Avg("lat"), c_lng=Avg("lng"))
+        .values_list("compound", "c_lat", "c_lng")
+    )
+    return {name: (float(lat), float(lng)) for name, lat, lng in await flat(rows) if name}
