@@ -464,7 +464,7 @@ async def compound_location(text: str) -> tuple[str, float, float] | None:
 
 # Compound centres change only when craftsmen do: kept in process, dropped by any craftsman's
 # save (infra/kept.py). With 100k craftsmen, reading them per search was most of its cost.
-_compounds = Kept(60.0, Craftsman)
+_compounds = Kept(60.0, Craftsman, fields=frozenset({"compound", "lat", "lng"}))
 
 
 async def _compound_centres() -> dict[str, tuple[float, float]]:

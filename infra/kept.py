@@ -29,8 +29,14 @@ def clear_all() -> None:
 
 
 class Kept:
-    def __init__(self, fresh_for: float, *models: type[Model]) -> None:
+    """`fields`: only a save that may change one of them drops what is kept (a save naming
+    other `update_fields`, e.g. a craftsman's rating after a review, does not)."""
+
+    def __init__(
+        self, fresh_for: float, *models: type[Model], fields: frozenset[str] | None = None
+    ) -> None:
         self.fresh_for = fresh_for
+        self.fields = fields
         self._rows: dict[Hashable, tuple[float, Any]] = {}
         self._generation = 0
         _ALL.append(self)
@@ -38,7 +44,11 @@ class Kept:
             model.register_listener(Signals.post_save, self._changed)
             model.register_listener(Signals.post_delete, self._changed)
 
-    async def _changed(self, *args: Any) -> None:
+    async def _changed(self, *args: Any, **kwargs: Any) -> None:
+        # post_save: (sender, instance, created, using_db, update_fields); post_delete: 3 args
+        update_fields = args[4] if len(args) > 4 else kwargs.get("update_fields")
+        if self.fields and update_fields and not self.fields.intersection(update_fields):
+            return
         self.clear()
 
     def clear(self) -> None:
