@@ -23,8 +23,9 @@ ratios to the first tree. CPU per message is the steadier figure on a shared mac
 single-text row sends "找裁缝" from located residents only (the old bench's load); the floor
 is `bench/bare_server.py` with its three Redis round trips under that same single text.
 `--half` runs the mix again at about half the rate it just reached (each connection pauses
-between requests), for latency without a queue: the p99 target is read there. `--profile` samples each tree's server with py-spy during one extra mix run (cProfile when
-ptrace is not allowed, `--cprofile` to force it) and prints the top functions by self time.
+between requests), for latency without a queue: the p99 target is read there. `--profile`
+samples each tree's server with py-spy during one extra mix run (cProfile when ptrace is not
+allowed, `--cprofile` to force it) and prints the top functions by self time.
 """
 
 from __future__ import annotations
