@@ -169,6 +169,8 @@ def lane_of(client: Redis) -> Lane | None:
     kwargs = pool.connection_kwargs
     if kwargs.get("ssl") or kwargs.get("credential_provider"):
         return None
+    if str(kwargs.get("protocol") or 2) != "2":  # RESP3 replies take redis-py's own parsing
+        return None
     if kwargs.get("decode_responses") and (
         kwargs.get("encoding", "utf-8").lower().replace("-", "") != "utf8"
         or kwargs.get("encoding_errors", "strict") != "strict"

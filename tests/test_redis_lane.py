@@ -156,3 +156,11 @@ async def test_undecoded_replies_pipelines_and_bad_arguments_behave_as_redis_py(
     with pytest.raises(ResponseError):
         await redis.incr("lane:d")  # not an integer: the error reaches the caller
     assert await redis.get("lane:d") == "v"
+
+
+async def test_a_client_the_lane_cannot_speak_for_uses_redis_py(redis: Redis) -> None:
+    """RESP3 replies are shaped differently: such a client keeps redis-py's connections."""
+    url = "redis://127.0.0.1:1/0?protocol=3"
+    assert lane_of(LaneRedis.from_url(url, decode_responses=True)) is None
+    assert lane_of(LaneRedis.from_url("rediss://127.0.0.1:1/0")) is None
+    assert lane_of(LaneRedis.from_url("redis://127.0.0.1:1/0")) is not None
