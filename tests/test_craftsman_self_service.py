@@ -1,0 +1,178 @@
+"""Craftsmen change their own listing by chat and answer reviews (issue 17).
+
+Every change is checked where residents meet it: the next search, read through the Redis index.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from models.directory import Craftsman, ListingChange, Review, Status
+from models.push import OutboxMessage
+from tests.directory_support import (
+    HOME,
+    freeze,
+    make_admin,
+    make_craftsman,
+    north,
+    say,
+    send_location,
+    use_outbox,
+)
+
+WANG = "o-wang"
+RESIDENT = "o-neighbour"
+
+
+async def _wang(bot: Any, **kw: Any) -> Craftsman:
+    freeze(bot)  # Wednesday 10:00
+    c = await make_craftsman(
+        bot, "王师傅", ["tailor"], 100, hours=kw.pop("hours", "Mo-Su 08:00-18:00"),
+        openid=WANG, compound="幸福小区", **kw,
+    )  # fmt: skip
+    c.description = kw.get("description", "改裤脚、换拉链、缝补")
+    await c.save(update_fields=["description"])
+    return c
+
+
+async def _search(bot: Any, what: str = "找裁缝", user: str = RESIDENT) -> str:
+    await send_location(bot, *HOME, user=user)
+    return await say(bot, what, user)
+
+
+def _line(reply: str, name: str) -> str:
+    return next((x for x in reply.splitlines() if name in x), "")
+
+
+async def test_new_hours_are_in_the_next_search(bot: Any) -> None:
+    await _wang(bot)
+    assert "营业中" in _line(await _search(bot), "王师傅")
+    reply = await say(bot, "营业时间改成每天下午2点到6点", WANG)
+    assert reply == "好的，营业时间改为每天14:00–18:00。"
+    assert "今天14:00开门" in _line(await _search(bot), "王师傅")
+    change = await ListingChange.get(field="hours")
+    assert (change.by, change.new, change.pending) == (WANG, "每天14:00–18:00", False)
+
+
+async def test_a_day_off_keeps_the_other_days(bot: Any) -> None:
+    await _wang(bot)
+    assert "周三休息" in await say(bot, "周三休息", WANG)
+    assert "明天08:00开门" in _line(await _search(bot), "王师傅")
+    c = await Craftsman.get(openid=WANG)
+    assert c.hours == "Mo-Su 08:00-18:00; We off"
+
+
+async def test_a_resident_saying_it_changes_nothing(bot: Any) -> None:
+    await _wang(bot)
+    reply = await say(bot, "营业时间改成每天下午2点到6点", RESIDENT)
+    assert "营业时间改为" not in reply
+    assert "营业中" in _line(await _search(bot), "王师傅")
+    assert not await ListingChange.exists()
+    # Nor can a resident answer the craftsman's reviews.
+    assert "还没有登记为师傅" in await say(bot, "回复评价 1 谢谢", RESIDENT)
+
+
+async def test_prices_replace_the_old_ones_and_unclear_asks_once(bot: Any) -> None:
+    await _wang(bot)
+    assert await say(bot, "改裤脚15元 换拉链20元", WANG) == (
+        "好的，服务和价格改为改裤脚15元 换拉链20元。"
+    )
+    c = await Craftsman.get(openid=WANG)
+    assert c.description == "改裤脚15元、换拉链20元、缝补"
+    assert "服务：改裤脚15元、换拉链20元、缝补" in await say(bot, "我的信息", WANG)
+    asked = await say(bot, "价格改一下", WANG)
+    assert asked.count("？") + asked.count("比如") >= 1 and "改为" not in asked
+    assert "几点" in await say(bot, "营业时间改一下", WANG)
+    assert await ListingChange.filter(field="description").count() == 1
+
+
+async def test_a_service_of_the_trade_at_once_a_new_trade_after_approval(bot: Any) -> None:
+    outbox = use_outbox(bot)
+    await make_admin()
+    c = await _wang(bot)
+    assert "磨剪子" in await say(bot, "我现在也磨剪子", WANG)
+    assert (await Craftsman.get(pk=c.pk)).description.endswith("、磨剪子")
+    reply = await say(bot, "我现在也修鞋", WANG)
+    assert "社区确认后" in reply and "裁缝、修鞋" in reply
+    assert "王师傅" not in await _search(bot, "找修鞋的")
+    [notice] = outbox.to("o-admin")
+    assert f"通过 {c.pk}" in notice
+    assert "等社区确认：行当改为裁缝、修鞋" in await say(bot, "我的信息", WANG)
+    assert "已通过" in await say(bot, f"通过 {c.pk}", "o-admin")
+    assert "王师傅" in await _search(bot, "找修鞋的")
+    assert any("同意" in t for t in outbox.to(WANG))
+    assert (await Craftsman.get(pk=c.pk)).status is Status.APPROVED
+
+
+async def test_dropping_a_service_and_asking_when_it_is_the_whole_trade(bot: Any) -> None:
+    freeze(bot)
+    c = await make_craftsman(bot, "刘师傅", ["appliance_repair"], 100, openid=WANG)
+    c.description = "修冰箱、洗衣机、电视"
+    await c.save(update_fields=["description"])
+    assert "冰箱、洗衣机" in await say(bot, "不修电视了", WANG)
+    assert (await Craftsman.get(pk=c.pk)).description == "修冰箱、洗衣机"
+    asked = await say(bot, "不修空调了", WANG)
+    assert "是整个家电维修都不做了吗" in asked
+    assert (await Craftsman.get(pk=c.pk)).categories == ["appliance_repair"]
+    assert "唯一的行当" in await say(bot, "不做家电维修了", WANG)
+
+
+async def test_a_move_to_a_known_compound_is_searched_from_there(bot: Any) -> None:
+    await _wang(bot)
+    far = north(1500)  # beyond a 15-minute walk from home, within the review distance
+    await make_craftsman(bot, "邻居", ["key_lock"], 1500, compound="和平里")
+    reply = await say(bot, "摊位搬到和平里东门", WANG)
+    assert reply == "好的，摊位地址改为和平里东门。"
+    await send_location(bot, far, HOME[1], user=RESIDENT)
+    assert "步行约1分钟" in _line(await say(bot, "找裁缝", RESIDENT), "王师傅")
+    c = await Craftsman.get(openid=WANG)
+    assert (c.compound, c.address) == ("和平里", "和平里东门")
+
+
+async def test_a_location_after_moved_far_waits_for_the_community(bot: Any) -> None:
+    outbox = use_outbox(bot)
+    await make_admin()
+    c = await _wang(bot)
+    assert "新摊位在哪里" in await say(bot, "摊位搬了", WANG)
+    reply = await send_location(bot, north(5000), HOME[1], "人民路88号", user=WANG)
+    assert "社区确认后" in reply and "人民路88号" in reply
+    assert "王师傅" in await _search(bot)  # still where the community approved it
+    assert any("人民路88号" in t for t in outbox.to("o-admin"))
+    assert "已拒绝" in await say(bot, f"拒绝 {c.pk}", "o-admin")
+    assert any("没有同意" in t for t in outbox.to(WANG))
+    c = await Craftsman.get(pk=c.pk)
+    assert c.lat == north(100) and c.status is Status.APPROVED
+    assert not await ListingChange.filter(pending=True).exists()
+
+
+async def test_a_near_location_after_moved_is_applied_at_once(bot: Any) -> None:
+    await _wang(bot)
+    await say(bot, "我的摊位搬了", WANG)
+    assert "摊位地址改为" in await send_location(bot, north(900), HOME[1], "北门", user=WANG)
+    await send_location(bot, north(900), HOME[1], user=RESIDENT)
+    assert "步行约1分钟" in _line(await say(bot, "找裁缝", RESIDENT), "王师傅")
+
+
+async def test_reply_to_a_review_is_stored_shown_and_told(bot: Any) -> None:
+    await _wang(bot)
+    await _search(bot)
+    assert "谢谢评价" in await say(bot, "评价 1 4 还行，就是等了一会儿", RESIDENT)
+    mine = await say(bot, "我的评价", WANG)
+    assert "1. 4星 还行，就是等了一会儿" in mine
+    assert "回复评价 1" in mine
+    reply = await say(bot, "回复评价 1 谢谢您，下次不让您等", WANG)
+    assert "已回复第1条评价" in reply
+    review = await Review.get(reviewer=RESIDENT)
+    assert review.reply == "谢谢您，下次不让您等"
+    told = await OutboxMessage.filter(target=RESIDENT)
+    assert any("王师傅回复了您的评价" in str(m.payload) for m in told)
+    # A second reply replaces the first; the list shows it under the review.
+    await say(bot, "回复评价 1 谢谢您，欢迎再来", WANG)
+    assert (await Review.get(pk=review.pk)).reply == "谢谢您，欢迎再来"
+    assert "您的回复：谢谢您，欢迎再来" in await say(bot, "我的评价", WANG)
+    # Rude words are refused and nothing is stored or sent.
+    before = await OutboxMessage.filter(target=RESIDENT).count()
+    assert "不文明" in await say(bot, "回复评价 1 你个神经病", WANG)
+    assert (await Review.get(pk=review.pk)).reply == "谢谢您，欢迎再来"
+    assert await OutboxMessage.filter(target=RESIDENT).count() == before
+    assert "没有第3条评价" in await say(bot, "回复评价 3 谢谢", WANG)
