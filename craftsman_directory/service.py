@@ -642,12 +642,21 @@ def _trade_of(what: str) -> str | None:
     return cats[0]
 
 
+def _named_trade(what: str) -> str | None:
+    """The trade a phrase names as such ("修鞋", "做家电维修"), not one it merely suggests."""
+    for text in (what, re.sub(r"^(?:做|干|接)", "", what)):
+        named = text if text in CATEGORIES else _ALIASES.get(text)
+        if named is not None:
+            return named
+    return None
+
+
 async def add_service(redis: Redis, notify: Notifier, openid: str, what: str) -> Changed:
-    """我现在也修拉链: a service of a trade they have joins the description at once; a new trade
+    """我现在也修拉链: a service joins the description at once; a new trade named as such
     (我现在也修鞋, for a tailor) waits for the community's approval."""
     craftsman = await own_listing(openid)
     what = what.strip()
-    trade = _trade_of(what)
+    trade = _named_trade(what)
     if trade is not None and trade not in craftsman.categories:
         new = [*craftsman.categories, trade]
         return await _change(
@@ -658,10 +667,18 @@ async def add_service(redis: Redis, notify: Notifier, openid: str, what: str) ->
     if any(_without_price(it) == what for it in items):
         raise DirectoryError(f"您的服务里已经有“{what}”了。", code="unchanged")
     items.append(what)
-    return await _change(
+    changed = await _change(
         redis, notify, craftsman, "description", craftsman.description, "、".join(items),
         {"description": "、".join(items)[:500]},
     )  # fmt: skip
+    suggested = _trade_of(what)
+    if trade is None and suggested is not None and suggested not in craftsman.categories:
+        # "修拉链" for a tailor is a service; residents searching 修鞋 find her only if she
+        # adds the trade, which the community approves.
+        name = category_name(suggested)
+        hint = f"。想让找{name}的居民也找到您，请说“我现在也做{name}”"
+        return Changed(changed.craftsman, changed.said + hint, changed.pending)
+    return changed
 
 
 async def drop_service(redis: Redis, notify: Notifier, openid: str, what: str) -> Changed:
