@@ -176,3 +176,44 @@ async def test_reply_to_a_review_is_stored_shown_and_told(bot: Any) -> None:
     assert (await Review.get(pk=review.pk)).reply == "谢谢您，欢迎再来"
     assert await OutboxMessage.filter(target=RESIDENT).count() == before
     assert "没有第3条评价" in await say(bot, "回复评价 3 谢谢", WANG)
+
+
+async def test_console_page_shows_changes_replies_and_decides(
+    client: Any, bot: Any, fake_wechat: Any
+) -> None:
+    from models.users import Role
+    from tests.console_support import console_login, make_staff
+
+    admin = await make_staff("o-admin", Role.ADMIN)
+    c = await _wang(bot)
+    await say(bot, "营业时间改成每天9点到17点", WANG)
+    await say(bot, "我现在也修鞋", WANG)
+    await _search(bot)
+    await say(bot, "评价 1 5 手艺好", RESIDENT)
+    await say(bot, "回复评价 1 谢谢夸奖", WANG)
+    csrf = await console_login(client, fake_wechat, admin)
+    board = await (await client.get("/console/")).text()
+    assert 'id="listing-changes"' in board and "裁缝 → 裁缝、修鞋" in board
+    page = await (await client.get(f"/console/craftsmen/{c.pk}")).text()
+    assert "师傅本人 · 营业时间：每天8:00–18:00 → 每天9:00–17:00" in page
+    assert "（等社区同意）" in page
+    assert "5星 手艺好" in page and "师傅回复：谢谢夸奖" in page
+    done = await client.post(f"/console/craftsmen/{c.pk}/approve", data={"csrf": csrf})
+    assert "已通过" in await done.text()
+    assert (await Craftsman.get(pk=c.pk)).categories == ["tailor", "shoe_repair"]
+    assert "社区已处理" in await (await client.get(f"/console/craftsmen/{c.pk}")).text()
+
+
+async def test_the_api_shows_the_reply_under_the_review(bot: Any) -> None:
+    from handlers.api_v1.directory import review_out
+
+    await _wang(bot)
+    await _search(bot)
+    await say(bot, "评价 1 3 一般", RESIDENT)
+    assert review_out(await Review.get(reviewer=RESIDENT))["reply"] is None
+    await say(bot, "回复评价 1 会改进的", WANG)
+    out = review_out(await Review.get(reviewer=RESIDENT))
+    assert out["reply"] == "会改进的" and out["replied_at"]
+    # A new review from the resident makes the old answer stale.
+    await say(bot, "评价 1 5 改进了", RESIDENT)
+    assert review_out(await Review.get(reviewer=RESIDENT))["reply"] is None
