@@ -80,6 +80,9 @@ async def test_prices_replace_the_old_ones_and_unclear_asks_once(bot: Any) -> No
     c = await Craftsman.get(openid=WANG)
     assert c.description == "改裤脚15元、换拉链20元、缝补"
     assert "服务：改裤脚15元、换拉链20元、缝补" in await say(bot, "我的信息", WANG)
+    # Residents read the prices from the search's cards (the index), not the database.
+    await _search(bot)
+    assert "登记的价格：改裤脚15元、换拉链20元。" in await say(bot, "王师傅收费贵不贵", RESIDENT)
     asked = await say(bot, "价格改一下", WANG)
     assert asked.count("？") + asked.count("比如") >= 1 and "改为" not in asked
     assert "几点" in await say(bot, "营业时间改一下", WANG)
