@@ -538,8 +538,10 @@ async def _change(
     """Record the change (the console's history), then apply it at once, or, for a change the
     community must see first on an entry it already approved, keep it for its approval."""
     pending = review and craftsman.status is not Status.PENDING
-    if pending:
-        # A newer request for the same thing replaces the one not yet decided.
+    # A newer change of the same thing replaces a request not yet decided (a far move, then a
+    # near one: the near one holds, and a later 通过 must not carry the far one out). Trades
+    # are requested one at a time (add_trade): each waits on its own.
+    if field != "categories":
         await ListingChange.filter(craftsman=craftsman, field=field, pending=True).delete()
     await ListingChange.create(
         craftsman=craftsman,
@@ -558,10 +560,21 @@ async def _change(
             f"回复“通过 {craftsman.id}”同意，“拒绝 {craftsman.id}”不同意。",
         )
         return Changed(craftsman, said, True)
+    values = _fields_now(craftsman, values)
     craftsman.update_from_dict(values)
     await craftsman.save(update_fields=[*values, "updated_at"])
     await index.sync(redis, craftsman)
     return Changed(craftsman, said, False)
+
+
+def _fields_now(craftsman: Craftsman, values: dict[str, Any]) -> dict[str, Any]:
+    """A change's values as the row's fields today. A new trade is kept as the one added, not
+    the whole list when asked: a trade dropped while the request waited stays dropped."""
+    values = dict(values)
+    added = values.pop("add_trade", None)
+    if isinstance(added, str):
+        values["categories"] = [*(c for c in craftsman.categories if c != added), added]
+    return values
 
 
 FIELD_ZH = {
@@ -661,7 +674,7 @@ async def add_service(redis: Redis, notify: Notifier, openid: str, what: str) ->
         new = [*craftsman.categories, trade]
         return await _change(
             redis, notify, craftsman, "categories", _cats(craftsman.categories), _cats(new),
-            {"categories": new}, review=True,
+            {"add_trade": trade}, review=True,
         )  # fmt: skip
     items = _items(craftsman.description)
     if any(_without_price(it) == what for it in items):
@@ -778,7 +791,7 @@ async def _decide_changes(
         change.decided_at = now
         await change.save(update_fields=["pending", "decided_at"])
         if accept:
-            craftsman.update_from_dict(change.values)
+            craftsman.update_from_dict(_fields_now(craftsman, change.values))
     said = "；".join(f"{FIELD_ZH[c.field]}改为{c.new}" for c in changes)
     if accept:
         await craftsman.save()
@@ -823,7 +836,8 @@ async def my_reviews(openid: str, limit: int = MY_REVIEWS_SHOWN) -> list[Review]
 def review_lines(reviews: list[Review]) -> list[str]:
     lines = []
     for n, r in enumerate(reviews, 1):
-        lines.append(f"{n}. {r.stars}星 {r.text or '（没写内容）'}（{r.created_at:%m月%d日}）")
+        day = r.created_at.astimezone(clock.SHANGHAI)
+        lines.append(f"{n}. {r.stars}星 {r.text or '（没写内容）'}（{day.month}月{day.day}日）")
         if r.reply:
             lines.append(f"   您的回复：{r.reply}")
     return lines
@@ -849,6 +863,8 @@ async def reply_review(openid: str, n: int, text: str) -> Review:
     r.replied_at = clock.now()
     await r.save(update_fields=["reply", "replied_at"])
     craftsman = await own_listing(openid)
+    if r.reviewer.startswith("erased:"):  # the resident asked us to forget who they are
+        return r
     await enqueue_text(
         PushChannel.WECHAT_CS,
         r.reviewer,

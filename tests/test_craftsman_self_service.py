@@ -47,7 +47,7 @@ def _line(reply: str, name: str) -> str:
 async def test_new_hours_are_in_the_next_search(bot: Any) -> None:
     await _wang(bot)
     assert "营业中" in _line(await _search(bot), "王师傅")
-    reply = await say(bot, "营业时间改成每天14点到下午6点", WANG)
+    reply = await say(bot, "营业时间改成每天下午2点到6点", WANG)
     assert reply == "好的，营业时间改为每天14:00–18:00。"
     assert "今天14:00开门" in _line(await _search(bot), "王师傅")
     change = await ListingChange.get(field="hours")
@@ -64,7 +64,7 @@ async def test_a_day_off_keeps_the_other_days(bot: Any) -> None:
 
 async def test_a_resident_saying_it_changes_nothing(bot: Any) -> None:
     await _wang(bot)
-    reply = await say(bot, "营业时间改成每天14点到下午6点", RESIDENT)
+    reply = await say(bot, "营业时间改成每天下午2点到6点", RESIDENT)
     assert "营业时间改为" not in reply and "登记为师傅" not in reply  # the normal answer
     assert "营业中" in _line(await _search(bot), "王师傅")
     assert not await ListingChange.exists()
@@ -220,3 +220,53 @@ async def test_the_api_shows_the_reply_under_the_review(bot: Any) -> None:
     # A new review from the resident makes the old answer stale.
     await say(bot, "评价 1 5 改进了", RESIDENT)
     assert review_out(await Review.get(reviewer=RESIDENT))["reply"] is None
+
+
+async def test_a_trade_dropped_while_a_new_one_waits_stays_dropped(bot: Any) -> None:
+    await make_admin()
+    freeze(bot)
+    c = await make_craftsman(bot, "李阿姨", ["tailor", "housekeeping"], 100, openid=WANG)
+    assert "社区确认后" in await say(bot, "我现在也修鞋", WANG)
+    assert "行当改为裁缝" in await say(bot, "不做家政了", WANG)
+    await say(bot, f"通过 {c.pk}", "o-admin")
+    assert (await Craftsman.get(pk=c.pk)).categories == ["tailor", "shoe_repair"]
+
+
+async def test_a_near_move_replaces_a_far_one_still_waiting(bot: Any) -> None:
+    await make_admin()
+    c = await _wang(bot)
+    await say(bot, "摊位搬了", WANG)
+    assert "社区确认后" in await send_location(bot, north(5000), HOME[1], "远处", user=WANG)
+    await say(bot, "摊位搬了", WANG)
+    assert "好的，摊位地址改为近处" in await send_location(
+        bot, north(300), HOME[1], "近处", user=WANG
+    )
+    assert not await ListingChange.filter(pending=True).exists()
+    assert "不在待审核状态" in await say(bot, f"通过 {c.pk}", "o-admin")
+    assert (await Craftsman.get(pk=c.pk)).lat == north(300)
+
+
+async def test_before_approval_a_new_trade_is_simply_part_of_the_registration(bot: Any) -> None:
+    outbox = use_outbox(bot)
+    await make_admin()
+    c = await _wang(bot, status=Status.PENDING)
+    assert await say(bot, "我现在也修鞋", WANG) == "好的，行当改为裁缝、修鞋。"
+    assert (await Craftsman.get(pk=c.pk)).categories == ["tailor", "shoe_repair"]
+    assert not outbox.to("o-admin")  # the admins see the whole registration when they approve
+
+
+async def test_a_reviewer_who_asked_to_be_forgotten_is_not_written_to(bot: Any) -> None:
+    await _wang(bot)
+    await _search(bot)
+    await say(bot, "评价 1 5 好", RESIDENT)
+    await Review.filter(reviewer=RESIDENT).update(reviewer="erased:1")
+    assert "已回复第1条评价" in await say(bot, "回复评价 1 谢谢", WANG)
+    assert not await OutboxMessage.filter(target__startswith="erased").exists()
+
+
+def test_afternoon_hours_said_once_cover_both_ends() -> None:
+    from community import hours
+
+    assert hours.parse("每天下午2点到6点").text == "Mo-Su 14:00-18:00"
+    assert hours.parse("每天晚上8点到2点").text == "Mo-Su 20:00-02:00"  # past midnight
+    assert hours.parse("每天8点到下午6点").text == "Mo-Su 08:00-18:00"
