@@ -47,7 +47,9 @@ ASK_CATEGORY = "您要找哪一类师傅？比如裁缝、修鞋、配钥匙、�
 HELP = (
     "师傅目录：说“找裁缝”或“冰箱不制冷”；结果里回复“更多”翻页，“评价 1 5 很好”评价，"
     "“投诉 1 原因”投诉。走路慢的话说“我走得慢”，步行时间按老人步速算。"
-    "师傅本人说“师傅登记”，“暂停接单”/“恢复接单”。"
+    "师傅本人说“师傅登记”，“暂停接单”/“恢复接单”；“我的信息”看登记，"
+    "直接说“营业时间改成每天8点到18点”“周日休息”“改裤脚15元”“我现在也修拉链”“摊位搬到幸福小区”"
+    "就能改；“我的评价”看评价，“回复评价 1 谢谢您”回复。"
 )
 ADMIN_HELP = (
     "管理：“审核”看待审核，“通过 N”“拒绝 N”，“恢复 N”恢复停用的师傅，“成立 N”“不成立 N”处理投诉。"
@@ -296,12 +298,17 @@ COMPLAINT_DECISION = re.compile(r"(成立|不成立)\s*#?(\d+)")
 async def pending_list(ctx: Context) -> HandlerResult:
     """An admin's "审核": the registrations waiting for approval."""
     rows = await Craftsman.filter(status=Status.PENDING).order_by("id").limit(10)
-    if not rows:
+    changes = await service.waiting_changes(10)
+    if not rows and not changes:
         return "没有待审核的师傅。" + ADMIN_HELP
     lines = ["待审核的师傅："] + [
         f"#{c.id} {c.name}（{'、'.join(category_name(x) for x in c.categories)}）{c.phone} "
         f"{c.address[:30]}：{c.description[:40]}"
         for c in rows
+    ]
+    lines += [
+        f"#{x.craftsman.id} {x.craftsman.name} 申请{service.FIELD_ZH[x.field]}改为{x.new[:40]}"
+        for x in changes
     ]
     lines.append("回复“通过 N”或“拒绝 N”（N是#后的编号）。")
     return search.fit(lines)

@@ -773,6 +773,16 @@ async def pending_changes(craftsman: Craftsman) -> list[ListingChange]:
     return await ListingChange.filter(craftsman=craftsman, pending=True).order_by("id")
 
 
+async def waiting_changes(limit: int = 50) -> list[ListingChange]:
+    """Every craftsman's changes waiting for the community, oldest first (the admins' queue)."""
+    return (
+        await ListingChange.filter(pending=True)
+        .order_by("id")
+        .limit(limit)
+        .prefetch_related("craftsman")
+    )
+
+
 async def history(craftsman: Craftsman, limit: int = 50) -> list[ListingChange]:
     """The craftsman's own changes, newest first (the console's craftsman page)."""
     return await ListingChange.filter(craftsman=craftsman).order_by("-id").limit(limit)

@@ -101,6 +101,7 @@ async def test_a_service_of_the_trade_at_once_a_new_trade_after_approval(bot: An
     [notice] = outbox.to("o-admin")
     assert f"通过 {c.pk}" in notice
     assert "等社区确认：行当改为裁缝、修鞋" in await say(bot, "我的信息", WANG)
+    assert f"#{c.pk} 王师傅 申请行当改为裁缝、修鞋" in await say(bot, "审核", "o-admin")
     assert "已通过" in await say(bot, f"通过 {c.pk}", "o-admin")
     assert "王师傅" in await _search(bot, "找修鞋的")
     assert any("同意" in t for t in outbox.to(WANG))
@@ -270,3 +271,16 @@ def test_afternoon_hours_said_once_cover_both_ends() -> None:
     assert hours.parse("每天下午2点到6点").text == "Mo-Su 14:00-18:00"
     assert hours.parse("每天晚上8点到2点").text == "Mo-Su 20:00-02:00"  # past midnight
     assert hours.parse("每天8点到下午6点").text == "Mo-Su 08:00-18:00"
+
+
+async def test_home_visits_phone_and_an_unknown_place(bot: Any) -> None:
+    await _wang(bot)
+    assert await say(bot, "现在可以上门了", WANG) == "好的，上门服务改为可以上门。"
+    assert "可上门" in _line(await _search(bot), "王师傅")
+    assert await say(bot, "电话改成13912345678", WANG) == "好的，电话改为13912345678。"
+    assert "电话13912345678" in _line(await _search(bot), "王师傅")
+    # A place we cannot put on the map: one question, and the location sent answers it.
+    asked = await say(bot, "摊位搬到新华路口", WANG)
+    assert "发送新摊位的位置" in asked
+    assert "摊位地址改为新华路口" in await send_location(bot, north(400), HOME[1], user=WANG)
+    assert (await Craftsman.get(openid=WANG)).address == "新华路口"

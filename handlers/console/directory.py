@@ -20,7 +20,7 @@ from handlers.console.common import (
     take_flash,
 )
 from handlers.keys import bot_key, redis_key
-from models.directory import ListingChange, Review, Status
+from models.directory import Review, Status
 
 ACTIONS = {
     "approve": (directory_service.approve, "已通过"),
@@ -37,10 +37,7 @@ async def queues() -> dict[str, Any]:
         "suspended": await directory_service.with_status(Status.SUSPENDED),
         "complaints": await directory_service.open_complaints(),
         # Changes approved craftsmen asked for by chat that wait for the community (新行当, 远搬).
-        "listing_changes": await ListingChange.filter(pending=True)
-        .order_by("id")
-        .limit(50)
-        .prefetch_related("craftsman"),
+        "listing_changes": await directory_service.waiting_changes(),
         "field_name": directory_service.FIELD_ZH,
         "category_name": directory_service.category_name,
     }
