@@ -519,8 +519,12 @@ _CLOSED = re.compile(
 _PRICES_HEAD = re.compile(
     r"^(?:价格|价钱|收费|价目)(?:改成|改为|调整为|调成|改一下|调一下|改|调)?(?:一下)?[:：]?"
 )
-_ADD = re.compile(rf"(?:我)?(?:现在|以后)?(?:也|还)(?:能|会|可以|接)?((?:{_VERB}).{{1,12}}?)了?")
-_DROP = re.compile(rf"(?:我)?(?:现在|以后)?不(?:再)?({_VERB})(.{{1,12}}?)了?")
+# "我现在也修拉链", "我也会修鞋": a bare "我还做饭" is small talk, not a new service.
+_ADD = re.compile(
+    rf"(?:我)?(?:(?:现在|以后|今后)(?:也|还)(?:能|会|可以|接)?|(?:也|还)(?:能|会|可以|接))"
+    rf"((?:{_VERB}).{{1,12}}?)了?"
+)
+_DROP = re.compile(rf"(?:我)?(?:现在|以后|今后)?不(?:再)?({_VERB})(.{{1,12}}?)了?")
 _MOVE = re.compile(
     r"(?:我的?)?(?:摊位|摊子|店|铺子|门店|我)?(?:搬到|搬去|挪到|换到|移到)了?(.{2,30}?)(?:了|去了)?"
 )
@@ -528,13 +532,25 @@ _MOVED = re.compile(r"(?:我的?)?(?:摊位|摊子|店|铺子|门店|我)(?:搬|
 _PHONE = re.compile(
     r"(?:我的?)?(?:电话|手机|号码|手机号|电话号码|联系电话)(?:改成|改为|换成|换了|改)[:：]?(.+)"
 )
-_VISITS_ON = re.compile(r"(?:现在|以后)?(?:也)?(?:可以|能)上门了?")
+_VISITS_ON = re.compile(r"(?:现在|以后|今后)(?:也)?(?:可以|能)上门了?|(?:也)(?:可以|能)上门了?")
 _VISITS_OFF = re.compile(r"(?:现在|以后)?不(?:再)?上门了?")
 _REPLY = re.compile(r"回复评价\s*(\d+)\s*[:：,，]?\s*(.*)", re.S)
 
 
 async def _is_craftsman(ctx: Context) -> bool:
     return await Craftsman.exists(openid=ctx.user)
+
+
+def _statement(ctx: Context) -> bool:
+    """Said, not asked: "可以上门吗？" is a question about someone, not a change."""
+    text = ctx.msg.text.strip()
+    return not (text.endswith(("?", "？")) or "吗" in text)
+
+
+def _stopped(ctx: Context) -> bool:
+    """"不修电视了", "不再修电视": a "我不开心" is not a service dropped."""
+    text = ctx.msg.text.strip().rstrip("。.!！ ")
+    return text.endswith("了") or bool(re.search(r"不再|再也不|以后不|今后不|现在不", text))
 
 
 def _done(changed: service.Changed) -> str:
@@ -557,7 +573,7 @@ def _says_prices(ctx: Context) -> bool:
     return _prices(text) is not None or bool(_PRICES_HEAD.fullmatch(text))
 
 
-@own.message(matches(_HOURS.pattern), _is_craftsman)
+@own.message(matches(_HOURS.pattern), _statement, _is_craftsman)
 async def change_hours(ctx: Context) -> HandlerResult:
     """营业时间改成每天8点到下午6点."""
     m = _HOURS.fullmatch(said(ctx))
@@ -568,7 +584,7 @@ async def change_hours(ctx: Context) -> HandlerResult:
     return await _changing(service.change_hours(ctx.redis, ctx.services.notify, ctx.user, wanted))
 
 
-@own.message(matches(_HOURS_BEFORE.pattern), _is_craftsman)
+@own.message(matches(_HOURS_BEFORE.pattern), _statement, _is_craftsman)
 async def change_hours_before(ctx: Context) -> HandlerResult:
     """改成每天8点到18点营业."""
     m = _HOURS_BEFORE.fullmatch(said(ctx))
@@ -578,7 +594,7 @@ async def change_hours_before(ctx: Context) -> HandlerResult:
     )
 
 
-@own.message(matches(_CLOSED.pattern), _is_craftsman)
+@own.message(matches(_CLOSED.pattern), _statement, _is_craftsman)
 async def close_days(ctx: Context) -> HandlerResult:
     """周日休息 / 周六和周日不营业: those days closed, the others kept."""
     m = _CLOSED.fullmatch(said(ctx))
@@ -587,7 +603,7 @@ async def close_days(ctx: Context) -> HandlerResult:
     return await _changing(service.close_days(ctx.redis, ctx.services.notify, ctx.user, days))
 
 
-@own.message(_says_prices, _is_craftsman)
+@own.message(_says_prices, _statement, _is_craftsman)
 async def change_prices(ctx: Context) -> HandlerResult:
     """改裤脚15元 换拉链20元; a bare 价格改一下 is asked about."""
     prices = _prices(said(ctx))
@@ -598,19 +614,19 @@ async def change_prices(ctx: Context) -> HandlerResult:
     )
 
 
-@own.message(matches(_VISITS_ON.pattern), _is_craftsman)
+@own.message(matches(_VISITS_ON.pattern), _statement, _is_craftsman)
 async def visits_on(ctx: Context) -> HandlerResult:
     return await _changing(service.set_home_visits(ctx.redis, ctx.services.notify, ctx.user, True))
 
 
-@own.message(matches(_VISITS_OFF.pattern), _is_craftsman)
+@own.message(matches(_VISITS_OFF.pattern), _statement, _is_craftsman)
 async def visits_off(ctx: Context) -> HandlerResult:
     return await _changing(
         service.set_home_visits(ctx.redis, ctx.services.notify, ctx.user, False)
     )
 
 
-@own.message(matches(_ADD.pattern), _is_craftsman)
+@own.message(matches(_ADD.pattern), _statement, _is_craftsman)
 async def add_service(ctx: Context) -> HandlerResult:
     """我现在也修拉链 (a service of their trade) / 我现在也修鞋 (a new trade: the community
     approves it first)."""
@@ -621,7 +637,7 @@ async def add_service(ctx: Context) -> HandlerResult:
     )
 
 
-@own.message(matches(_DROP.pattern), _is_craftsman)
+@own.message(matches(_DROP.pattern), _statement, _stopped, _is_craftsman)
 async def drop_service(ctx: Context) -> HandlerResult:
     """不修电视了 / 不做家电维修了."""
     m = _DROP.fullmatch(said(ctx))
@@ -644,14 +660,14 @@ async def _move_to_text(ctx: Context, place: str) -> HandlerResult:
     )
 
 
-@own.message(matches(_MOVED.pattern), _is_craftsman)
+@own.message(matches(_MOVED.pattern), _statement, _is_craftsman)
 async def moved(ctx: Context) -> HandlerResult:
     """摊位搬了: where to? A location sent next (or a compound typed) answers."""
     await ctx.wait_for_location(MOVE_ACTION, {})
     return ASK_MOVE
 
 
-@own.message(matches(_MOVE.pattern), _is_craftsman)
+@own.message(matches(_MOVE.pattern), _statement, _is_craftsman)
 async def move_to(ctx: Context) -> HandlerResult:
     """摊位搬到幸福小区东门 / 我搬到和平里3号楼下了."""
     m = _MOVE.fullmatch(said(ctx))
@@ -685,7 +701,7 @@ async def move_located(ctx: Context, payload: dict[str, Any]) -> HandlerResult:
     )
 
 
-@own.message(matches(_PHONE.pattern), _is_craftsman)
+@own.message(matches(_PHONE.pattern), _statement, _is_craftsman)
 async def change_phone(ctx: Context) -> HandlerResult:
     m = _PHONE.fullmatch(said(ctx))
     assert m is not None

@@ -284,3 +284,11 @@ async def test_home_visits_phone_and_an_unknown_place(bot: Any) -> None:
     assert "发送新摊位的位置" in asked
     assert "摊位地址改为新华路口" in await send_location(bot, north(400), HOME[1], user=WANG)
     assert (await Craftsman.get(openid=WANG)).address == "新华路口"
+
+
+async def test_questions_and_small_talk_from_a_craftsman_change_nothing(bot: Any) -> None:
+    await _wang(bot)
+    for text in ("可以上门吗？", "我不开心", "我还做饭", "营业时间改成几点好？"):
+        reply = await say(bot, text, WANG)
+        assert "改为" not in reply and "已提交" not in reply, (text, reply)
+    assert not await ListingChange.exists()
