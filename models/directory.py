@@ -108,9 +108,11 @@ class Complaint(Model):
 
 
 class ListingChange(Model):
-    """One change a craftsman made to their own listing by chat (营业时间改成...), for the
-    console's history. `pending` marks a change the community must approve first (a new trade,
-    a move far away): it is applied only then, the listing stays as it was meanwhile."""
+    """One change a craftsman made to their own listing by chat.
+
+    For the console's history (营业时间改成... by whom, when). `pending` marks a change the
+    community must approve first (a new trade, a move far away): it is applied only then, the
+    listing stays as it was meanwhile."""
 
     id = fields.IntField(primary_key=True)
     craftsman: fields.ForeignKeyRelation[Craftsman] = fields.ForeignKeyField(
