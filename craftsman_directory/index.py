@@ -69,7 +69,7 @@ class Card:
         )
 
 
-_PRICED = re.compile(r"\d+(?:\.\d+)?\s*(?:元|块)")
+_PRICED = re.compile(r"(?<![\d.])\d++(?:\.\d++)?\s*+(?:元|块)")  # linear on a run of digits
 
 
 def priced(description: str) -> str:

@@ -513,8 +513,8 @@ _HOURS = re.compile(
 )
 _HOURS_BEFORE = re.compile(r"(?:以后|现在)?(?:改成|改为)(.+?)(?:营业|开门|出摊)")
 _DAY = r"(?:周|星期|礼拜)[一二三四五六日天]"
-_CLOSED = re.compile(
-    rf"(?:以后|每周|每个)?({_DAY}(?:[、和,，]?{_DAY})*)(?:都)?(?:休息|不营业|不开门|不出摊)"
+_CLOSED = re.compile(  # a day run is tried from its start only (linear on 周一周一周一...)
+    rf"(?<![一二三四五六日天])(?:以后|每周|每个)?({_DAY}(?:[、和,，]?{_DAY})*)(?:都)?(?:休息|不营业|不开门|不出摊)"
 )
 _PRICES_HEAD = re.compile(
     r"^(?:价格|价钱|收费|价目)(?:改成|改为|调整为|调成|改一下|调一下|改|调)?(?:一下)?[:：]?"

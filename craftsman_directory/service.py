@@ -619,7 +619,7 @@ def _items(description: str) -> list[str]:
 
 
 def _without_price(item: str) -> str:
-    return re.sub(r"\s*\d+(?:\.\d+)?\s*(?:元|块钱?)(?:起)?$", "", item)
+    return re.sub(r"(?<![\s\d.])\s*+\d++(?:\.\d++)?\s*+(?:元|块钱?)(?:起)?$", "", item)
 
 
 async def change_prices(
