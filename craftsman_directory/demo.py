@@ -121,6 +121,10 @@ DEMO: list[tuple[str, list[str], str, str, str, float, float, str, bool]] = [
 ]
 
 
+# Demo craftsmen who talk to the bot themselves (chat --user demo-craftsman: 我的信息).
+DEMO_OPENIDS = {"王师傅": "demo-craftsman"}
+
+
 async def seed_demo() -> str:
     """Create (or refresh) the demo craftsmen; the index is rebuilt when the app starts."""
     created = 0
@@ -139,6 +143,7 @@ async def seed_demo() -> str:
                 "home_visits": visits,
                 "status": Status.APPROVED,
                 "source": Source.DEMO,
+                "openid": DEMO_OPENIDS.get(name),
             },
         )
         created += was_created

@@ -7,6 +7,7 @@ The database is the truth. `rebuild` replaces the index from it (at start-up, af
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -40,6 +41,8 @@ class Card:
     # ISO date the craftsman is back from a timed pause ("" when not paused): search skips
     # the card until then (compared as text: ISO dates sort as dates).
     away_until: str = ""
+    # The services with a price the craftsman gave (改裤脚15元、换拉链20元), for "他收费贵不贵".
+    prices: str = ""
 
     def dumps(self) -> str:
         return jsontext.dumps(self.__dict__)
@@ -62,7 +65,17 @@ class Card:
             c.rating_avg,
             c.rating_count,
             c.paused_until.isoformat() if c.paused_until else "",
+            priced(c.description),
         )
+
+
+_PRICED = re.compile(r"(?<![\d.])\d++(?:\.\d++)?\s*+(?:元|块)")  # linear on a run of digits
+
+
+def priced(description: str) -> str:
+    """The parts of a description with a price: '改裤脚15元、换拉链20元、缝补' → the first two."""
+    parts = re.split(r"[、，,；;\s]+", description)
+    return "、".join(p for p in parts if _PRICED.search(p))[:120]
 
 
 @lru_cache(maxsize=131072)

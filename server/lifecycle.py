@@ -58,6 +58,7 @@ def feature_routers() -> list[Router]:
     from canteen.router import router as canteen
     from conversation.emergency import router as emergency
     from conversation.router import router as conversation
+    from craftsman_directory.router import own as directory_own
     from craftsman_directory.router import router as directory
     from delivery.router import router as delivery
     from family.router import router as family
@@ -75,9 +76,10 @@ def feature_routers() -> list[Router]:
     # The grid's one-meaning commands (办结 3 灯已换好) and the privacy ones (删除我的信息)
     # before any search reads them. Photos and places (随手拍) right after the emergencies: before
     # the system routes, which answer a photo "text only" and keep a location for a search.
+    # A craftsman's own listing (营业时间改成..., 我现在也修拉链) before searches and small talk.
     return [
-        emergency, grid_photos, grid_commands, privacy, family, groups, places, conversation,
-        delivery, canteen, directory, grid,
+        emergency, grid_photos, grid_commands, privacy, directory_own, family, groups, places,
+        conversation, delivery, canteen, directory, grid,
     ]  # fmt: skip
 
 

@@ -41,6 +41,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/console/menus/preview", canteen.menu_preview)
     r.add_post("/console/menus/publish", canteen.menu_publish)
     r.add_post("/console/menus/copy-last-week", canteen.menu_copy)
+    r.add_get("/console/craftsmen/{craftsman_id}", directory.craftsman_page)
     r.add_post("/console/craftsmen/{craftsman_id}/{action}", directory.craftsman_action)
     r.add_post("/console/complaints/{complaint_id}/decision", directory.complaint_decision)
     r.add_post("/console/pushes/{push_id}/retry", push.retry)
