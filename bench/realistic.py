@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/realistic.py [--tree /work/baseline] [--tree .] [--rounds 3]
         [--craftsmen 10000] [--users 2000] [--seconds 10] [--no-floor] [--no-single]
-        [--profile] [--workers 2] [--json out.json]
+        [--profile] [--workers 2] [--half] [--pin 1] [--json out.json]
 
 Each tree (default: this checkout) gets its own data directory, seeded through its own code
 (`main.py migrate`, `seed-demo`, then craftsmen spread over ~13 km with mixed opening hours,
@@ -22,8 +22,10 @@ server CPU seconds per message answered (user+system time of the server process 
 ratios to the first tree. CPU per message is the steadier figure on a shared machine. The
 single-text row sends "找裁缝" from located residents only (the old bench's load); the floor
 is `bench/bare_server.py` with its three Redis round trips under that same single text.
-`--profile` samples each tree's server with py-spy during one extra mix run (cProfile when
-ptrace is not allowed, `--cprofile` to force it) and prints the top functions by self time.
+`--half` runs the mix again at about half the rate it just reached (each connection pauses
+between requests), for latency without a queue: the p99 target is read there. `--profile`
+samples each tree's server with py-spy during one extra mix run (cProfile when ptrace is not
+allowed, `--cprofile` to force it) and prints the top functions by self time.
 """
 
 from __future__ import annotations
@@ -718,12 +720,15 @@ def prepare(target: TreeServer, plan: Plan) -> None:
     asyncio.run(_post_all(target.port, plan, plan.setup))
 
 
+CONNECTIONS = 32
+
+
 def run_wrk(
     target: Target,
     plan: Plan,
     seq: list[tuple[int, str, int]],
     seconds: float,
-    connections: int = 32,
+    connections: int = CONNECTIONS,
     delay_ms: int = 0,
     cpu_set: str | None = None,
 ) -> Run:
@@ -952,6 +957,9 @@ def main() -> int:
     ap.add_argument("--profile", action="store_true", help="py-spy each tree under the mix")
     ap.add_argument("--cprofile", action="store_true", help="profile with cProfile instead")
     ap.add_argument("--pin", help="CPU list for wrk (taskset), e.g. 1")
+    ap.add_argument(
+        "--half", action="store_true", help="also the mix at half its rate (p50/p99 unqueued)"
+    )
     ap.add_argument("--json", type=Path)
     ap.add_argument("--seed-tree", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--seed-data", type=Path, help=argparse.SUPPRESS)
@@ -1011,6 +1019,11 @@ def main() -> int:
                 run = run_wrk(t, plan, plan.seq, a.seconds, cpu_set=a.pin)
                 results.setdefault(f"mix {t.name}", []).append(run)
                 print(f"  [{r + 1}] mix    {run.line()}", flush=True)
+                if a.half:  # the same mix at about half that rate: latency without a queue
+                    pause = round(2 * CONNECTIONS * 1000 / max(run.rate, 1))
+                    run = run_wrk(t, plan, plan.seq, a.seconds, delay_ms=pause, cpu_set=a.pin)
+                    results.setdefault(f"half {t.name}", []).append(run)
+                    print(f"  [{r + 1}] half   {run.line()}", flush=True)
                 if not a.no_single:
                     run = run_wrk(t, single, single.seq, a.seconds, cpu_set=a.pin)
                     results.setdefault(f"single {t.name}", []).append(run)

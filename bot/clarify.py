@@ -11,13 +11,12 @@ parser had been sure of it.
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
 from bot.context import Context
 from bot.messages import Kind
 from bot.router import HandlerResult, Router, command_text
-from infra import keys
+from infra import jsontext, keys
 
 router = Router("clarify")
 
@@ -80,7 +79,7 @@ async def question(ctx: Context) -> HandlerResult:
     two = readings(ctx)
     await ctx.redis.set(
         keys.scratch(ctx.conv, SCRATCH),
-        json.dumps({"text": ctx.msg.text, "readings": two}, ensure_ascii=False),
+        jsontext.dumps({"text": ctx.msg.text, "readings": two}),
         ex=CHOICE_TTL,
     )
     return f"您是想：\n1. {describe(two[0])}\n2. {describe(two[1])}\n请回复 1 或 2。"
@@ -101,7 +100,7 @@ async def chosen(ctx: Context) -> HandlerResult:
     raw = await ctx.redis.getdel(keys.scratch(ctx.conv, SCRATCH))
     if not raw:  # taken meanwhile (expired, or answered twice)
         return None
-    kept = json.loads(raw)
+    kept = jsontext.loads(raw)
     pick = kept["readings"][0 if command_text(ctx.msg.text) in _FIRST else 1]
     ctx.msg = dataclasses.replace(ctx.msg, text=kept["text"])
     ctx.__dict__.pop("nlu", None)  # forget the parse of "1"

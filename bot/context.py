@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,7 +14,7 @@ from bot import turns
 from bot.messages import Incoming, Kind, Location
 from bot.turns import Turn
 from community.clock import SHANGHAI as SHANGHAI  # re-exported: older imports
-from infra import keys
+from infra import jsontext, keys
 from infra.redis_lane import Script
 
 if TYPE_CHECKING:
@@ -312,7 +311,7 @@ class Context:
         """The last few exchanges before this message, oldest first: {"at", "said", "answer"}."""
         raw = await self.state.get(keys.recent(self.conv))
         try:
-            kept = json.loads(raw) if raw else []
+            kept = jsontext.loads(raw) if raw else []
         except ValueError:
             return []
         return kept if isinstance(kept, list) else []
@@ -328,33 +327,36 @@ class Context:
             "answer": answer.strip()[:RECENT_CHARS],
         }
         kept = (await self.recent())[-(RECENT_KEEP - 1) :] + [said]
-        value = json.dumps(kept, ensure_ascii=False)
+        value = jsontext.dumps(kept)
         self.state.set_later(keys.recent(self.conv), value, ex=RECENT_TTL)
 
     async def remember_location(self, where: Location) -> None:
         if not where.usable:  # never keep NaN or out-of-range coordinates
             return
-        value = json.dumps({"lat": where.lat, "lng": where.lng, "label": where.label})
+        value = jsontext.dumps({"lat": where.lat, "lng": where.lng, "label": where.label})
         await self.redis.set(keys.location(self.conv), value, ex=LOCATION_TTL)
 
     async def last_location(self) -> Location | None:
         raw = await self.redis.get(keys.location(self.conv))
         if not raw:
             return None
-        data = json.loads(raw)
-        where = Location(float(data["lat"]), float(data["lng"]), data.get("label", ""))
-        return where if where.usable else None  # a NaN kept before the check: ask again
+        try:
+            data = jsontext.loads(raw)
+            where = Location(float(data["lat"]), float(data["lng"]), data.get("label", ""))
+        except (ValueError, TypeError, KeyError):  # a NaN kept before the check (not JSON)
+            return None  # ask again
+        return where if where.usable else None  # an infinity kept before the check: ask again
 
     async def wait_for_location(self, action: str, payload: dict[str, Any]) -> None:
         """Remember that `action` should run, with `payload`, once the user's location arrives."""
-        value = json.dumps({"action": action, "payload": payload}, ensure_ascii=False)
+        value = jsontext.dumps({"action": action, "payload": payload})
         await self.redis.set(keys.pending(self.conv), value, ex=PENDING_TTL)
 
     async def take_pending(self) -> tuple[str, dict[str, Any]] | None:
         raw = await self.redis.getdel(keys.pending(self.conv))
         if not raw:
             return None
-        data = json.loads(raw)
+        data = jsontext.loads(raw)
         return data["action"], data["payload"]
 
     async def has_pending(self) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 
@@ -10,6 +9,7 @@ from bot import clarify, fallback, system, texts
 from bot.context import Context, Once, Services
 from bot.messages import Incoming, Reply, join_texts
 from bot.router import Router
+from infra import jsontext
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class Bot:
         try:
             await ctx.take_turn()  # when the claim found another of the user's messages going
             text = join_texts(await self._answer(ctx))
-            await ctx.state.finish(once, json.dumps(text, ensure_ascii=False), ctx.turn)
+            await ctx.state.finish(once, jsontext.dumps(text), ctx.turn)
         except BaseException:
             await _give_back(ctx)
             raise

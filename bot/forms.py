@@ -17,7 +17,6 @@ Forms survive people (Rasa's unhappy paths), for every form alike:
 from __future__ import annotations
 
 import contextvars
-import json
 import re
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field, replace
@@ -29,7 +28,7 @@ from bot.messages import Kind, Reply, as_replies
 from bot.router import command_text, said
 from community.errors import DomainError
 from community.phones import as_digits
-from infra import keys
+from infra import jsontext, keys
 
 FORM_TTL = 24 * 3600
 
@@ -131,14 +130,14 @@ _DETOUR: contextvars.ContextVar[bool] = contextvars.ContextVar("form_detour", de
 
 async def _save(ctx: Context, form: Form, step: str, data: Data) -> None:
     state = {"form": form.name, "step": step, "data": data}
-    await ctx.redis.set(keys.form(ctx.conv), json.dumps(state, ensure_ascii=False), ex=FORM_TTL)
+    await ctx.redis.set(keys.form(ctx.conv), jsontext.dumps(state), ex=FORM_TTL)
 
 
 async def active(ctx: Context) -> tuple[Form, str, Data] | None:
     raw = await ctx.redis.get(keys.form(ctx.conv))
     if not raw:
         return None
-    state = json.loads(raw)
+    state = jsontext.loads(raw)
     form = FORMS.get(state["form"])
     if form is None or state["step"] not in form.step_names:
         await clear(ctx)  # a form removed or changed by a deploy: start afresh
@@ -199,7 +198,7 @@ async def offer_suspended(ctx: Context) -> list[Reply]:
     raw = await ctx.redis.get(keys.scratch(ctx.conv, SUSPENDED))
     if not raw:
         return []
-    form = FORMS.get(json.loads(raw)["form"])
+    form = FORMS.get(jsontext.loads(raw)["form"])
     return [Reply(OFFER_RESUME.format(title=form.title))] if form else []
 
 
@@ -272,7 +271,7 @@ async def handle(ctx: Context) -> list[Reply] | None:
         given = await _ahead_by_value(ctx, form, step, data, text)
         if given is not None:
             return given
-    before = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    before = jsontext.dumps(data, sort_keys=True)
     try:
         value = await step.parse(ctx, data)
     except DomainError as exc:
@@ -281,7 +280,7 @@ async def handle(ctx: Context) -> list[Reply] | None:
             return given
         if text and _other_request(ctx, form, step):
             return await _detour(ctx, form, step, data)
-        if json.dumps(data, ensure_ascii=False, sort_keys=True) != before:
+        if jsontext.dumps(data, sort_keys=True) != before:
             await _save(ctx, form, step.name, data)  # the step counts attempts, say
         return [Reply(f"{exc.message}\n{step.ask(data)}")]
     data[step.name] = value

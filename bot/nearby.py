@@ -8,14 +8,13 @@ typed, which is also remembered as their compound so the next search needs no qu
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.context import Context
 from bot.messages import Kind
 from bot.router import HandlerResult, Router, said
-from infra import keys
+from infra import jsontext, keys
 from models.users import User
 
 ASK_LOCATION = "请发送您的位置（点“+”→位置），或直接打小区名。"
@@ -79,7 +78,7 @@ class NearbySearch:
         raw = await ctx.redis.get(keys.pending(ctx.conv))
         if not raw:
             return None
-        data = json.loads(raw)
+        data = jsontext.loads(raw)
         return data["payload"] if data.get("action") == self.action else None
 
     async def _resume(self, ctx: Context, payload: dict[str, Any]) -> HandlerResult:

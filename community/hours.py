@@ -133,6 +133,17 @@ def _normalise(text: str) -> str:
     t = re.sub(r"(\d{1,2})点半", r"\1:30", t)
     t = re.sub(r"(\d{1,2})点", r"\1:00", t)
     t = re.sub(r"(?:上午|早上|中午)", "", t)
+    # 下午2点到6点: the end is in the afternoon too (14:00-18:00, not overnight to 06:00); an
+    # end before the start (晚上8点到2点) is past midnight and stays as it is.
+    t = re.sub(
+        r"(下午|晚上)(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})",
+        lambda m: (
+            f"{m.group(1)}{m.group(2)}:{m.group(3)}-{int(m.group(4)) + 12}:{m.group(5)}"
+            if 0 < int(m.group(2)) < int(m.group(4)) < 12
+            else m.group(0)
+        ),
+        t,
+    )
     # 下午/晚上 3:00 → 15:00
     t = re.sub(
         r"(?:下午|晚上)(\d{1,2}):(\d{2})",

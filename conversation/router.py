@@ -244,6 +244,8 @@ def _answer_about(ctx: Context, card: Card, text: str) -> str:
     if _PHONE_Q.search(text):
         return f"{who}的电话：{card.phone}"
     if _PRICE_Q.search(text):
+        if card.prices:  # what the craftsman said (改裤脚15元 换拉链20元)
+            return f"{who}登记的价格：{card.prices}。别的活打电话问：{card.phone}。"
         return (
             f"{who}没有登记价格，打电话问问最准：{card.phone}。"
             f"觉得收费不合理，可以说“投诉{card.name}”。"

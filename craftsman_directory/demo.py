@@ -121,8 +121,8 @@ DEMO: list[tuple[str, list[str], str, str, str, float, float, str, bool]] = [
 ]
 
 
-# The demo craftsman who talks to the bot (chat --user demo-craftsman): 休息到下周一, 我的数据.
-CHATTING = {"张师傅": "demo-craftsman"}
+# Demo craftsmen who talk to the bot themselves (chat --user demo-craftsman: 我的信息).
+DEMO_OPENIDS = {"王师傅": "demo-craftsman"}
 
 
 async def seed_demo() -> str:
@@ -143,11 +143,8 @@ async def seed_demo() -> str:
                 "home_visits": visits,
                 "status": Status.APPROVED,
                 "source": Source.DEMO,
-                "openid": CHATTING.get(name),
+                "openid": DEMO_OPENIDS.get(name),
             },
         )
         created += was_created
-    return (
-        f"{len(DEMO)} craftsmen around People's Square ({created} new; 张师傅 chats as "
-        "demo-craftsman)"
-    )
+    return f"{len(DEMO)} craftsmen around People's Square ({created} new)"

@@ -6,8 +6,8 @@ The database is the truth. `rebuild` replaces the index from it (at start-up, af
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 from bot.nlu.labels import CATEGORIES
 from community import geo
-from infra import geo_index, keys
+from infra import geo_index, jsontext, keys
 from infra.redis import awaitable
 from models.directory import Craftsman, Status
 
@@ -41,9 +41,11 @@ class Card:
     # ISO date the craftsman is back from a timed pause ("" when not paused): search skips
     # the card until then (compared as text: ISO dates sort as dates).
     away_until: str = ""
+    # The services with a price the craftsman gave (改裤脚15元、换拉链20元), for "他收费贵不贵".
+    prices: str = ""
 
     def dumps(self) -> str:
-        return json.dumps(self.__dict__, ensure_ascii=False, separators=(",", ":"))
+        return jsontext.dumps(self.__dict__)
 
     @classmethod
     def loads(cls, raw: str | bytes) -> Card:
@@ -63,14 +65,24 @@ class Card:
             c.rating_avg,
             c.rating_count,
             c.paused_until.isoformat() if c.paused_until else "",
+            priced(c.description),
         )
 
 
-@lru_cache(maxsize=32768)
+_PRICED = re.compile(r"(?<![\d.])\d++(?:\.\d++)?\s*+(?:元|块)")  # linear on a run of digits
+
+
+def priced(description: str) -> str:
+    """The parts of a description with a price: '改裤脚15元、换拉链20元、缝补' → the first two."""
+    parts = re.split(r"[、，,；;\s]+", description)
+    return "、".join(p for p in parts if _PRICED.search(p))[:120]
+
+
+@lru_cache(maxsize=131072)
 def _card(raw: str | bytes) -> Card:
     # Keyed by the stored text itself, so a changed card is simply a new entry: hot cards are
     # decoded once per process instead of on every search (most of a search's CPU before).
-    return Card(**json.loads(raw))
+    return Card(**jsontext.loads(raw))
 
 
 class Hit(NamedTuple):  # a tuple, not a dataclass: a search builds up to 50 per message
@@ -108,7 +120,7 @@ async def rebuild(redis: Redis) -> int:
     cards = [Card.of(c) for c in rows]
     # One MULTI/EXEC: searches never see a half-built index.
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.delete(keys.directory_cards(), *(keys.directory_geo(c) for c in CATEGORIES))
+        geo_index.clear(pipe, (keys.directory_geo(c) for c in CATEGORIES), keys.directory_cards())
         _add(pipe, cards)
         await pipe.execute()
     return len(cards)

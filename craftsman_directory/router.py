@@ -39,8 +39,6 @@ PREFETCH.extend(
     ]
 )
 
-# A craftsman's own commands worded to mean one thing (营业时间改成…): before the canteen's.
-commands = Router("directory.commands")
 router = Router("directory")
 
 SEARCH_ACTION = "directory.search"
@@ -50,7 +48,9 @@ ASK_CATEGORY = "您要找哪一类师傅？比如裁缝、修鞋、配钥匙、�
 HELP = (
     "师傅目录：说“找裁缝”或“冰箱不制冷”；结果里回复“更多”翻页，“评价 1 5 很好”评价，"
     "“投诉 1 原因”投诉。走路慢的话说“我走得慢”，步行时间按老人步速算。"
-    "师傅本人说“师傅登记”，“暂停接单”/“恢复接单”。"
+    "师傅本人说“师傅登记”，“暂停接单”/“恢复接单”；“我的信息”看登记，"
+    "直接说“营业时间改成每天8点到18点”“周日休息”“改裤脚15元”“我现在也修拉链”“摊位搬到幸福小区”"
+    "就能改；“我的评价”看评价，“回复评价 1 谢谢您”回复。"
 )
 ADMIN_HELP = (
     "管理：“审核”看待审核，“通过 N”“拒绝 N”，“恢复 N”恢复停用的师傅，“成立 N”“不成立 N”处理投诉。"
@@ -303,68 +303,6 @@ async def pause_own(ctx: Context) -> HandlerResult:
     return "已暂停，居民暂时搜不到您。说“恢复接单”恢复。" if pause else "已恢复接单。"
 
 
-# 营业时间改成每天9点到17点 (a craftsman): tried before the canteen, whose hours it would give.
-_OWN_HOURS = re.compile(
-    r"^(?:我的?|俺的?)?(?:营业时间|上班时间|开门时间|接活时间|出摊时间)(?:要|想)?"
-    r"(?:改成|改为|换成|改到|调成|调整为|调到|改)[:：]?\s*(.{2,60})$"
-    r"|^(?:改|修改|更改)(?:一下)?(?:我的?|俺的?)?营业时间[:：]?\s*(.{2,60})$"
-)
-
-
-async def _is_own_hours(ctx: Context) -> bool:
-    if not _OWN_HOURS.match(said(ctx)):
-        return False
-    return await Craftsman.exists(openid=ctx.user)
-
-
-@commands.message(_is_own_hours, anywhere=True)
-async def own_hours(ctx: Context) -> HandlerResult:
-    """营业时间改成每天9点到17点: a craftsman's own hours, searched by from now."""
-    m = _OWN_HOURS.match(said(ctx))
-    assert m is not None
-    try:
-        craftsman = await service.set_own_hours(ctx.redis, ctx.user, m.group(1) or m.group(2))
-    except DirectoryError as exc:
-        return str(exc)
-    return f"好的，营业时间改成了{hours.in_words(craftsman.hours)}。"
-
-
-# 回复评价 … (a craftsman answering a review): not kept yet; said plainly, not read as a search.
-_REPLY_REVIEW = re.compile(
-    r"^(?:我想|我要)?(?:回复|回)(?:一下)?(?:这条|那条)?(?:评价|好评|差评|评论)"
-)
-
-
-async def _replies_to_review(ctx: Context) -> bool:
-    return bool(_REPLY_REVIEW.match(said(ctx))) and await Craftsman.exists(openid=ctx.user)
-
-
-@commands.message(_replies_to_review)
-async def reply_to_review(ctx: Context) -> HandlerResult:
-    return (
-        "现在还不能在这里回复居民的评价。对评价有话要说，可以说“转人工”，社区会联系您。"
-        "看自己的评价说“我的数据”。"
-    )
-
-
-# "修鞋价格改成15元" (a craftsman): the directory keeps no prices; said plainly, not a search.
-_OWN_PRICE = re.compile(
-    r"^.{0,8}?(?:价格|价钱|收费|价)(?:要|想)?(?:改成|改为|调成|调到|涨到|降到|改)"
-)
-
-
-async def _sets_own_price(ctx: Context) -> bool:
-    return bool(_OWN_PRICE.match(said(ctx))) and await Craftsman.exists(openid=ctx.user)
-
-
-@commands.message(_sets_own_price)
-async def own_price(ctx: Context) -> HandlerResult:
-    return (
-        "这里不登记价格，居民会打电话问您。要改“能做什么”，说“师傅登记”重新填一遍；"
-        "改营业时间说“营业时间改成每天8点到18点”。"
-    )
-
-
 # ---- admins ----------------------------------------------------------------------------------
 
 ADMIN_ACTION = re.compile(r"(通过|拒绝|恢复)\s*#?(\d+)")
@@ -375,12 +313,17 @@ COMPLAINT_DECISION = re.compile(r"(成立|不成立)\s*#?(\d+)")
 async def pending_list(ctx: Context) -> HandlerResult:
     """An admin's "审核": the registrations waiting for approval."""
     rows = await Craftsman.filter(status=Status.PENDING).order_by("id").limit(10)
-    if not rows:
+    changes = await service.waiting_changes(10)
+    if not rows and not changes:
         return "没有待审核的师傅。" + ADMIN_HELP
     lines = ["待审核的师傅："] + [
         f"#{c.id} {c.name}（{'、'.join(category_name(x) for x in c.categories)}）{c.phone} "
         f"{c.address[:30]}：{c.description[:40]}"
         for c in rows
+    ]
+    lines += [
+        f"#{x.craftsman.id} {x.craftsman.name} 申请{service.FIELD_ZH[x.field]}改为{x.new[:40]}"
+        for x in changes
     ]
     lines.append("回复“通过 N”或“拒绝 N”（N是#后的编号）。")
     return search.fit(lines)
@@ -565,3 +508,258 @@ async def register(ctx: Context) -> HandlerResult:
         else "欢迎登记为社区师傅！随时回复“取消”退出，“上一步”返回。"
     )
     return await forms.start(ctx, REGISTER_FORM, intro=intro)
+
+
+# ---- craftsmen changing their own listing and answering reviews ------------------------------
+#
+# A router of its own, tried early (server/lifecycle.feature_routers): "我现在也修拉链" or
+# "周日休息" would otherwise be read as a search or small talk. Each route matches the words
+# first and only then asks whether the sender is a craftsman (one query, only for these words):
+# a resident saying "营业时间改成..." gets the normal answer.
+
+own = Router("directory.own")
+MOVE_ACTION = "directory.move"
+ASK_MOVE = "新摊位在哪里？请发送位置（点“+”→位置），或打小区名。"
+
+_VERB = "修|做|接|改|换|配|磨|开|理|收|补|洗|装|通"
+_HOURS = re.compile(
+    r"(?:我的?)?(?:营业时间|营业|上班时间|开门时间|出摊时间|时间)"
+    r"(?:改成|改为|改到|换成|调成|调整为|变成|改)[:：]?(.*)"
+)
+_HOURS_BEFORE = re.compile(r"(?:以后|现在)?(?:改成|改为)(.+?)(?:营业|开门|出摊)")
+_DAY = r"(?:周|星期|礼拜)[一二三四五六日天]"
+_CLOSED = re.compile(  # a day run is tried from its start only (linear on 周一周一周一...)
+    rf"(?<![一二三四五六日天])(?:以后|每周|每个)?({_DAY}(?:[、和,，]?{_DAY})*)(?:都)?(?:休息|不营业|不开门|不出摊)"
+)
+_PRICES_HEAD = re.compile(
+    r"^(?:价格|价钱|收费|价目)(?:改成|改为|调整为|调成|改一下|调一下|改|调)?(?:一下)?[:：]?"
+)
+# "我现在也修拉链", "我也会修鞋": a bare "我还做饭" is small talk, not a new service.
+_ADD = re.compile(
+    rf"(?:我)?(?:(?:现在|以后|今后)(?:也|还)(?:能|会|可以|接)?|(?:也|还)(?:能|会|可以|接))"
+    rf"((?:{_VERB}).{{1,12}}?)了?"
+)
+_DROP = re.compile(rf"(?:我)?(?:现在|以后|今后)?不(?:再)?({_VERB})(.{{1,12}}?)了?")
+_MOVE = re.compile(
+    r"(?:我的?)?(?:摊位|摊子|店|铺子|门店|我)?(?:搬到|搬去|挪到|换到|移到)了?(.{2,30}?)(?:了|去了)?"
+)
+_MOVED = re.compile(r"(?:我的?)?(?:摊位|摊子|店|铺子|门店|我)(?:搬|搬家|换地方|挪地方)了?")
+_PHONE = re.compile(
+    r"(?:我的?)?(?:电话|手机|号码|手机号|电话号码|联系电话)(?:改成|改为|换成|换了|改)[:：]?(.+)"
+)
+_VISITS_ON = re.compile(r"(?:现在|以后|今后)(?:也)?(?:可以|能)上门了?|(?:也)(?:可以|能)上门了?")
+_VISITS_OFF = re.compile(r"(?:现在|以后)?不(?:再)?上门了?")
+_REPLY = re.compile(r"回复评价\s*(\d+)\s*[:：,，]?\s*(.*)", re.S)
+
+
+async def _is_craftsman(ctx: Context) -> bool:
+    return await Craftsman.exists(openid=ctx.user)
+
+
+def _statement(ctx: Context) -> bool:
+    """Said, not asked: "可以上门吗？" is a question about someone, not a change."""
+    text = ctx.msg.text.strip()
+    return not (text.endswith(("?", "？")) or "吗" in text)
+
+
+def _stopped(ctx: Context) -> bool:
+    """"不修电视了", "不再修电视": a "我不开心" is not a service dropped."""
+    text = ctx.msg.text.strip().rstrip("。.!！ ")
+    return text.endswith("了") or bool(re.search(r"不再|再也不|以后不|今后不|现在不", text))
+
+
+def _done(changed: service.Changed) -> str:
+    if changed.pending:
+        return f"好的，已提交：{changed.said}。社区确认后居民就能看到，会通知您。"
+    return f"好的，{changed.said}。"
+
+
+def _prices(text: str) -> list[tuple[str, str]] | None:
+    """"改裤脚15元 换拉链20元" → [("改裤脚", "15"), ...]; None unless it is only prices."""
+    rest = _PRICES_HEAD.sub("", text)
+    found = [(n, p) for n, p in service.PRICE.findall(rest)]
+    if not found or service.PRICE.sub("", rest).strip(" 、，,；;。"):
+        return None
+    return found
+
+
+def _says_prices(ctx: Context) -> bool:
+    text = said(ctx)
+    return _prices(text) is not None or bool(_PRICES_HEAD.fullmatch(text))
+
+
+@own.message(matches(_HOURS.pattern), _statement, _is_craftsman)
+async def change_hours(ctx: Context) -> HandlerResult:
+    """营业时间改成每天8点到下午6点."""
+    m = _HOURS.fullmatch(said(ctx))
+    assert m is not None
+    wanted = m.group(1).strip()
+    if wanted in ("", "一下", "下"):
+        return "营业时间改成几点？比如“营业时间改成每天8点到18点”。"
+    return await _changing(service.change_hours(ctx.redis, ctx.services.notify, ctx.user, wanted))
+
+
+@own.message(matches(_HOURS_BEFORE.pattern), _statement, _is_craftsman)
+async def change_hours_before(ctx: Context) -> HandlerResult:
+    """改成每天8点到18点营业."""
+    m = _HOURS_BEFORE.fullmatch(said(ctx))
+    assert m is not None
+    return await _changing(
+        service.change_hours(ctx.redis, ctx.services.notify, ctx.user, m.group(1))
+    )
+
+
+@own.message(matches(_CLOSED.pattern), _statement, _is_craftsman)
+async def close_days(ctx: Context) -> HandlerResult:
+    """周日休息 / 周六和周日不营业: those days closed, the others kept."""
+    m = _CLOSED.fullmatch(said(ctx))
+    assert m is not None
+    days = re.sub(r"[和,，]", "、", m.group(1))
+    return await _changing(service.close_days(ctx.redis, ctx.services.notify, ctx.user, days))
+
+
+@own.message(_says_prices, _statement, _is_craftsman)
+async def change_prices(ctx: Context) -> HandlerResult:
+    """改裤脚15元 换拉链20元; a bare 价格改一下 is asked about."""
+    prices = _prices(said(ctx))
+    if prices is None:
+        return "请说服务和价格，比如“改裤脚15元 换拉链20元”。"
+    return await _changing(
+        service.change_prices(ctx.redis, ctx.services.notify, ctx.user, prices)
+    )
+
+
+@own.message(matches(_VISITS_ON.pattern), _statement, _is_craftsman)
+async def visits_on(ctx: Context) -> HandlerResult:
+    return await _changing(service.set_home_visits(ctx.redis, ctx.services.notify, ctx.user, True))
+
+
+@own.message(matches(_VISITS_OFF.pattern), _statement, _is_craftsman)
+async def visits_off(ctx: Context) -> HandlerResult:
+    return await _changing(
+        service.set_home_visits(ctx.redis, ctx.services.notify, ctx.user, False)
+    )
+
+
+@own.message(matches(_ADD.pattern), _statement, _is_craftsman)
+async def add_service(ctx: Context) -> HandlerResult:
+    """我现在也修拉链 (a service of their trade) / 我现在也修鞋 (a new trade: the community
+    approves it first)."""
+    m = _ADD.fullmatch(said(ctx))
+    assert m is not None
+    return await _changing(
+        service.add_service(ctx.redis, ctx.services.notify, ctx.user, m.group(1))
+    )
+
+
+@own.message(matches(_DROP.pattern), _statement, _stopped, _is_craftsman)
+async def drop_service(ctx: Context) -> HandlerResult:
+    """不修电视了 / 不做家电维修了."""
+    m = _DROP.fullmatch(said(ctx))
+    assert m is not None
+    verb, what = m.group(1), m.group(2)
+    wanted = what if verb in ("做", "接") else verb + what
+    return await _changing(
+        service.drop_service(ctx.redis, ctx.services.notify, ctx.user, wanted)
+    )
+
+
+async def _move_to_text(ctx: Context, place: str) -> HandlerResult:
+    found = await service.compound_location(place)
+    if found is None:
+        await ctx.wait_for_location(MOVE_ACTION, {"address": place})
+        return f"没找到“{place[:20]}”在地图上的位置。请发送新摊位的位置（点“+”→位置）。"
+    name, lat, lng = found
+    return await _changing(
+        service.move(ctx.redis, ctx.services.notify, ctx.user, lat, lng, place, name)
+    )
+
+
+@own.message(matches(_MOVED.pattern), _statement, _is_craftsman)
+async def moved(ctx: Context) -> HandlerResult:
+    """摊位搬了: where to? A location sent next (or a compound typed) answers."""
+    await ctx.wait_for_location(MOVE_ACTION, {})
+    return ASK_MOVE
+
+
+@own.message(matches(_MOVE.pattern), _statement, _is_craftsman)
+async def move_to(ctx: Context) -> HandlerResult:
+    """摊位搬到幸福小区东门 / 我搬到和平里3号楼下了."""
+    m = _MOVE.fullmatch(said(ctx))
+    assert m is not None
+    return await _move_to_text(ctx, m.group(1).strip())
+
+
+async def _waiting_to_move(ctx: Context) -> bool:
+    if ctx.msg.kind is not Kind.TEXT or not said(ctx):
+        return False
+    raw = await ctx.redis.get(keys.pending(ctx.conv))
+    return bool(raw) and json.loads(raw).get("action") == MOVE_ACTION
+
+
+@own.message(_waiting_to_move)
+async def move_typed(ctx: Context) -> HandlerResult:
+    """A compound name typed after 摊位搬了."""
+    await ctx.clear_pending()
+    return await _move_to_text(ctx, said(ctx))
+
+
+@own.on_resume(MOVE_ACTION)
+async def move_located(ctx: Context, payload: dict[str, Any]) -> HandlerResult:
+    """The location sent after 摊位搬了: the stall is there now."""
+    loc = ctx.msg.location
+    assert loc is not None
+    address = payload.get("address") or loc.label or f"{loc.lat:.5f},{loc.lng:.5f}"
+    compound = service.guess_compound(address)
+    return await _changing(
+        service.move(ctx.redis, ctx.services.notify, ctx.user, loc.lat, loc.lng, address, compound)
+    )
+
+
+@own.message(matches(_PHONE.pattern), _statement, _is_craftsman)
+async def change_phone(ctx: Context) -> HandlerResult:
+    m = _PHONE.fullmatch(said(ctx))
+    assert m is not None
+    return await _changing(
+        service.change_phone(ctx.redis, ctx.services.notify, ctx.user, m.group(1))
+    )
+
+
+async def _changing(change: Any) -> str:
+    try:
+        return _done(await change)
+    except DirectoryError as exc:
+        return str(exc)
+
+
+MY_LISTING = ("我的信息", "我的登记", "我的资料", "我的登记信息", "看看我的登记")
+
+
+@own.message(words(*MY_LISTING), _is_craftsman)
+async def my_listing(ctx: Context) -> HandlerResult:
+    """我的信息: the craftsman's listing as it stands, and changes waiting for the community."""
+    craftsman = await service.own_listing(ctx.user)
+    return service.listing_text(craftsman, await service.pending_changes(craftsman))
+
+
+@own.message(words("我的评价", "看评价", "我的评论", "看看评价"), _is_craftsman)
+async def my_reviews(ctx: Context) -> HandlerResult:
+    """我的评价: newest first, numbered for 回复评价 N."""
+    reviews = await service.my_reviews(ctx.user)
+    if not reviews:
+        return "还没有居民评价您。"
+    lines = ["居民对您的评价（最新的在前）：", *service.review_lines(reviews)]
+    lines.append("回复某条评价：说“回复评价 序号 回复内容”，如“回复评价 1 谢谢您，欢迎再来”。")
+    return search.fit(lines)
+
+
+@own.message(matches(_REPLY.pattern))
+async def reply_review(ctx: Context) -> HandlerResult:
+    """回复评价 2 谢谢您，欢迎再来: the answer to number 2 of 我的评价; the resident is told."""
+    m = _REPLY.fullmatch(said(ctx))
+    assert m is not None
+    try:
+        r = await service.reply_review(ctx.user, int(m.group(1)), m.group(2))
+    except DirectoryError as exc:
+        return str(exc)
+    return f"好的，已回复第{m.group(1)}条评价（{r.stars}星），评价人会收到通知。"

@@ -6,7 +6,6 @@ Nobody within reach → widen to 3 km, then 10 km, and say so. Replies fit WeCha
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
@@ -18,7 +17,7 @@ from bot.context import StateView
 from community import geo, hours
 from craftsman_directory.index import Card, Hit, cards, nearby
 from craftsman_directory.service import category_name
-from infra import keys
+from infra import jsontext, keys
 from wechat_api import REPLY_MAX_BYTES
 
 PAGE_SIZE = 5
@@ -142,9 +141,7 @@ def remember(state_view: StateView, user: str, outcome: Outcome, head: str) -> s
         "page": 0,
         "category": outcome.category,
     }
-    state_view.set_later(
-        keys.scratch(user, "dir_results"), json.dumps(state, ensure_ascii=False), RESULTS_TTL
-    )
+    state_view.set_later(keys.scratch(user, "dir_results"), jsontext.dumps(state), RESULTS_TTL)
     shown = [
         line(i + 1, f.card, f.minutes, f.note, outcome.category)
         for i, f in enumerate(found[:PAGE_SIZE])
@@ -190,16 +187,14 @@ async def page(redis: Redis, user: str, advance: bool) -> str | None:
     raw = await redis.get(keys.scratch(user, "dir_results"))
     if not raw:
         return None
-    state = json.loads(raw)
+    state = jsontext.loads(raw)
     if advance:
         state["page"] += 1
     if state["page"] * PAGE_SIZE >= len(state["ids"]):
         return "没有更多了。换个行当试试，比如“找修鞋的”。"
     text = _render(state, await _page_lines(redis, state))
     if advance:
-        await redis.set(
-            keys.scratch(user, "dir_results"), json.dumps(state, ensure_ascii=False), keepttl=True
-        )
+        await redis.set(keys.scratch(user, "dir_results"), jsontext.dumps(state), keepttl=True)
     return text
 
 
@@ -208,5 +203,5 @@ async def result_id(redis: Redis, user: str, n: int) -> int | None:
     raw = await redis.get(keys.scratch(user, "dir_results"))
     if not raw:
         return None
-    ids = json.loads(raw)["ids"]
+    ids = jsontext.loads(raw)["ids"]
     return ids[n - 1] if 1 <= n <= len(ids) else None

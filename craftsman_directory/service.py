@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from tortoise.functions import Avg
 
 from bot.context import Notifier
 from bot.nlu.labels import CATEGORIES
@@ -21,10 +22,13 @@ from community.phones import normalise_phone as normalise_phone  # re-exported
 from community.roles import admin_openids, is_admin
 from craftsman_directory import index
 from infra import keys
+from infra.kept import Kept
 from infra.orm import flat
 from infra.redis import awaitable
-from models.directory import Complaint, Craftsman, Review, Source, Status
+from models.directory import Complaint, Craftsman, ListingChange, Review, Source, Status
+from models.push import PushChannel
 from models.users import User
+from push.outbox import enqueue_text
 
 UPHELD_TO_SUSPEND = 3
 
@@ -266,7 +270,12 @@ async def set_status(redis: Redis, craftsman: Craftsman, status: Status) -> Craf
 
 
 async def approve(redis: Redis, notify: Notifier, craftsman_id: int) -> Craftsman:
+    """A new registration, or an approved craftsman's changes waiting for the community."""
     craftsman = await _get(craftsman_id)
+    if craftsman.status is not Status.PENDING and await _decide_changes(
+        redis, notify, craftsman, accept=True
+    ):
+        return craftsman
     if craftsman.status is not Status.PENDING:
         raise DirectoryError(f"#{craftsman_id} 不在待审核状态（{craftsman.status.value}）")
     await set_status(redis, craftsman, Status.APPROVED)
@@ -277,6 +286,10 @@ async def approve(redis: Redis, notify: Notifier, craftsman_id: int) -> Craftsma
 async def reject(redis: Redis, notify: Notifier, craftsman_id: int) -> Craftsman:
     """A registration the community does not accept is removed (nothing else refers to it)."""
     craftsman = await _get(craftsman_id)
+    if craftsman.status is not Status.PENDING and await _decide_changes(
+        redis, notify, craftsman, accept=False
+    ):
+        return craftsman  # only the changes are refused; the listing stays as it was
     if craftsman.status is not Status.PENDING:
         raise DirectoryError(f"#{craftsman_id} 不在待审核状态")
     await craftsman.delete()
@@ -342,22 +355,6 @@ async def pause_own(
     return await set_status(redis, craftsman, Status.PAUSED if pause else Status.APPROVED)
 
 
-async def set_own_hours(redis: Redis, openid: str, said: str) -> Craftsman:
-    """A craftsman changes their own opening hours (营业时间改成每天9点到17点)."""
-    craftsman = await Craftsman.get_or_none(openid=openid)
-    if craftsman is None:
-        raise DirectoryError("您还没有登记为师傅。说“师傅登记”开始。", code="not_craftsman")
-    try:
-        craftsman.hours = hours.parse(said).text
-    except hours.HoursError as exc:
-        raise DirectoryError(
-            f"{exc}。比如“营业时间改成每天8:00-18:00”。", code="invalid", field="hours"
-        ) from None
-    await craftsman.save(update_fields=["hours", "updated_at"])
-    await index.sync(redis, craftsman)
-    return craftsman
-
-
 @dataclass(frozen=True)
 class MonthStats:
     month: int
@@ -408,7 +405,10 @@ async def review(
         raise DirectoryError("星级是1到5")
     craftsman = await _get(craftsman_id)
     await Review.update_or_create(
-        craftsman=craftsman, reviewer=reviewer, defaults={"stars": stars, "text": text[:200]}
+        craftsman=craftsman,
+        reviewer=reviewer,
+        # A new review makes the craftsman's answer to the old one stale.
+        defaults={"stars": stars, "text": text[:200], "reply": None, "replied_at": None},
     )
     stars_given = await flat(Review.filter(craftsman=craftsman).values_list("stars", flat=True))
     craftsman.rating_count = len(stars_given)
@@ -467,8 +467,8 @@ async def compound_location(text: str) -> tuple[str, float, float] | None:
     typed = text.strip()
     if len(typed) < 2:
         return None
-    compounds = Craftsman.filter(compound__not_isnull=True).distinct()
-    names: list[str] = [n for n in await flat(compounds.values_list("compound", flat=True)) if n]
+    centres = await _compounds.get("centres", _compound_centres)
+    names = list(centres)
     match = next((n for n in names if n in typed or (len(typed) >= 2 and typed in n)), None)
     if match is None and names:
         best = process.extractOne(typed, names, scorer=fuzz.ratio)
@@ -476,13 +476,412 @@ async def compound_location(text: str) -> tuple[str, float, float] | None:
             match = best[0]
     if match is None:
         return None
-    points = [
-        (lat, lng)
-        for lat, lng in await Craftsman.filter(compound=match).values_list("lat", "lng")
-        if geo.on_map(lat, lng)  # one NaN row would poison the centre for everyone
-    ]
-    if not points:
-        return None
-    lat = sum(p[0] for p in points) / len(points)
-    lng = sum(p[1] for p in points) / len(points)
+    lat, lng = centres[match]
     return match, lat, lng
+
+
+# Compound centres change only when craftsmen do: kept in process, dropped by any craftsman's
+# save (infra/kept.py). With 100k craftsmen, reading them per search was most of its cost.
+_compounds = Kept(60.0, Craftsman, fields=frozenset({"compound", "lat", "lng"}))
+
+
+async def _compound_centres() -> dict[str, tuple[float, float]]:
+    """Each compound's centre: the mean of its craftsmen's points on the map, in one query."""
+    rows = (
+        Craftsman.filter(
+            compound__not_isnull=True,
+            # On the map only: one NaN or infinite row would poison the centre for everyone
+            # (a NaN compares false: PostgreSQL orders it above every number, SQLite keeps it
+            # as NULL).
+            lat__gte=-geo.GEO_LAT_MAX,
+            lat__lte=geo.GEO_LAT_MAX,
+            lng__gte=-180,
+            lng__lte=180,
+        )
+        .group_by("compound")
+        .annotate(c_lat=Avg("lat"), c_lng=Avg("lng"))
+        .values_list("compound", "c_lat", "c_lng")
+    )
+    return {name: (float(lat), float(lng)) for name, lat, lng in await flat(rows) if name}
+
+
+# ---- a craftsman changing their own listing --------------------------------------------------
+
+# A move farther than this from where the community approved the stall waits for its approval
+# (a stall across the district is a new listing in all but name); a move within it does not.
+MOVE_REVIEW_M = 2000.0
+NOT_CRAFTSMAN = "您还没有登记为师傅。说“师傅登记”开始。"
+
+
+async def own_listing(openid: str) -> Craftsman:
+    """The listing of the craftsman behind `openid`; nobody else's can be changed by them."""
+    craftsman = await Craftsman.get_or_none(openid=openid)
+    if craftsman is None:
+        raise DirectoryError(NOT_CRAFTSMAN, code="not_craftsman")
+    return craftsman
+
+
+@dataclass(frozen=True)
+class Changed:
+    craftsman: Craftsman
+    said: str  # the one line saying what changed ("营业时间改为每天8:00–18:00")
+    pending: bool  # waits for the community's approval before residents see it
+
+
+async def _change(
+    redis: Redis,
+    notify: Notifier,
+    craftsman: Craftsman,
+    field: str,
+    old: str,
+    new: str,
+    values: dict[str, Any],
+    *,
+    review: bool = False,
+) -> Changed:
+    """Record the change (the console's history), then apply it at once, or, for a change the
+    community must see first on an entry it already approved, keep it for its approval."""
+    pending = review and craftsman.status is not Status.PENDING
+    # A newer change of the same thing replaces a request not yet decided (a far move, then a
+    # near one: the near one holds, and a later 通过 must not carry the far one out). Trades
+    # are requested one at a time (add_trade): each waits on its own.
+    if field != "categories":
+        await ListingChange.filter(craftsman=craftsman, field=field, pending=True).delete()
+    await ListingChange.create(
+        craftsman=craftsman,
+        field=field,
+        old=old[:500],
+        new=new[:500],
+        values=values,
+        by=craftsman.openid or "",
+        pending=pending,
+    )
+    said = f"{FIELD_ZH[field]}改为{new}"
+    if pending:
+        await notify_admins(
+            notify,
+            f"师傅 #{craftsman.id} {craftsman.name} 申请{said}（原来：{old or '无'}）。"
+            f"回复“通过 {craftsman.id}”同意，“拒绝 {craftsman.id}”不同意。",
+        )
+        return Changed(craftsman, said, True)
+    values = _fields_now(craftsman, values)
+    craftsman.update_from_dict(values)
+    await craftsman.save(update_fields=[*values, "updated_at"])
+    await index.sync(redis, craftsman)
+    return Changed(craftsman, said, False)
+
+
+def _fields_now(craftsman: Craftsman, values: dict[str, Any]) -> dict[str, Any]:
+    """A change's values as the row's fields today. A new trade is kept as the one added, not
+    the whole list when asked: a trade dropped while the request waited stays dropped."""
+    values = dict(values)
+    added = values.pop("add_trade", None)
+    if isinstance(added, str):
+        values["categories"] = [*(c for c in craftsman.categories if c != added), added]
+    return values
+
+
+FIELD_ZH = {
+    "hours": "营业时间",
+    "description": "服务和价格",
+    "categories": "行当",
+    "location": "摊位地址",
+    "home_visits": "上门服务",
+    "phone": "电话",
+}
+
+
+async def change_hours(redis: Redis, notify: Notifier, openid: str, text: str) -> Changed:
+    """营业时间改成每天8点到下午6点: the new opening hours replace the old ones."""
+    craftsman = await own_listing(openid)
+    try:
+        parsed = hours.parse(text).text
+    except hours.HoursError as exc:
+        raise DirectoryError(f"营业时间没看懂：{exc}。", code="hours", field="hours") from None
+    return await _change(
+        redis, notify, craftsman, "hours", hours.in_words(craftsman.hours) if craftsman.hours
+        else "", hours.in_words(parsed), {"hours": parsed},
+    )  # fmt: skip
+
+
+async def close_days(redis: Redis, notify: Notifier, openid: str, days: str) -> Changed:
+    """周日休息: those days closed, the other days' hours kept."""
+    craftsman = await own_listing(openid)
+    if not craftsman.hours:
+        raise DirectoryError(
+            "您平时几点营业？请说“营业时间改成每天8点到18点”这样。", code="no_hours", field="hours"
+        )
+    return await change_hours(redis, notify, openid, f"{craftsman.hours};{days}休息")
+
+
+# "改裤脚15元", "换拉链 20块": a service and its price.
+PRICE = re.compile(r"([\u4e00-\u9fa5A-Za-z]{1,12}?)\s*(\d{1,5}(?:\.\d{1,2})?)\s*(?:元|块钱?)")
+
+
+def _items(description: str) -> list[str]:
+    return [p for p in re.split(r"[、，,；;\s]+", description) if p]
+
+
+def _without_price(item: str) -> str:
+    return re.sub(r"(?<![\s\d.])\s*+\d++(?:\.\d++)?\s*+(?:元|块钱?)(?:起)?$", "", item)
+
+
+async def change_prices(
+    redis: Redis, notify: Notifier, openid: str, prices: list[tuple[str, str]]
+) -> Changed:
+    """改裤脚15元 换拉链20元: each service's price replaces its old one in the description;
+    a service not listed yet is added."""
+    craftsman = await own_listing(openid)
+    if not prices:
+        raise DirectoryError(
+            "请说服务和价格，比如“改裤脚15元 换拉链20元”。", code="no_prices", field="description"
+        )
+    items = _items(craftsman.description)
+    for name, price in prices:
+        priced = f"{name}{price}元"
+        at = next((i for i, it in enumerate(items) if _without_price(it) == name), None)
+        if at is None:
+            items.append(priced)
+        else:
+            items[at] = priced
+    shown = " ".join(f"{n}{p}元" for n, p in prices)
+    return await _change(
+        redis, notify, craftsman, "description", craftsman.description, shown,
+        {"description": "、".join(items)[:500]},
+    )  # fmt: skip
+
+
+def _trade_of(what: str) -> str | None:
+    try:
+        cats = parse_categories(what)
+    except DirectoryError:
+        return None
+    return cats[0]
+
+
+def _named_trade(what: str) -> str | None:
+    """The trade a phrase names as such ("修鞋", "做家电维修"), not one it merely suggests."""
+    for text in (what, re.sub(r"^(?:做|干|接)", "", what)):
+        named = text if text in CATEGORIES else _ALIASES.get(text)
+        if named is not None:
+            return named
+    return None
+
+
+async def add_service(redis: Redis, notify: Notifier, openid: str, what: str) -> Changed:
+    """我现在也修拉链: a service joins the description at once; a new trade named as such
+    (我现在也修鞋, for a tailor) waits for the community's approval."""
+    craftsman = await own_listing(openid)
+    what = what.strip()
+    trade = _named_trade(what)
+    if trade is not None and trade not in craftsman.categories:
+        new = [*craftsman.categories, trade]
+        return await _change(
+            redis, notify, craftsman, "categories", _cats(craftsman.categories), _cats(new),
+            {"add_trade": trade}, review=True,
+        )  # fmt: skip
+    items = _items(craftsman.description)
+    if any(_without_price(it) == what for it in items):
+        raise DirectoryError(f"您的服务里已经有“{what}”了。", code="unchanged")
+    items.append(what)
+    changed = await _change(
+        redis, notify, craftsman, "description", craftsman.description, "、".join(items),
+        {"description": "、".join(items)[:500]},
+    )  # fmt: skip
+    suggested = _trade_of(what)
+    if trade is None and suggested is not None and suggested not in craftsman.categories:
+        # "修拉链" for a tailor is a service; residents searching 修鞋 find her only if she
+        # adds the trade, which the community approves.
+        name = category_name(suggested)
+        hint = f"。想让找{name}的居民也找到您，请说“我现在也做{name}”"
+        return Changed(changed.craftsman, changed.said + hint, changed.pending)
+    return changed
+
+
+async def drop_service(redis: Redis, notify: Notifier, openid: str, what: str) -> Changed:
+    """不修电视了: the services naming it leave the description; 不做修鞋了 (a whole trade they
+    have, named as one) leaves their trades. Anything else is asked about, not guessed."""
+    craftsman = await own_listing(openid)
+    what = what.strip()
+    key = re.sub(r"^(?:修理|维修|修|做|接|改|换|配|干)", "", what) or what
+    items = _items(craftsman.description)
+    kept = [it for it in items if key not in it]
+    if len(kept) < len(items):
+        return await _change(
+            redis, notify, craftsman, "description", craftsman.description, "、".join(kept) or "无",
+            {"description": "、".join(kept)},
+        )  # fmt: skip
+    named = what if what in CATEGORIES else _ALIASES.get(what)
+    if named is not None and named in craftsman.categories:
+        if len(craftsman.categories) == 1:
+            raise DirectoryError(
+                "这是您唯一的行当。不想接活了可以说“暂停接单”。",
+                code="last_trade",
+                field="categories",
+            )
+        left = [c for c in craftsman.categories if c != named]
+        return await _change(
+            redis, notify, craftsman, "categories", _cats(craftsman.categories), _cats(left),
+            {"categories": left},
+        )  # fmt: skip
+    trade = _trade_of(what)
+    if trade is not None and trade in craftsman.categories:
+        raise DirectoryError(
+            f"您的服务里没写“{what}”。是整个{category_name(trade)}都不做了吗？"
+            f"是的话请说“不做{category_name(trade)}了”。",
+            code="unclear",
+            field="categories",
+        )
+    raise DirectoryError(f"您的登记里没有“{what}”。说“我的信息”可以看登记的内容。", code="absent")
+
+
+async def move(
+    redis: Redis,
+    notify: Notifier,
+    openid: str,
+    lat: float,
+    lng: float,
+    address: str,
+    compound: str | None,
+) -> Changed:
+    """摊位搬到幸福小区东门 (or a location sent): the stall's new place. Far from where the
+    community approved it (MOVE_REVIEW_M), it waits for the community's approval."""
+    craftsman = await own_listing(openid)
+    if not geo.on_map(lat, lng):
+        raise DirectoryError("这个位置不在地图范围内，请重新发送位置。", code="off_map")
+    far = geo.haversine_m(craftsman.lat, craftsman.lng, lat, lng) > MOVE_REVIEW_M
+    return await _change(
+        redis, notify, craftsman, "location", craftsman.address, address[:200],
+        {"lat": lat, "lng": lng, "address": address[:200], "compound": compound}, review=far,
+    )  # fmt: skip
+
+
+async def set_home_visits(redis: Redis, notify: Notifier, openid: str, yes: bool) -> Changed:
+    craftsman = await own_listing(openid)
+    shown = {True: "可以上门", False: "不上门"}
+    return await _change(
+        redis, notify, craftsman, "home_visits", shown[craftsman.home_visits], shown[yes],
+        {"home_visits": yes},
+    )  # fmt: skip
+
+
+async def change_phone(redis: Redis, notify: Notifier, openid: str, text: str) -> Changed:
+    craftsman = await own_listing(openid)
+    phone = normalise_phone(text)
+    return await _change(
+        redis, notify, craftsman, "phone", craftsman.phone, phone, {"phone": phone}
+    )
+
+
+async def pending_changes(craftsman: Craftsman) -> list[ListingChange]:
+    return await ListingChange.filter(craftsman=craftsman, pending=True).order_by("id")
+
+
+async def waiting_changes(limit: int = 50) -> list[ListingChange]:
+    """Every craftsman's changes waiting for the community, oldest first (the admins' queue)."""
+    return (
+        await ListingChange.filter(pending=True)
+        .order_by("id")
+        .limit(limit)
+        .prefetch_related("craftsman")
+    )
+
+
+async def history(craftsman: Craftsman, limit: int = 50) -> list[ListingChange]:
+    """The craftsman's own changes, newest first (the console's craftsman page)."""
+    return await ListingChange.filter(craftsman=craftsman).order_by("-id").limit(limit)
+
+
+async def _decide_changes(
+    redis: Redis, notify: Notifier, craftsman: Craftsman, accept: bool
+) -> list[ListingChange]:
+    """An admin's 通过/拒绝 on an approved craftsman's pending changes."""
+    changes = await pending_changes(craftsman)
+    if not changes:
+        return []
+    now = clock.now()
+    for change in changes:
+        change.pending = False
+        change.decided_at = now
+        await change.save(update_fields=["pending", "decided_at"])
+        if accept:
+            craftsman.update_from_dict(_fields_now(craftsman, change.values))
+    said = "；".join(f"{FIELD_ZH[c.field]}改为{c.new}" for c in changes)
+    if accept:
+        await craftsman.save()
+        await index.sync(redis, craftsman)
+        await _tell(notify, craftsman, f"社区已同意您的修改：{said}。")
+    else:
+        await _tell(notify, craftsman, f"社区没有同意您的修改：{said}。有疑问请联系社区。")
+    return changes
+
+
+def listing_text(c: Craftsman, pending: list[ListingChange]) -> str:
+    """我的信息: the listing as residents find it, and what still waits for the community."""
+    lines = [
+        f"您的登记（编号{c.id}，{STATUS_ZH[c.status]}）：",
+        f"称呼：{c.name}",
+        f"行当：{_cats(c.categories)}",
+        f"服务：{c.description or '未填写'}",
+        f"地址：{c.address or '未填写'}",
+        f"营业时间：{hours.in_words(c.hours)}",
+        f"上门：{'可以上门' if c.home_visits else '不上门'}",
+        f"电话：{c.phone}",
+    ]
+    lines += [f"等社区确认：{FIELD_ZH[p.field]}改为{p.new}" for p in pending]
+    lines.append("要改直接说，如“营业时间改成每天8点到18点”“改裤脚15元”“摊位搬到幸福小区”。")
+    return "\n".join(lines)
+
+
+# ---- a craftsman answering reviews -----------------------------------------------------------
+
+MY_REVIEWS_SHOWN = 10
+# No content check exists for chat reviews or complaints (the REST API uses WeChat's
+# msg_sec_check, which needs a mini-program); a reply residents will read is held to these.
+_RUDE = re.compile(r"傻[逼比B]|他妈|你妈|滚蛋|去死|神经病|王八蛋|混蛋|贱|畜生|狗东西|脑残|白痴")
+
+
+async def my_reviews(openid: str, limit: int = MY_REVIEWS_SHOWN) -> list[Review]:
+    """The craftsman's reviews, newest first: 回复评价 N answers number N of this list."""
+    craftsman = await own_listing(openid)
+    return await Review.filter(craftsman=craftsman).order_by("-created_at", "-id").limit(limit)
+
+
+def review_lines(reviews: list[Review]) -> list[str]:
+    lines = []
+    for n, r in enumerate(reviews, 1):
+        day = r.created_at.astimezone(clock.SHANGHAI)
+        lines.append(f"{n}. {r.stars}星 {r.text or '（没写内容）'}（{day.month}月{day.day}日）")
+        if r.reply:
+            lines.append(f"   您的回复：{r.reply}")
+    return lines
+
+
+async def reply_review(openid: str, n: int, text: str) -> Review:
+    """回复评价 2 谢谢您: the craftsman's answer to number 2 of 我的评价 (a second answer replaces
+    the first); the resident who wrote the review is told."""
+    text = text.strip()
+    if not text:
+        raise DirectoryError("回复什么？比如“回复评价 1 谢谢您，欢迎再来”。", code="empty")
+    if len(text) > 200:
+        raise DirectoryError("回复请在200字以内。", code="too_long")
+    if _RUDE.search(text):
+        raise DirectoryError("回复里有不文明的话，请改一改再发。", code="rude")
+    reviews = await my_reviews(openid, limit=max(n, 1))
+    if not 1 <= n <= len(reviews):
+        raise DirectoryError(
+            f"没有第{n}条评价。说“我的评价”看评价和序号。", code="no_review", field="n"
+        )
+    r = reviews[n - 1]
+    r.reply = text
+    r.replied_at = clock.now()
+    await r.save(update_fields=["reply", "replied_at"])
+    craftsman = await own_listing(openid)
+    if r.reviewer.startswith("erased:"):  # the resident asked us to forget who they are
+        return r
+    await enqueue_text(
+        PushChannel.WECHAT_CS,
+        r.reviewer,
+        f"{craftsman.name}回复了您的评价（{r.stars}星）：{text}",
+    )
+    return r

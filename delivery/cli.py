@@ -33,15 +33,7 @@ def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
             text = await roster.export_csv(canteen.pk, day)
         return text
 
-    text = asyncio.run(go())
-    if isinstance(text, int):
-        return text
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
-        print(f"wrote {args.out}")
-    else:
-        sys.stdout.write(text)
-    return 0
+    return _written(asyncio.run(go()), args.out)
 
 
 async def _canteen(canteen_id: int | None) -> Canteen | None:
@@ -123,15 +115,7 @@ def cmd_subsidy_report(settings: Settings, args: argparse.Namespace) -> int:
                 return _fail(exc.message)
         return subsidy.record_csv(record)
 
-    text = asyncio.run(go())
-    if isinstance(text, int):
-        return text
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
-        print(f"wrote {args.out}")
-    else:
-        sys.stdout.write(text)
-    return 0
+    return _written(asyncio.run(go()), args.out)
 
 
 def register(sub: Any) -> None:
@@ -161,3 +145,15 @@ def register(sub: Any) -> None:
     report.add_argument("--canteen", type=int, help="canteen id (default the first)")
     report.add_argument("--out", help="write to this file instead of standard output")
     report.set_defaults(func=cmd_subsidy_report)
+
+
+def _written(text: str | int, out: str | None) -> int:
+    """A command's CSV to `out` (or standard output); an exit code passes through."""
+    if isinstance(text, int):
+        return text
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        print(f"wrote {out}")
+    else:
+        sys.stdout.write(text)
+    return 0

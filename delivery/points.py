@@ -9,9 +9,11 @@ problem reported to the grid worker by a volunteer, and whatever another module 
 them in its settings (VOLUNTEER_POINT_WEIGHTS, BUILDINGS_WITH_LIFT: `weights_of`).
 
 Delivered lines are counted from the delivery rows themselves (`Signup.reported_by`,
-`outcome`, `reported_at`) and grid reports from theirs: a point cannot drift from the work it
-stands for. Tasks credited from elsewhere have their ledger (`models.volunteers.VolunteerTask`),
-one row per task (`ref`), so crediting twice counts once."""
+`outcome`, `reported_at`) and grid reports from theirs (`grid_reports`, the one rule for them:
+a role-holding volunteer's report or an approved courier's/rider's, each report once): a point
+cannot drift from the work it stands for. Tasks credited from elsewhere have their ledger
+(`models.volunteers.VolunteerTask`), one row per task (`ref`), so crediting twice counts
+once."""
 
 from __future__ import annotations
 
@@ -24,12 +26,13 @@ from types import MappingProxyType
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from community.clock import SHANGHAI
 from community.errors import DomainError
 from delivery import texts
 from models.delivery import Outcome, Signup
-from models.grid import GridReport
+from models.grid import CourierVolunteer, GridReport, VolunteerStatus
 from models.users import Role, RoleGrant
 from models.volunteers import Handover, HandoverStatus, VolunteerTask
 
@@ -69,6 +72,10 @@ class Weights:
             f"{self.top_floor_from}楼以上加{self.top_floor}分，接手的每户再加{self.taken_over}分，"
             f"接下求助{self.tasks.get(HANDOVER, 0)}分，报告问题{self.tasks.get(GRID_REPORT, 0)}分"
         )
+
+    def courier_rule(self) -> str:
+        """The one line a courier/rider volunteer needs (they deliver no meals)."""
+        return f"随手拍报告一件问题{self.tasks.get(GRID_REPORT, 0)}分"
 
 
 WEIGHTS = Weights()
@@ -113,8 +120,10 @@ class Tally:
     high_floor: int = 0  # of which on a walk-up 高楼层
     taken_over: int = 0  # of which from a round taken over
     tasks: int = 0
+    reports: int = 0  # of the tasks, problems reported to the grid worker (随手拍)
     points: int = 0
     area: str = ""
+    courier: bool = False  # an approved courier/rider volunteer (快递/外卖 志愿者)
 
 
 def _year(year: int) -> tuple[dt.datetime, dt.datetime]:
@@ -160,22 +169,51 @@ async def tallies(
             t.taken_over += 1
             t.points += weights.taken_over
     for task in await tasks:
+        if task.ref.startswith(GRID_REF):
+            continue  # a grid report is counted from the report (grid_reports), never twice
         t = of(task.openid)
         t.tasks += 1
         t.points += task.points
-    # Problems reported to the grid worker by volunteers (residents' reports earn nothing).
+    for reporter, count in (await grid_reports(start, end, openid)).items():
+        t = of(reporter)
+        t.tasks += count
+        t.reports += count
+        t.points += count * weights.tasks.get(GRID_REPORT, 0)
+    return out
+
+
+GRID_REF = "grid_report:"  # the ledger ref an older version credited couriers' reports under
+
+
+async def grid_reports(
+    start: dt.datetime, end: dt.datetime, openid: str | None = None
+) -> dict[str, int]:
+    """How many problems each volunteer reported to the grid worker between `start` and `end`:
+    the one rule for grid reports' points. A report counts, once, when it was sent as an
+    approved courier's/rider's (`GridReport.volunteer_id`) or its reporter holds the volunteer
+    role; a resident's report earns nothing. Nothing else credits them (a ledger row under
+    GRID_REF is skipped by `tallies`), so a courier who also holds the role is not counted
+    twice, and an erased reporter's reports (anonymised) count for nobody."""
     volunteers = set(
         await RoleGrant.filter(role=Role.VOLUNTEER).values_list("user__openid", flat=True)
     )
-    reports = GridReport.filter(created_at__gte=start, created_at__lt=end)
+    reports = GridReport.filter(created_at__gte=start, created_at__lt=end).filter(
+        Q(volunteer_id__isnull=False) | Q(openid__in=sorted(volunteers))
+    )
     if openid is not None:
         reports = reports.filter(openid=openid)
+    out: dict[str, int] = {}
     for reporter in await reports.values_list("openid", flat=True):
-        if reporter in volunteers:
-            t = of(str(reporter))
-            t.tasks += 1
-            t.points += weights.tasks.get(GRID_REPORT, 0)
+        out[str(reporter)] = out.get(str(reporter), 0) + 1
     return out
+
+
+async def approved_couriers(openids: list[str] | None = None) -> dict[str, CourierVolunteer]:
+    """Approved courier/rider volunteers by openid (only `openids`' if given)."""
+    found = CourierVolunteer.filter(status=VolunteerStatus.APPROVED)
+    if openids is not None:
+        found = found.filter(openid__in=openids)
+    return {v.openid: v for v in await found}
 
 
 @dataclass(frozen=True)
@@ -183,14 +221,19 @@ class MyPoints:
     year: int
     total: Tally
     month: Tally | None  # this month's, for the current year only
+    courier: bool = False  # an approved courier/rider without the volunteer role
 
 
 async def points_of(
     volunteer: str, now: dt.datetime, year: int | None = None, weights: Weights = WEIGHTS
 ) -> MyPoints:
-    """One volunteer's points of a year (this year unless said) and of this month."""
+    """One volunteer's points of a year (this year unless said) and of this month: a
+    role-holding volunteer's, or an approved courier's/rider's (their 随手拍)."""
+    courier = False
     if not await RoleGrant.exists(user__openid=volunteer, role=Role.VOLUNTEER):
-        raise DomainError(texts.NOT_VOLUNTEER, code="not_volunteer")
+        if not await approved_couriers([volunteer]):
+            raise DomainError(texts.NOT_VOLUNTEER, code="not_volunteer")
+        courier = True
     local = now.astimezone(SHANGHAI)
     year = year or local.year
     start, end = _year(year)
@@ -201,7 +244,7 @@ async def points_of(
         month = (await tallies(month_start, end, weights, volunteer)).get(
             volunteer, Tally(volunteer)
         )
-    return MyPoints(year, total, month)
+    return MyPoints(year, total, month, courier)
 
 
 async def ranking(year: int, weights: Weights = WEIGHTS) -> list[Tally]:
@@ -213,8 +256,11 @@ async def ranking(year: int, weights: Weights = WEIGHTS) -> list[Tally]:
         role=Role.VOLUNTEER, user__openid__in=[t.openid for t in ranked]
     ).prefetch_related("user")
     areas = {g.user.openid: g.area or "" for g in grants}
+    couriers = await approved_couriers([t.openid for t in ranked])
     for t in ranked:
-        t.area = areas.get(t.openid, "")
+        courier = couriers.get(t.openid)
+        t.courier = courier is not None
+        t.area = areas.get(t.openid) or (courier.area if courier is not None else "")
     return ranked
 
 
@@ -241,7 +287,10 @@ async def credit_task(
     """Credit a volunteer's task (not a delivered line) with its points: `points`, else the
     weight of `kind` (HANDOVER, GRID_REPORT, COURIER). `ref` names the task ("courier:42"): the
     same ref is credited once, so a retried caller never counts twice. False if it already was.
-    Pass `using_db` to credit inside the caller's transaction."""
+    Pass `using_db` to credit inside the caller's transaction. Grid reports are not credited
+    here: they count from the reports themselves (`grid_reports`)."""
+    if ref.startswith(GRID_REF):
+        raise ValueError("grid reports count from the reports (points.grid_reports)")
     value = weights.tasks.get(kind) if points is None else points
     if value is None:
         raise ValueError(f"no weight for task kind {kind!r}: pass points")

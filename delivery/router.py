@@ -291,8 +291,11 @@ async def my_points(ctx: Context) -> HandlerResult:
         return exc.message
     shown = mine.month or mine.total
     when = "本月" if mine.month is not None else f"{mine.year}年"
-    line = texts.work_line(when, shown.lines, shown.high_floor, shown.taken_over, shown.tasks)
     month = mine.month.points if mine.month is not None else None
+    if mine.courier:  # a courier/rider volunteer: their 随手拍 this year, and the rule for them
+        line = texts.courier_work_line(mine.year, mine.total.reports, mine.total.tasks)
+        return texts.my_points(mine.year, mine.total.points, month, line, weights.courier_rule())
+    line = texts.work_line(when, shown.lines, shown.high_floor, shown.taken_over, shown.tasks)
     return texts.my_points(mine.year, mine.total.points, month, line, weights.rule())
 
 
@@ -308,7 +311,9 @@ async def points_list(ctx: Context) -> HandlerResult:
         )
     except DomainError as exc:
         return exc.message
-    return texts.year_list(year, [(handover.name_of(t.openid), t.area, t.points) for t in rows])
+    return texts.year_list(
+        year, [(handover.name_of(t.openid), t.area, t.points, t.courier) for t in rows]
+    )
 
 
 # 12月3日不停餐了 / 取消停餐 12月3日 / 恢复供餐 明天午餐 (staff changing their mind): that meal

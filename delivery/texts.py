@@ -49,7 +49,7 @@ def day_reopened_for_staff(day: str, meals: list[str]) -> str:
 
 # ---- volunteer points ------------------------------------------------------------------------
 
-NOT_VOLUNTEER = "积分是给送餐志愿者的。想当志愿者请联系社区。"
+NOT_VOLUNTEER = "积分是给送餐志愿者和登记通过的快递、外卖志愿者的。想当志愿者请联系社区。"
 NOT_STAFF_POINTS = "志愿者积分榜只给食堂工作人员和社区管理员看。"
 
 
@@ -76,13 +76,26 @@ def work_line(when: str, lines: int, high_floor: int, taken_over: int, tasks: in
     return said + "。"
 
 
-def year_list(year: int, rows: list[tuple[str, str, int]]) -> str:
+COURIER_MARK = "快递/外卖志愿者"
+
+
+def courier_work_line(year: int, reports: int, tasks: int) -> str:
+    """今年随手拍报告问题3件。 (a courier/rider volunteer delivers no meals)"""
+    said = f"{year}年随手拍报告问题{reports}件"
+    if tasks > reports:
+        said += f"，另有任务{tasks - reports}项"
+    return said + "。"
+
+
+def year_list(year: int, rows: list[tuple[str, str, int, bool]]) -> str:
+    """`rows`: name, area, points, and whether a courier/rider volunteer (marked so)."""
     if not rows:
         return f"{year}年还没有志愿者积分记录。"
     lines = [f"{year}年志愿者积分榜（送餐按楼层加分，接手和任务另计）："]
-    for n, (name, area, points) in enumerate(rows, 1):
+    for n, (name, area, points, courier) in enumerate(rows, 1):
         where = f"（{area}）" if area else ""
-        lines.append(f"{n}. {name}{where}：{points}分")
+        mark = f"【{COURIER_MARK}】" if courier else ""
+        lines.append(f"{n}. {name}{mark}{where}：{points}分")
     lines.append("完整名单和导出请用管理后台的“志愿者积分”页。")
     return "\n".join(lines)
 

@@ -17,7 +17,6 @@ from community.buildings import AddressError, parse_building
 from community.errors import DomainError
 from community.numerals import cn_number
 from community.phones import normalise_phone
-from delivery.points import weights_of
 from delivery.service import SELF, known_recipient
 from grid import service, texts
 from grid.service import second_people as second_people  # conversation/emergency.py uses it
@@ -81,7 +80,6 @@ async def _forward(ctx: Context, data: forms.Data) -> HandlerResult:
         report = await service.file_report(
             ctx.user, data["problem"], data["where"], data["building"], phone, ctx.now(),
             urgent=urgent, photos=data.get("photos"), at=data.get("at"), volunteer=volunteer,
-            weights=weights_of(ctx.services.settings),
         )  # fmt: skip
     except DomainError as exc:
         return exc.message

@@ -10,7 +10,6 @@ from tortoise.transactions import in_transaction
 
 from community.errors import DomainError
 from community.roles import Duty, admin_openids, grid_workers_for, is_admin, is_grid_worker
-from delivery.points import GRID_REPORT, WEIGHTS, Weights, credit_task
 from grid import texts
 from models.grid import CourierVolunteer, GridReport, VolunteerStatus
 from models.push import OutboxMessage, PushChannel, PushStatus, PushUrgency
@@ -57,13 +56,12 @@ async def file_report(
     photos: list[Photo] | None = None,
     at: Place | None = None,
     volunteer: CourierVolunteer | None = None,
-    weights: Weights = WEIGHTS,
 ) -> GridReport:
     """Record a resident's report and queue it to the building's grid workers, in one
     transaction. `handoff`: the resident asked for a person (转人工); their last few exchanges
     with the bot go with it. `photos` and `at` (a place sent as a location) go with the report;
     `volunteer`: an approved courier/rider sent it (their area helps find the grid worker); it
-    earns them a task's volunteer points (`weights`: the community's, delivery.points)."""
+    earns them a task's volunteer points (counted from the report: delivery.points)."""
     if volunteer is not None and volunteer.status is not VolunteerStatus.APPROVED:
         raise DomainError(texts.VOLUNTEER_NOT_APPROVED, code="volunteer_not_approved")
     seen = where if volunteer is None else f"{where} {volunteer.area}"
@@ -89,15 +87,8 @@ async def file_report(
             volunteer_id=volunteer.pk if volunteer is not None else None,
             using_db=conn,
         )
-        if volunteer is not None and not await RoleGrant.exists(
-            user__openid=openid, role=Role.VOLUNTEER
-        ):
-            # A role-holding volunteer's reports are counted by delivery.points from the reports
-            # themselves; a courier holds no role, so theirs is credited as a task, once.
-            await credit_task(
-                openid, GRID_REPORT, f"grid_report:{report.pk}", now,
-                note=problem[:30], using_db=conn, weights=weights,
-            )  # fmt: skip
+        # Its volunteer points (an approved courier's, or a role-holding volunteer's) are counted
+        # from this row by delivery.points.grid_reports: the one rule, nothing to credit here.
         text = texts.worker_push(report, contact, now, volunteer)
         if handoff is not None:
             text = texts.handoff_push(report, contact, handoff, now)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -13,7 +12,7 @@ from aiohttp import web
 from bot.context import Once
 from handlers import wechat_protocol as proto
 from handlers.keys import background_key, bot_key, redis_key, settings_key, wechat_api_key
-from infra import keys
+from infra import jsontext, keys
 from push import text as push_text
 from wechat_api import REPLY_MAX_BYTES
 from wechat_api.client import WeChatAPIError
@@ -121,8 +120,7 @@ async def _answer_once(app: web.Application, message: object) -> str:
         return await _earlier_answer(redis, once.key, deadline)
 
     task = asyncio.create_task(bot.answer_claimed(ctx, once))
-    done, _ = await asyncio.wait({task}, timeout=deadline)
-    if task not in done:
+    if not await _done_within(task, deadline):
         # Too slow for a passive reply: say "success" now, send the answer when it is ready.
         # (The answer is then not stored under the claim: a retry also gets "success".)
         await redis.set(once.key, _ASYNC, ex=DEDUPE_TTL)
@@ -133,6 +131,28 @@ async def _answer_once(app: web.Application, message: object) -> str:
     if len(parts) > 1:  # longer than one passive reply: the rest follows as messages
         _in_background(app, _send_all(app, incoming.user, parts[1:]))
     return parts[0] if parts else ""
+
+
+async def _done_within(task: asyncio.Task[str], seconds: float) -> bool:
+    """Wait up to `seconds` for `task`, which goes on either way (asyncio.wait, without its
+    sets and per-call bookkeeping: this runs once per message)."""
+    if task.done():
+        return True
+    loop = asyncio.get_running_loop()
+    waiter = loop.create_future()
+
+    def wake(_: object = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    task.add_done_callback(wake)
+    timer = loop.call_later(seconds, wake)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+        task.remove_done_callback(wake)
+    return task.done()
 
 
 async def _earlier_answer(redis: object, key: str, deadline: float) -> str:
@@ -146,7 +166,7 @@ async def _earlier_answer(redis: object, key: str, deadline: float) -> str:
         await asyncio.sleep(0.05)
     if value in (_PENDING, _ASYNC, None):
         return ""
-    parts = split_text(json.loads(value))
+    parts = split_text(jsontext.loads(value))
     return parts[0] if parts else ""
 
 

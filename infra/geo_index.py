@@ -6,11 +6,13 @@ database. The craftsman directory and the places both index this way.
 from __future__ import annotations
 
 import logging
+import zlib
 from collections.abc import Iterable
 from typing import Any
 
 from redis.asyncio import Redis
 
+from infra.redis import awaitable
 from infra.redis_lane import Script
 
 log = logging.getLogger(__name__)
@@ -19,7 +21,10 @@ log = logging.getLogger(__name__)
 CHUNK = 5000
 GEO_LAT_MAX = 85.05112878
 
-# GEOSEARCH, then HMGET of the members found: returns distance, card, distance, card, ...
+# GEOSEARCH, then the version of each card found: member, distance, version, member, ... The
+# cards themselves stay in Redis: each process keeps those it has read (`_kept`), by version,
+# and asks for a card only when it has not seen that version (a search of 50 hits sent ~10 KB
+# of cards every time, most of the reply's parsing and of Redis's own work on it).
 NEARBY = Script(
     b"""
 local found = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2],
@@ -27,24 +32,62 @@ local found = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2],
 if #found == 0 then return {} end
 local ids = {}
 for i, hit in ipairs(found) do ids[i] = hit[1] end
-local cards = redis.call('HMGET', KEYS[2], unpack(ids))
+local versions = redis.call('HMGET', KEYS[2], unpack(ids))
 local out = {}
 for i, hit in ipairs(found) do
-  out[2 * i - 1] = hit[2]
-  out[2 * i] = cards[i]
+  out[3 * i - 2] = hit[1]
+  out[3 * i - 1] = hit[2]
+  out[3 * i] = versions[i] or ''
 end
 return out
 """
 )
+
+KEPT_MAX = 200_000  # cards a process keeps (all indexes); past it, it starts again
+_kept: dict[tuple[str, str], tuple[str, str]] = {}  # (cards key, member) -> (version, card)
+
+
+def versions_key(cards_key: str) -> str:
+    """The hash of each card's version (member -> version), beside the cards' hash."""
+    return f"{cards_key}:v"
+
+
+def version_of(card: str) -> str:
+    """A card's version: a checksum of its text (a changed card is a new version)."""
+    return format(zlib.crc32(card.encode()), "x")
 
 
 async def nearby(
     redis: Redis, geo_key: str, cards_key: str, lat: float, lng: float, radius_m: float, limit: int
 ) -> list[tuple[float, Any]]:
     """(distance in metres, raw card) of the members of `geo_key` within `radius_m`, nearest
-    first; one round trip. A member whose card is gone (removed meanwhile) is skipped."""
-    found = await NEARBY(keys=[geo_key, cards_key], args=[lng, lat, radius_m, limit], client=redis)
-    return [(float(d), raw) for d, raw in zip(found[0::2], found[1::2], strict=True) if raw]
+    first; one round trip when this process has read every card found before, two otherwise.
+    A member whose card is gone (removed meanwhile) is skipped."""
+    found = await NEARBY(
+        keys=[geo_key, versions_key(cards_key)], args=[lng, lat, radius_m, limit], client=redis
+    )
+    members, distances, versions = found[0::3], found[1::3], found[2::3]
+    kept = _kept
+    missing = [
+        m
+        for m, v in zip(members, versions, strict=True)
+        if not v or (k := kept.get((cards_key, m))) is None or k[0] != v
+    ]
+    fresh: dict[str, Any] = {}
+    if missing:
+        raws = await awaitable(redis.hmget(cards_key, missing))
+        if len(kept) + len(missing) > KEPT_MAX:
+            kept.clear()
+        for m, raw in zip(missing, raws, strict=True):
+            fresh[m] = raw
+            if raw:
+                kept[(cards_key, m)] = (version_of(raw), raw)
+    out = []
+    for m, d in zip(members, distances, strict=True):
+        raw = fresh[m] if m in fresh else kept[(cards_key, m)][1]
+        if raw:
+            out.append((float(d), raw))
+    return out
 
 
 def add_points(pipe: Any, geo_key: str, values: list[Any]) -> None:
@@ -62,10 +105,12 @@ def add_points(pipe: Any, geo_key: str, values: list[Any]) -> None:
 
 
 def add_cards(pipe: Any, cards_key: str, mapping: dict[str, str]) -> None:
-    """HSET the cards by member id, in commands of CHUNK cards."""
+    """HSET the cards by member id, and their versions, in commands of CHUNK cards."""
     items = list(mapping.items())
     for i in range(0, len(items), CHUNK):
-        pipe.hset(cards_key, mapping=dict(items[i : i + CHUNK]))
+        chunk = items[i : i + CHUNK]
+        pipe.hset(cards_key, mapping=dict(chunk))
+        pipe.hset(versions_key(cards_key), mapping={m: version_of(c) for m, c in chunk})
 
 
 def drop(pipe: Any, geo_keys: Iterable[str], cards_key: str, member: str) -> None:
@@ -73,6 +118,12 @@ def drop(pipe: Any, geo_keys: Iterable[str], cards_key: str, member: str) -> Non
     for geo_key in geo_keys:
         pipe.zrem(geo_key, member)
     pipe.hdel(cards_key, member)
+    pipe.hdel(versions_key(cards_key), member)
+
+
+def clear(pipe: Any, geo_keys: Iterable[str], cards_key: str) -> None:
+    """Empty the index (before a rebuild): every GEO set, the cards and their versions."""
+    pipe.delete(cards_key, versions_key(cards_key), *geo_keys)
 
 
 def _indexable(lng: float, lat: float) -> bool:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar, cast
 
 from redis.asyncio import Redis
 
-from infra.redis_lane import close_lane
+from infra.redis_lane import LaneRedis, close_lane
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +87,10 @@ async def open_redis(url: str | None, data_dir: Path) -> AsyncIterator[Redis]:
     """Yield a connected client; close it (and the embedded server) on the way out."""
     server = None
     if url:
-        client = _pack_with_hiredis(Redis.from_url(url, decode_responses=True))
+        client = _pack_with_hiredis(LaneRedis.from_url(url, decode_responses=True))
     else:
         server = await asyncio.to_thread(start_embedded, data_dir)
-        client = Redis(unix_socket_path=server.socket_file, decode_responses=True)
+        client = LaneRedis(unix_socket_path=server.socket_file, decode_responses=True)
         client = _pack_with_hiredis(client)
         log.info("embedded redis started", extra={"socket": server.socket_file})
     try:

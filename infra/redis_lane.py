@@ -8,10 +8,12 @@ the commands of one connection in order, so a single connection can carry them a
 replies are read by hiredis (the C parser redis-py itself uses) and handed to the futures in
 order. The same EVALSHA costs about 3 µs of CPU that way.
 
-Only the per-message scripts (the claim, the answer's writes, the GEO search, the user's turn)
-go through a lane; everything else stays on redis-py. A lane is made per connection pool and
-event loop, from the pool's own connection settings (TCP or unix socket, db, credentials), and
-falls back to redis-py where it cannot speak for the pool (TLS, a custom connection class).
+The app's client is `LaneRedis`: redis-py's client, whose ordinary commands (and the scripts,
+through `Script`) go over a lane, with redis-py's own reply handling; blocking and stateful
+commands, pipelines and pub/sub keep redis-py's pooled connections. A lane is made per
+connection pool and event loop, from the pool's own connection settings (TCP or unix socket,
+db, credentials), and redis-py does the work where a lane cannot speak for the pool (TLS, a
+custom connection class, an encoding other than UTF-8).
 A lost connection fails the calls in flight with redis-py's ConnectionError (nothing is
 retried: a claim is not idempotent), and the next call connects again.
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import weakref
 from collections import Counter, deque
 from typing import Any
@@ -32,6 +35,7 @@ from redis.asyncio.connection import (
     SSLConnection,
     UnixDomainSocketConnection,
 )
+from redis.client import EMPTY_RESPONSE, NEVER_DECODE
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import InvalidResponse, NoScriptError, ResponseError
 
@@ -39,8 +43,9 @@ from redis.exceptions import InvalidResponse, NoScriptError, ResponseError
 class _Protocol(asyncio.Protocol):
     def __init__(self, lane: Lane) -> None:
         self._lane = lane
+        decode = {"encoding": "utf-8"} if lane._settings.get("decode_responses") else {}
         self._reader = hiredis.Reader(
-            protocolError=InvalidResponse, replyError=ResponseError, encoding="utf-8"
+            protocolError=InvalidResponse, replyError=ResponseError, **decode
         )
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -146,7 +151,7 @@ class Lane:
 
 
 _LANES: weakref.WeakKeyDictionary[ConnectionPool, Lane] = weakref.WeakKeyDictionary()
-_SETTINGS = ("host", "port", "path", "db", "username", "password")
+_SETTINGS = ("host", "port", "path", "db", "username", "password", "decode_responses")
 
 
 def lane_of(client: Redis) -> Lane | None:
@@ -163,6 +168,13 @@ def lane_of(client: Redis) -> Lane | None:
         return None
     kwargs = pool.connection_kwargs
     if kwargs.get("ssl") or kwargs.get("credential_provider"):
+        return None
+    if str(kwargs.get("protocol") or 2) != "2":  # RESP3 replies take redis-py's own parsing
+        return None
+    if kwargs.get("decode_responses") and (
+        kwargs.get("encoding", "utf-8").lower().replace("-", "") != "utf8"
+        or kwargs.get("encoding_errors", "strict") != "strict"
+    ):
         return None
     lane = Lane({k: kwargs.get(k) for k in _SETTINGS})
     _LANES[pool] = lane
@@ -196,3 +208,51 @@ class Script:
             return await lane.call("EVALSHA", self.sha, len(keys), *keys, *args)
         except NoScriptError:
             return await lane.call("EVAL", self.source, len(keys), *keys, *args)
+
+
+# Commands that block their connection, change its state or stream to it: never on the lane.
+_OWN_CONNECTION = frozenset(
+    {
+        "BLPOP", "BRPOP", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "BZPOPMAX", "BZMPOP",
+        "XREAD", "XREADGROUP", "WAIT", "WAITAOF", "SELECT", "AUTH", "HELLO", "RESET", "CLIENT",
+        "MONITOR", "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE",
+        "SUNSUBSCRIBE", "WATCH", "UNWATCH", "MULTI", "EXEC", "DISCARD", "QUIT", "SHUTDOWN",
+        "DEBUG", "SYNC", "PSYNC", "REPLICAOF", "SLAVEOF",
+    }
+)  # fmt: skip
+_PLAIN = (str, bytes, int, float)
+
+
+class LaneRedis(Redis):
+    """redis-py's client, whose ordinary commands go over the lane: the same commands, replies
+    and response callbacks, without a pool checkout per command. Blocking and stateful
+    commands, pipelines, pub/sub and undecoded replies keep redis-py's own connections."""
+
+    async def execute_command(self, *args: Any, **options: Any) -> Any:
+        name = args[0]
+        if (
+            self.single_connection_client
+            or not isinstance(name, str)
+            or name.partition(" ")[0].upper() in _OWN_CONNECTION
+            or NEVER_DECODE in options
+            or not all(type(a) in _PLAIN for a in args)  # bool, None...: redis-py's DataError
+        ):
+            return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        lane = lane_of(self)
+        if lane is None:
+            return await super().execute_command(*args, **options)  # type: ignore[no-untyped-call]
+        # redis-py names some commands with their subcommand ("SCRIPT FLUSH", "CONFIG GET").
+        wire = (*name.split(), *args[1:]) if " " in name else args
+        try:
+            response = await lane.call(*wire)
+        except ResponseError:
+            if EMPTY_RESPONSE in options:
+                return options[EMPTY_RESPONSE]
+            raise
+        options.pop(EMPTY_RESPONSE, None)
+        options.pop("keys", None)
+        callback = self.response_callbacks.get(name)
+        if callback is None:
+            return response
+        result = callback(response, **options)
+        return await result if inspect.isawaitable(result) else result

@@ -53,6 +53,7 @@ class Craftsman(Model):
 
     reviews: fields.ReverseRelation[Review]
     complaints: fields.ReverseRelation[Complaint]
+    changes: fields.ReverseRelation[ListingChange]
 
     class Meta:
         table = "craftsmen"
@@ -75,6 +76,9 @@ class Review(Model):
     text = fields.CharField(max_length=200, default="")
     reviewer = fields.CharField(max_length=64)
     created_at = fields.DatetimeField(auto_now_add=True)
+    # The craftsman's answer (回复评价 N ...), one per review: a second one replaces it.
+    reply = fields.CharField(max_length=200, null=True)
+    replied_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "craftsman_reviews"
@@ -101,3 +105,31 @@ class Complaint(Model):
 
     def __str__(self) -> str:
         return f"Complaint#{self.pk} on Craftsman#{self.craftsman_id}"  # type: ignore[attr-defined]
+
+
+class ListingChange(Model):
+    """One change a craftsman made to their own listing by chat.
+
+    For the console's history (营业时间改成... by whom, when). `pending` marks a change the
+    community must approve first (a new trade, a move far away): it is applied only then, the
+    listing stays as it was meanwhile."""
+
+    id = fields.IntField(primary_key=True)
+    craftsman: fields.ForeignKeyRelation[Craftsman] = fields.ForeignKeyField(
+        "directory.Craftsman", related_name="changes", on_delete=fields.CASCADE
+    )
+    field = fields.CharField(max_length=32)  # hours, description, categories, location, ...
+    old = fields.CharField(max_length=500, default="")  # shown as said to the craftsman
+    new = fields.CharField(max_length=500, default="")
+    # The new values to store, as the row's fields ({"categories": [...]}), for a pending one.
+    values: fields.JSONField[dict[str, object]] = fields.JSONField(default=dict)
+    by = fields.CharField(max_length=64)  # who changed it (openid)
+    pending = fields.BooleanField(default=False)
+    decided_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "craftsman_changes"
+
+    def __str__(self) -> str:
+        return f"ListingChange#{self.pk} {self.field}"

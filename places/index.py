@@ -71,7 +71,7 @@ async def rebuild(redis: Redis) -> int:
     """Replace the whole index from the database; returns how many places are searchable."""
     cards = [PlaceCard.of(p) for p in await Place.filter(verified=True)]
     async with redis.pipeline(transaction=True) as pipe:  # searches never see half an index
-        pipe.delete(keys.place_cards(), *(keys.place_geo(k) for k in IDS))
+        geo_index.clear(pipe, (keys.place_geo(k) for k in IDS), keys.place_cards())
         _add(pipe, cards)
         await pipe.execute()
     return len(cards)

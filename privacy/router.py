@@ -68,7 +68,11 @@ async def erase(ctx: Context) -> HandlerResult:
     try:
         # Through the message's state view: what it prefetched (the recent exchanges) goes
         # too, and is not written back with the answer.
-        done = await service.erase(ctx.redis, ctx.user, ctx.conv, ctx.now())
+        settings = ctx.services.settings
+        done = await service.erase(
+            ctx.redis, ctx.user, ctx.conv, ctx.now(),
+            data_dir=settings.data_dir if settings is not None else None,
+        )  # fmt: skip
     except DomainError as exc:
         return exc.message
     await ctx.redis.delete(keys.scratch(ctx.conv, ASKED))

@@ -6,9 +6,11 @@ since the volunteer still needs the address."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from redis.asyncio import Redis
 from tortoise.expressions import Q
@@ -16,14 +18,16 @@ from tortoise.transactions import in_transaction
 
 from community.errors import DomainError
 from delivery import service as delivery
+from grid import photos as grid_photos
 from infra import keys
 from models.canteen import MenuSubscription
 from models.delivery import Recipient
 from models.directory import Complaint, Review
 from models.family import FamilyLink, LinkStatus
-from models.grid import GridReport
+from models.grid import CourierVolunteer, GridReport, VolunteerStatus
 from models.push import OutboxMessage, PushStatus
 from models.users import ErasureRecord, ErasureStatus, RoleGrant, User
+from models.volunteers import VolunteerTask
 from privacy import texts
 
 GONE = "（已删除）"
@@ -35,6 +39,7 @@ class Erased:
     recipients: int
     reports: int
     family_links: int = 0
+    courier: int = 0  # the courier/rider volunteer registration removed
 
 
 def who_digest(openid: str) -> str:
@@ -43,7 +48,16 @@ def who_digest(openid: str) -> str:
     return hashlib.sha256(openid.encode()).hexdigest()[:12]
 
 
-async def erase(redis: Redis, openid: str, conversation: str, now: dt.datetime) -> Erased:
+async def erase(
+    redis: Redis,
+    openid: str,
+    conversation: str,
+    now: dt.datetime,
+    *,
+    data_dir: Path | None = None,
+) -> Erased:
+    """Erase what identifies `openid`. `data_dir`: where copies of report photos are kept
+    (grid/photos.py), deleted too."""
     upcoming = await delivery.upcoming(openid, now.date())
     meals = []
     for signup in upcoming:
@@ -64,11 +78,31 @@ async def erase(redis: Redis, openid: str, conversation: str, now: dt.datetime) 
             r.openid, r.label = f"erased:{r.pk}", f"已删除{r.pk}"
             r.address, r.phone, r.emergency_phone, r.diet = GONE, "", None, ""
             await r.save(using_db=conn)
-        reports = (
-            await GridReport.filter(openid=openid)
-            .using_db(conn)
-            .update(openid="erased", text=GONE, address=GONE, phone="", note="")
-        )
+        # Grid reports stay for the community's counts and their state (open, closed, urgent,
+        # which building), without who sent them, their phone, photos (faces, homes) or the
+        # place they were sent from. A courier's/rider's 随手拍 is about a public place the
+        # grid worker may still be fixing: its problem and where stay; a resident's own report
+        # may tell of their home and family, so its words go too.
+        mine = GridReport.filter(openid=openid).using_db(conn)
+        report_ids: list[int] = [r.pk for r in await mine.only("id")]
+        gone_person = {
+            "openid": "erased", "phone": "", "photos": None, "lat": None, "lng": None,
+            "place_label": None, "volunteer_id": None,
+        }  # fmt: skip
+        reports = await GridReport.filter(
+            openid=openid, volunteer_id__isnull=False
+        ).using_db(conn).update(**gone_person)  # fmt: skip
+        reports += await GridReport.filter(openid=openid).using_db(conn).update(
+            text=GONE, address=GONE, note="", **gone_person
+        )  # fmt: skip
+        # What the grid workers were sent about them (phone, words, photo links), once sent:
+        # the rows stay (the console says a report reached its worker), their text does not.
+        subjects = [f"{kind}:{i}" for i in report_ids for kind in ("grid_report", "grid_more")]
+        await OutboxMessage.filter(
+            subject__in=subjects, status__in=[PushStatus.SENT, PushStatus.FAILED]
+        ).using_db(conn).update(payload={"text": GONE})  # fmt: skip
+        # The courier's/rider's volunteer registration (name, phone, company, area).
+        courier = await CourierVolunteer.filter(openid=openid).using_db(conn).delete()
         reviews = 0
         for review in await Review.filter(reviewer=openid).using_db(conn):
             review.reviewer = f"erased:{review.pk}"  # one review per reviewer and craftsman
@@ -91,12 +125,15 @@ async def erase(redis: Redis, openid: str, conversation: str, now: dt.datetime) 
             .using_db(conn)
             .delete()
         )
+        tasks = 0
         if await RoleGrant.filter(user__openid=openid).using_db(conn).exists():
             # A volunteer or staff member keeps their account (their roles hang on it).
             await User.filter(openid=openid).using_db(conn).update(elderly=False, compound=None)
             account = 0
         else:
             account = await User.filter(openid=openid).using_db(conn).delete()
+            # Their volunteer points' tasks (e.g. a former courier's) go with the account.
+            tasks = await VolunteerTask.filter(openid=openid).using_db(conn).delete()
         await ErasureRecord.create(
             who=who_digest(openid),
             asked_at=now,
@@ -110,16 +147,20 @@ async def erase(redis: Redis, openid: str, conversation: str, now: dt.datetime) 
                 "family_links": links,
                 "pushes": pushes,
                 "account": account,
+                "courier": courier,
+                "tasks": tasks,
             },
             using_db=conn,
         )
+    if data_dir is not None and report_ids:
+        await asyncio.to_thread(grid_photos.forget, data_dir, report_ids)
     await redis.delete(
         keys.location(conversation),
         keys.recent(conversation),
         keys.form(conversation),
         keys.pending(conversation),
     )
-    return Erased(cancelled, len(recipients), reports, links)
+    return Erased(cancelled, len(recipients), reports, links, courier)
 
 
 # ---- what we keep ----------------------------------------------------------------------------
@@ -139,7 +180,13 @@ async def what_we_keep(openid: str) -> str:
         lines.append(texts.linked_elder(whom))
     for link in as_elder:
         lines.append(texts.linked_relative(link.note))
-    return texts.what_we_keep(lines)
+    courier = await CourierVolunteer.get_or_none(openid=openid)
+    registration = None
+    if courier is not None:
+        registration = texts.courier_registration(
+            courier.trade, courier.status is VolunteerStatus.APPROVED
+        )
+    return texts.what_we_keep(lines, registration)
 
 
 async def erasure_log(limit: int = 200) -> list[ErasureRecord]:

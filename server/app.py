@@ -33,6 +33,7 @@ def create_app(settings: Settings) -> web.Application:
             lifecycle.bot_ctx,
             lifecycle.push_worker_ctx,
             lifecycle.delivery_scheduler_ctx,
+            lifecycle.photo_copier_ctx,
         ]
     )
     app.router.add_get("/wechat", wechat.handshake)

@@ -160,9 +160,9 @@ def register(sub: Any) -> None:
     parse = sub.add_parser("parse", help="print the NLU result for TEXT as JSON")
     parse.add_argument("text")
     parse.set_defaults(func=cmd_parse)
-    sub.add_parser("worker", help="run the push worker (drains the outbox)").set_defaults(
-        func=cmd_worker
-    )
+    sub.add_parser(
+        "worker", help="run the push worker (drains the outbox), the scheduler, the photo copier"
+    ).set_defaults(func=cmd_worker)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     mk = sub.add_parser("makemigrations", help="write migrations for model changes (developers)")
     mk.add_argument("apps", nargs="*")

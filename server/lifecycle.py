@@ -10,6 +10,7 @@ import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -21,6 +22,7 @@ from bot.nlu import parse
 from bot.router import Router
 from community.clock import SHANGHAI
 from delivery import scheduler
+from grid import photos
 from handlers.appkeys import (
     background_key,
     bot_key,
@@ -37,7 +39,7 @@ from push.channels import WeComRobot
 from push.ratelimit import Rate
 from push.worker import PushWorker, WorkerConfig
 from settings import Settings
-from wechat_api.client import WeChatAPIError
+from wechat_api.client import WeChatAPI, WeChatAPIError
 from wechat_api.client import clients as wechat_clients
 
 log = logging.getLogger("linli")
@@ -56,7 +58,7 @@ def feature_routers() -> list[Router]:
     from canteen.router import router as canteen
     from conversation.emergency import router as emergency
     from conversation.router import router as conversation
-    from craftsman_directory.router import commands as directory_commands
+    from craftsman_directory.router import own as directory_own
     from craftsman_directory.router import router as directory
     from delivery.router import router as delivery
     from family.router import router as family
@@ -71,12 +73,12 @@ def feature_routers() -> list[Router]:
     # (the places defer to a craftsman list shown after theirs).
     # Groups first: a pasted 接龙 is numbered lines, not a sign-up or a volunteer's report.
     # Emergencies before everything (forms too); the dialogue acts before the features.
-    # The grid's one-meaning commands (办结 3 灯已换好), a craftsman's (营业时间改成…) and the
-    # privacy ones (删除我的信息) before any search or the canteen's hours read them. Photos and
-    # places (随手拍) right after the emergencies: before the system routes, which answer a photo
-    # "text only" and keep a location for a search.
+    # The grid's one-meaning commands (办结 3 灯已换好) and the privacy ones (删除我的信息)
+    # before any search reads them. Photos and places (随手拍) right after the emergencies: before
+    # the system routes, which answer a photo "text only" and keep a location for a search.
+    # A craftsman's own listing (营业时间改成..., 我现在也修拉链) before searches and small talk.
     return [
-        emergency, grid_photos, grid_commands, directory_commands, privacy, family, groups, places,
+        emergency, grid_photos, grid_commands, privacy, directory_own, family, groups, places,
         conversation, delivery, canteen, directory, grid,
     ]  # fmt: skip
 
@@ -211,6 +213,35 @@ async def delivery_scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
             await asyncio.wait_for(task, 10)
 
 
+async def run_photo_copier(
+    stop: asyncio.Event,
+    api: WeChatAPI,
+    data_dir: Path,
+    clock: Callable[[], dt.datetime] | None = None,
+) -> None:
+    """Grid reports' photos copied from WeChat before its 3 days are up (grid/photos.py)."""
+    await photos.run(stop, api, data_dir, clock or (lambda: dt.datetime.now(SHANGHAI)))
+
+
+async def photo_copier_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The photo copier, beside the in-process push worker (never in a resident's answer)."""
+    settings = app[settings_key]
+    if not settings.push_worker_inprocess:
+        yield
+        return
+    services = app[bot_key].services
+    stop = asyncio.Event()
+    task = asyncio.create_task(
+        run_photo_copier(stop, app[wechat_api_key], settings.data_dir, lambda: services.clock())
+    )
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(task, 10)
+
+
 async def settle_memory(app: web.Application) -> None:
     """After start-up, move everything loaded so far (lexicon, pinyin tables, ORM models:
     about 300k objects) out of the garbage collector's sight. A full collection walked them
@@ -240,4 +271,8 @@ async def run_worker(settings: Settings, *also: Beside) -> None:
             redis=redis,
             config=worker_config(settings),
         )
-        await asyncio.gather(worker.run(stop), *(job(stop, redis) for job in also))
+        await asyncio.gather(
+            worker.run(stop),
+            run_photo_copier(stop, api, settings.data_dir),
+            *(job(stop, redis) for job in also),
+        )

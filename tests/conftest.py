@@ -19,10 +19,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from tortoise import Tortoise, connections
 
-from canteen import catalog
 from handlers import wechat_protocol as proto
 from handlers.keys import bot_key, redis_key
-from infra import database
+from infra import database, kept
 from main import create_app
 from settings import Settings, load_settings
 from tests.chat_support import Chat
@@ -126,7 +125,7 @@ async def reset_state(client: TestClient) -> None:
         for table in tables:
             await conn.execute_script(f'DELETE FROM "{table}";')
         await conn.execute_script("PRAGMA foreign_keys=ON;")
-    catalog.clear()  # the canteen rows kept in process are gone with the tables
+    kept.clear_all()  # the rows kept in process (infra/kept.py) are gone with the tables
 
 
 @pytest.fixture

@@ -345,7 +345,7 @@ async def test_register_approve_search_review_complain(
     assert cid not in [h["id"] for h in hidden.body["items"]]
     assert (await api.call("PUT", own, t["resident"], json={"paused": False})).status == 200
     twice = await api.call("PUT", own, t["resident"], json={"paused": False})
-    assert twice.status == 409 and "已通过" in twice.body["error"]["message"]
+    assert twice.status == 409 and "正常接单" in twice.body["error"]["message"]
     # Reviews: a second one by the same person replaces the first.
     rpath = f"/api/craftsmen/{cid}/reviews"
     await api.call("POST", rpath, t["staff1"], json={"stars": 3, "text": "还行"})

@@ -16,6 +16,7 @@ from bot.context import SHANGHAI
 from canteen import catalog
 from canteen.menu_parser import Dish, MenuDraft
 from canteen.service import default_canteen, publish_menu
+from infra import kept
 from models.canteen import CanteenMeal, DishKind, Meal
 from tests.chat_support import Chat
 from tests.conftest import lunch_and_dinner_canteen
@@ -88,7 +89,7 @@ async def test_a_change_by_another_process_shows_within_the_freshness_bound(
 ) -> None:
     await lunch_and_dinner_canteen()
     clock = [1000.0]
-    monkeypatch.setattr(catalog.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(kept.time, "monotonic", lambda: clock[0])
     assert (await default_canteen()) is not None
     assert "幸福里爱心食堂" in await say(USER, "食堂几点开饭")
     # Another process renames it: raw SQL, no signal reaches this process.

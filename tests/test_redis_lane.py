@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError
+from redis.exceptions import DataError, ResponseError
 
-from infra.redis_lane import Lane, Script, close_lane, lane_of
+from infra.redis_lane import Lane, LaneRedis, Script, close_lane, lane_of
 
 ECHO = Script(b"return {ARGV[1], redis.call('GET', KEYS[1])}")
 
@@ -106,3 +106,61 @@ async def test_a_server_that_is_not_there_is_a_connection_error() -> None:
         await ECHO(keys=["k"], args=["1"], client=client)
     close_lane(client)
     await client.aclose()
+
+
+# ---- the app's client: redis-py's commands over the lane ---------------------------------------
+
+
+async def test_the_app_client_sends_ordinary_commands_over_the_lane(redis: Redis) -> None:
+    assert isinstance(redis, LaneRedis)
+    lane = _lane(redis)
+    lane.sent.clear()
+    assert await redis.set("lane:s", "1", ex=60) is True  # redis-py's reply callbacks apply
+    assert await redis.set("lane:s", "2", nx=True) is None
+    assert await redis.hset("lane:h", mapping={"a": "1", "b": "2"}) == 2
+    assert await redis.hgetall("lane:h") == {"a": "1", "b": "2"}
+    assert await redis.expire("lane:h", 60) is True
+    await redis.zadd("lane:z", {"x": 1.5, "y": 2})
+    assert await redis.zrange("lane:z", 0, -1, withscores=True) == [("x", 1.5), ("y", 2.0)]
+    assert await redis.exists("lane:s", "lane:h", "lane:none") == 2
+    assert lane.sent["SET"] == 2 and lane.sent["HGETALL"] == 1 and lane.sent["ZRANGE"] == 1
+
+
+async def test_a_blocking_command_keeps_its_own_connection(redis: Redis) -> None:
+    """BLPOP on the lane would hold every other command behind it for its whole wait."""
+    lane = _lane(redis)
+    lane.sent.clear()
+    blocked = asyncio.ensure_future(redis.blpop(["lane:q"], timeout=1))
+    await asyncio.sleep(0.05)
+    started = asyncio.get_running_loop().time()
+    for i in range(50):
+        assert await redis.set(f"lane:b{i}", i) is True
+    assert asyncio.get_running_loop().time() - started < 0.9  # not queued behind the BLPOP
+    await redis.rpush("lane:q", "x")
+    assert list(await blocked) == ["lane:q", "x"]
+    assert "BLPOP" not in lane.sent
+
+
+async def test_undecoded_replies_pipelines_and_bad_arguments_behave_as_redis_py(
+    redis: Redis,
+) -> None:
+    await redis.set("lane:d", "v")
+    dumped = await redis.dump("lane:d")  # NEVER_DECODE: raw bytes, through redis-py
+    assert isinstance(dumped, bytes)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.incr("lane:n")
+        pipe.incr("lane:n")
+        assert await pipe.execute() == [1, 2]
+    with pytest.raises(DataError):
+        await redis.set("lane:bad", None)  # type: ignore[arg-type]
+    with pytest.raises(ResponseError):
+        await redis.incr("lane:d")  # not an integer: the error reaches the caller
+    assert await redis.get("lane:d") == "v"
+
+
+async def test_a_client_the_lane_cannot_speak_for_uses_redis_py(redis: Redis) -> None:
+    """RESP3 replies are shaped differently: such a client keeps redis-py's connections."""
+    url = "redis://127.0.0.1:1/0?protocol=3"
+    assert lane_of(LaneRedis.from_url(url, decode_responses=True)) is None
+    assert lane_of(LaneRedis.from_url("rediss://127.0.0.1:1/0")) is None
+    assert lane_of(LaneRedis.from_url("redis://127.0.0.1:1/0")) is not None

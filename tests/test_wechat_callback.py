@@ -4,6 +4,7 @@ retries, the 5-second rule and hostile bodies."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -268,7 +269,7 @@ async def test_location_message_is_remembered(client: Any) -> None:
     reply = reply_of(await (await post(client, xml)).text())
     assert reply["Content"].startswith(texts.LOCATION_SAVED)  # then: or report it (grid/)
     stored = await client.app[redis_key].get(keys.location("o-resident-1"))
-    assert '"lat": 31.2304' in stored and '"lng": 121.4737' in stored
+    assert json.loads(stored) == {"lat": 31.2304, "lng": 121.4737, "label": "人民广场"}
 
 
 async def test_location_event_is_remembered_silently(client: Any) -> None:

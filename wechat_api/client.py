@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -48,6 +49,18 @@ class WeChatAPIError(Exception):
     def retryable(self) -> bool:
         """Worth retrying later: rate limits (45009), system busy (-1), HTTP 5xx, timeouts."""
         return self.errcode in {-1, 45009, 45011} or self.status >= 500
+
+
+class MediaTooLarge(Exception):
+    """A media file bigger than the caller accepts (its download was stopped there)."""
+
+
+@dataclass(frozen=True)
+class Media:
+    """A temporary media file as WeChat serves it (获取临时素材)."""
+
+    content: bytes
+    content_type: str  # as WeChat said it, e.g. image/jpeg
 
 
 class WeChatAPI:
@@ -154,6 +167,51 @@ class WeChatAPI:
                     continue
                 raise
         raise AssertionError("unreachable")
+
+    # ---- media -------------------------------------------------------------------------------
+
+    async def download_media(self, media_id: str, *, max_bytes: int) -> Media:
+        """获取临时素材: GET /cgi-bin/media/get (wechatpy's WeChatMedia.download). WeChat answers
+        the file itself (Content-Type image/jpeg, ...) for 3 days after it was sent, else JSON
+        with an errcode (40007 invalid media_id), raised as WeChatAPIError; the token is renewed
+        once as in `call`. A file over `max_bytes` is not read further (MediaTooLarge)."""
+        for attempt in (1, 2):
+            token = await self.access_token()
+            try:
+                return await self._media(token, media_id, max_bytes)
+            except WeChatAPIError as exc:
+                if exc.errcode in TOKEN_ERRORS and attempt == 1:
+                    await self.invalidate_token(token)
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    async def _media(self, token: str, media_id: str, max_bytes: int) -> Media:
+        params = {"access_token": token, "media_id": media_id}
+        try:
+            async with self._session.get(
+                self._base + "/cgi-bin/media/get", params=params, timeout=self._timeout
+            ) as resp:
+                if resp.status >= 400:
+                    raise WeChatAPIError(-1, f"HTTP {resp.status}", status=resp.status)
+                kind = resp.content_type
+                if kind in {"application/json", "text/plain", "text/json"}:
+                    data = await resp.json(content_type=None)
+                    errcode = int(data.get("errcode", 0) or 0) if isinstance(data, dict) else 0
+                    # A video answers {"video_url": ...}: not a file either.
+                    raise WeChatAPIError(errcode or -2, str(data.get("errmsg", "not a file")))
+                if resp.content_length is not None and resp.content_length > max_bytes:
+                    raise MediaTooLarge(f"{resp.content_length} bytes")
+                content = bytearray()
+                async for chunk in resp.content.iter_chunked(64 * 1024):
+                    content += chunk
+                    if len(content) > max_bytes:
+                        raise MediaTooLarge(f"over {max_bytes} bytes")
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise WeChatAPIError(-1, f"{type(exc).__name__}", status=599) from None
+        except ValueError:  # JSON that does not parse
+            raise WeChatAPIError(-1, "unexpected response", status=502) from None
+        return Media(bytes(content), kind)
 
     # ---- message APIs ------------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ TOKEN_TTL = 7200
 ROBOT_PER_MINUTE = 20
 ROBOT_MAX_BYTES = 2048
 TEXT_MAX_BYTES = 2048
+MEDIA_DAYS = 3  # temporary media is WeChat's for 3 days
 
 
 @asynccontextmanager
@@ -83,6 +84,10 @@ class FakeWeChat:
     # Users who have not written to the account for 48 hours: customer-service messages to
     # them are refused with 45015, as WeChat does (template messages still reach them).
     silent_users: set[str] = field(default_factory=set)
+    # Temporary media (获取临时素材) by media_id: (bytes, Content-Type), and when each was sent
+    # (WeChat keeps it MEDIA_DAYS; `age_media` makes one older).
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    media_sent: dict[str, float] = field(default_factory=dict)
     _faults: dict[str, list[_Fault]] = field(default_factory=dict)
     _robot_sends: dict[str, list[float]] = field(default_factory=dict)
 
@@ -99,6 +104,14 @@ class FakeWeChat:
     ) -> None:
         """Make the next `times` calls to `path` fail (or be slow)."""
         self._faults.setdefault(path, []).append(_Fault(errcode, status, delay, times))
+
+    def add_media(self, media_id: str, content: bytes, content_type: str = "image/jpeg") -> None:
+        """A photo a user sent: WeChat serves it at /cgi-bin/media/get for MEDIA_DAYS."""
+        self.media[media_id] = (content, content_type)
+        self.media_sent[media_id] = time.time()
+
+    def age_media(self, media_id: str, days: float) -> None:
+        self.media_sent[media_id] = self.media_sent.get(media_id, time.time()) - days * 86400
 
     def expire_tokens(self) -> None:
         """Invalidate every issued token, as WeChat does when another party fetches a new one."""
@@ -136,6 +149,7 @@ class FakeWeChat:
         app.router.add_post("/cgi-bin/message/custom/send", self._custom_send)
         app.router.add_post("/cgi-bin/message/template/send", self._template_send)
         app.router.add_post("/cgi-bin/message/subscribe/send", self._subscribe_send)
+        app.router.add_get("/cgi-bin/media/get", self._media_get)
         app.router.add_get("/sns/jscode2session", self._jscode2session)
         app.router.add_post("/wxa/msg_sec_check", self._msg_sec_check)
         app.router.add_post("/cgi-bin/webhook/send", self._webhook_send)
@@ -274,6 +288,29 @@ class FakeWeChat:
             return _err(40037, "invalid template_id")
         self._record(request, body)
         return _ok()
+
+    async def _media_get(self, request: web.Request) -> web.Response:
+        """获取临时素材: the file with its Content-Type, or JSON errors as WeChat answers them."""
+        bad = self._check_token(request, self.app_id)
+        media_id = request.query.get("media_id", "")
+        if bad is not None:
+            self._record(request, None, failed=True)
+            return bad
+        if not media_id:
+            self._record(request, None, failed=True)
+            return _err(41006, "media_id missing")
+        found = self.media.get(media_id)
+        sent = self.media_sent.get(media_id, 0.0)
+        if found is None or time.time() - sent > MEDIA_DAYS * 86400:
+            self._record(request, None, failed=True)
+            return _err(40007, "invalid media_id")
+        self._record(request, None)
+        content, kind = found
+        return web.Response(
+            body=content,
+            content_type=kind,
+            headers={"Content-disposition": f'attachment; filename="{media_id}.jpg"'},
+        )
 
     async def _jscode2session(self, request: web.Request) -> web.Response:
         q = request.query

@@ -223,7 +223,15 @@ async def set_availability(call: Call) -> web.Response:
 
 
 def review_out(r: Review) -> dict[str, Any]:
-    return {"id": r.pk, "stars": r.stars, "text": r.text, "created_at": r.created_at.isoformat()}
+    return {
+        "id": r.pk,
+        "stars": r.stars,
+        "text": r.text,
+        "created_at": r.created_at.isoformat(),
+        # The craftsman's answer (回复评价 N in the chat), or null.
+        "reply": r.reply,
+        "replied_at": r.replied_at.isoformat() if r.replied_at else None,
+    }
 
 
 async def list_reviews(call: Call) -> web.Response:
@@ -439,6 +447,8 @@ SCHEMAS: dict[str, Any] = {
             "stars": {"type": "integer", "minimum": 1, "maximum": 5},
             "text": STR,
             "created_at": {"type": "string", "format": "date-time"},
+            "reply": {"type": ["string", "null"]},
+            "replied_at": {"type": ["string", "null"], "format": "date-time"},
         },
     ),
     "ReviewResult": obj(

@@ -13,7 +13,7 @@ from community.roles import is_admin, is_staff
 from handlers.console import canteen as canteen_views
 from handlers.console import delivery, directory, grid, push
 from handlers.console.common import clock_now, render, session_of, take_flash
-from handlers.keys import redis_key
+from handlers.keys import redis_key, settings_key
 
 
 async def dashboard(request: web.Request) -> web.Response:
@@ -46,7 +46,7 @@ async def dashboard(request: web.Request) -> web.Response:
     if admin:
         ctx.update(await directory.queues())
         ctx["failed_pushes"] = await push.failed_pushes()
-        ctx["grid_reports"] = await grid.grid_reports()
+        ctx["grid_reports"] = await grid.grid_reports(request.app[settings_key].data_dir)
         ctx["grid_volunteers"] = await grid.grid_volunteers()
     return render(request, "dashboard.html", ctx)
 

@@ -13,14 +13,15 @@ from aiohttp import web
 
 from community.roles import is_staff
 from delivery import handover, points
+from delivery.texts import COURIER_MARK
 from handlers.console.common import clock_now, render, session_of
 from handlers.keys import settings_key
 from infra.spreadsheets import safe_row
 from models.volunteers import HandoverStatus
 
 YEARS_SHOWN = 5  # the year picker goes this far back
-CSV_COLUMNS = ["rank", "volunteer", "openid", "area", "lines", "high_floor", "taken_over",
-               "tasks", "points"]  # fmt: skip
+CSV_COLUMNS = ["rank", "volunteer", "openid", "area", "kind", "lines", "high_floor",
+               "taken_over", "tasks", "points"]  # fmt: skip
 STATES = {
     HandoverStatus.OFFERED: "等人接",
     HandoverStatus.TAKEN: "已接",
@@ -53,7 +54,7 @@ async def points_page(request: web.Request) -> web.Response:
     year = _year(request)
     weights = points.weights_of(request.app[settings_key])
     rows = [
-        {"rank": n, "name": handover.name_of(t.openid), "tally": t}
+        {"rank": n, "name": handover.name_of(t.openid), "tally": t, "mark": COURIER_MARK}
         for n, t in enumerate(await points.ranking(year, weights), 1)
     ]
     today = []
@@ -94,8 +95,9 @@ async def points_csv(request: web.Request) -> web.Response:
     for n, t in enumerate(await points.ranking(year, weights), 1):
         writer.writerow(
             safe_row([
-                n, handover.name_of(t.openid), t.openid, t.area, t.lines, t.high_floor,
-                t.taken_over, t.tasks, t.points,
+                n, handover.name_of(t.openid), t.openid, t.area,
+                COURIER_MARK if t.courier else "", t.lines, t.high_floor, t.taken_over, t.tasks,
+                t.points,
             ])
         )  # fmt: skip
     return web.Response(

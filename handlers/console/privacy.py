@@ -22,6 +22,8 @@ REMOVED_NAMES = {
     "family_links": "家人绑定",
     "pushes": "已发消息记录",
     "account": "账号",
+    "courier": "快递/外卖志愿者登记",
+    "tasks": "志愿者积分任务",
 }
 
 
