@@ -97,7 +97,7 @@ async def open_redis(url: str | None, data_dir: Path) -> AsyncIterator[Redis]:
         await client.ping()
         yield client
     finally:
-        close_lane(client)
+        await close_lane(client)
         await client.aclose()
         if server is not None:
             await asyncio.to_thread(stop_embedded, server)

@@ -21,6 +21,7 @@ retried: a claim is not idempotent), and the next call connects again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import inspect
 import weakref
@@ -49,6 +50,7 @@ class _Protocol(asyncio.Protocol):
         )
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
         self._lane._made(transport)  # type: ignore[arg-type]
 
     def data_received(self, data: bytes) -> None:
@@ -67,7 +69,11 @@ class _Protocol(asyncio.Protocol):
                 future.set_result(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._lane._lost(RedisConnectionError(f"connection to Redis lost: {exc or 'closed'}"))
+        lane = self._lane
+        if lane._transport is self._transport:  # not an older connection's late goodbye
+            lane._lost(RedisConnectionError(f"connection to Redis lost: {exc or 'closed'}"))
+        if lane._gone is not None and not lane._gone.done():
+            lane._gone.set_result(None)
 
 
 def _error(message: str) -> ResponseError:
@@ -83,6 +89,7 @@ class Lane:
         self._waiting: deque[asyncio.Future[Any]] = deque()
         self._lock = asyncio.Lock()
         self._closed = False
+        self._gone: asyncio.Future[None] | None = None  # set when closing: the server let go
         self.loop = asyncio.get_running_loop()
         self.sent: Counter[str] = Counter()  # commands sent, by name (for tests and benches)
 
@@ -146,7 +153,22 @@ class Lane:
         return await self._send(*args)
 
     def close(self) -> None:
+        """Close at once (the server notices the connection go in its own time)."""
         self._closed = True
+        self._lost(RedisConnectionError("lane closed"))
+
+    async def aclose(self, wait: float = 2.0) -> None:
+        """Close, and wait until Redis itself has let go of the connection: QUIT, which Redis
+        answers and then closes its side. The embedded server stops only when no client is
+        connected, so closing our end alone could leave it running."""
+        self._closed = True
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            self._gone = self.loop.create_future()
+            bye = self._send("QUIT")
+            bye.add_done_callback(_retrieved)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._gone), wait)
         self._lost(RedisConnectionError("lane closed"))
 
 
@@ -181,11 +203,16 @@ def lane_of(client: Redis) -> Lane | None:
     return lane
 
 
-def close_lane(client: Redis) -> None:
+async def close_lane(client: Redis) -> None:
     """Close the lane of this client's pool (when the app stops)."""
     lane = _LANES.pop(client.connection_pool, None)
     if lane is not None:
-        lane.close()
+        await lane.aclose()
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()  # a reply nobody awaits: seen, so never "never retrieved"
 
 
 class Script:

@@ -92,7 +92,7 @@ async def test_a_lost_connection_fails_the_calls_in_flight_and_the_next_call_rec
 
 async def test_a_closed_lane_is_made_anew(redis: Redis) -> None:
     first = _lane(redis)
-    close_lane(redis)
+    await close_lane(redis)
     second = _lane(redis)
     assert second is not first
     assert await second.call("ECHO", "x") == "x"
@@ -104,7 +104,7 @@ async def test_a_server_that_is_not_there_is_a_connection_error() -> None:
     client = Redis(host="127.0.0.1", port=1, decode_responses=True)
     with pytest.raises(RedisConnectionError):
         await ECHO(keys=["k"], args=["1"], client=client)
-    close_lane(client)
+    await close_lane(client)
     await client.aclose()
 
 
