@@ -47,7 +47,10 @@ async def test_staff_close_a_day_everyone_booked_is_told_and_nobody_can_book_it(
     await _book("o-b", "妈妈", Meal.DINNER, count=2)
     await _book("o-c", "本人", Meal.LUNCH, day=DEC3 + dt.timedelta(days=1))  # another day
 
-    said = await chat("o-staff", "停餐 12月3日")
+    asked = await chat("o-staff", "停餐 12月3日")
+    assert "要停餐：12月3日（周四）午餐、晚餐。会取消2份报名，并通知2位居民。" in asked
+    assert "回复“确认”停餐" in asked and "志愿者" not in asked  # no roster went out yet
+    said = await chat("o-staff", "确认")
     assert "12月3日午餐、晚餐" in said and "取消了2份报名，已通知2位居民" in said
     assert await Signup.filter(status=SignupStatus.BOOKED).count() == 1  # o-c's, the 4th
     told = {m.target: m.payload["text"] for m in await OutboxMessage.all()}
@@ -75,7 +78,8 @@ async def test_closing_one_meal_keeps_the_other(setup: Any, driven_client: Any) 
     chat = _chat_on(driven_client)
     await _book("o-a", "本人", Meal.LUNCH)
     await _book("o-b", "本人", Meal.DINNER)
-    said = await chat("o-staff", "12月3日午餐停餐")
+    assert "会取消1份报名" in await chat("o-staff", "12月3日午餐停餐")
+    said = await chat("o-staff", "确认")
     assert "12月3日午餐" in said and "晚餐" not in said
     kept = await Signup.filter(status=SignupStatus.BOOKED).prefetch_related("recipient")
     assert [s.recipient.openid for s in kept] == ["o-b"]
