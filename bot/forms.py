@@ -95,6 +95,9 @@ class Form:
     leave_hint: bool = True
     # Said when someone leaves ("算了"), if the form's own words fit better than LEFT's.
     left: str = ""
+    # Said before the step asked again after a question in the middle, if not REASK's
+    # "（…还没填完）" (a confirmation is not filled in).
+    waiting: str = ""
     step_names: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -379,7 +382,13 @@ async def _detour(ctx: Context, form: Form, step: Step, data: Data) -> list[Repl
         return replies
     if now is None or now[0] is not form or now[1] != step.name:
         return replies
-    return replies + [Reply(REASK.format(title=form.title, question=step.again(data)))]
+    question = step.again(data)
+    again = (
+        f"{form.waiting}{question}"
+        if form.waiting
+        else REASK.format(title=form.title, question=question)
+    )
+    return replies + [Reply(again)]
 
 
 def _target(

@@ -405,6 +405,7 @@ CLOSE_FORM = Form(
     on_done=_done_close,
     leave_hint=False,  # the question says how not to
     left=texts.CLOSE_KEPT,
+    waiting=texts.CLOSE_WAITING,
 )
 
 

@@ -46,6 +46,7 @@ def close_preview(
 
 
 CLOSE_NOT_YET = "还没停餐。"
+CLOSE_WAITING = "（停餐还没确认）"
 CLOSE_KEPT = "好的，不停餐了。报名都还在，没有通知任何人。"
 
 
