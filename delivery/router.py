@@ -392,10 +392,17 @@ def _close_preview(data: forms.Data) -> str:
     )
 
 
-async def _done_close(ctx: Context, data: forms.Data) -> str:
+# A 确认 long after the question (the form keeps a day) is asked again with today's numbers.
+CLOSE_CONFIRM_FOR = dt.timedelta(minutes=30)
+
+
+async def _done_close(ctx: Context, data: forms.Data) -> HandlerResult:
     if not data["sure"]:
         return texts.CLOSE_KEPT
-    return await _close_now(ctx, dt.date.fromisoformat(data["day"]), data["meal"])
+    day = dt.date.fromisoformat(data["day"])
+    if ctx.now() - dt.datetime.fromisoformat(data["asked_at"]) > CLOSE_CONFIRM_FOR:
+        return await _ask_to_close(ctx, day, data["meal"], texts.CLOSE_ASK_AGAIN)
+    return await _close_now(ctx, day, data["meal"])
 
 
 CLOSE_FORM = Form(
@@ -437,9 +444,16 @@ async def close_day(ctx: Context) -> HandlerResult:
     if days is None or len(days.dates) != 1 or days.recurring:
         return texts.CLOSE_WHICH_DAY
     wanted = extract_meal(when)
+    return await _ask_to_close(ctx, days.dates[0], wanted)
+
+
+async def _ask_to_close(
+    ctx: Context, day: dt.date, wanted: str | None, intro: str = ""
+) -> HandlerResult:
+    """How many bookings closing would cancel, and 确认 asked; with none, closed at once."""
     canteen = await canteen_service.staff_canteen(ctx.user)
-    assert canteen is not None
-    day = days.dates[0]
+    if canteen is None:
+        return texts.NOT_STAFF_CLOSE
     try:
         ahead = await service.preview_close(
             ctx.user, canteen, day, ctx.now(), Meal(wanted) if wanted else None
@@ -450,14 +464,15 @@ async def close_day(ctx: Context) -> HandlerResult:
         return await _close_now(ctx, day, wanted)  # nothing to lose
     data = {
         "day": day.isoformat(),
-        "today": today.isoformat(),
+        "today": ctx.now().date().isoformat(),
+        "asked_at": ctx.now().isoformat(),
         "meal": wanted,
         "meals": [str(x) for x in ahead.meals],
         "bookings": ahead.bookings,
         "residents": ahead.residents,
         "volunteers": ahead.volunteers,
     }
-    return await forms.start(ctx, CLOSE_FORM, data)
+    return await forms.start(ctx, CLOSE_FORM, data, intro=intro)
 
 
 # ---- meal subsidies (助餐补贴) ----------------------------------------------------------------

@@ -47,6 +47,7 @@ def close_preview(
 
 CLOSE_NOT_YET = "还没停餐。"
 CLOSE_WAITING = "（停餐还没确认）"
+CLOSE_ASK_AGAIN = "停餐是一会儿前问的，报名可能有变化，按现在的情况再确认一次："
 CLOSE_KEPT = "好的，不停餐了。报名都还在，没有通知任何人。"
 
 

@@ -295,3 +295,21 @@ async def test_a_resident_cannot_close_the_day_even_saying_yes(
     assert await _booked_openids() == ["o-a"]
     assert await OutboxMessage.all().count() == 0
     assert 0 not in {s.capacity for s in await MealSlot.filter(date=DEC3)}
+
+
+async def test_a_confirmation_long_after_the_question_is_asked_again_with_todays_numbers(
+    setup: Any, driven_client: Any
+) -> None:
+    from handlers.keys import bot_key
+
+    chat = _chat_on(driven_client)
+    await _book("o-a", "本人", Meal.LUNCH)
+    assert "会取消1份报名" in await chat("o-staff", "停餐 12月3日")
+    await _book("o-b", "本人", Meal.DINNER)
+    later = NOW + dt.timedelta(hours=5)  # the form is still kept; the question is stale
+    driven_client.app[bot_key].services.clock = lambda: later
+    again = await chat("o-staff", "确认")
+    assert "再确认一次" in again and "会取消2份报名，并通知2位居民" in again
+    assert "已停餐" not in again and len(await _booked_openids()) == 2
+    assert "取消了2份报名" in await chat("o-staff", "确认")
+    assert await _booked_openids() == []
