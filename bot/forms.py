@@ -93,6 +93,11 @@ class Form:
     own_intents: frozenset[str] = frozenset()
     # The first prompt says how to leave; off for one-question forms like "在哪栋楼".
     leave_hint: bool = True
+    # Said when someone leaves ("算了"), if the form's own words fit better than LEFT's.
+    left: str = ""
+    # Said before the step asked again after a question in the middle, if not REASK's
+    # "（…还没填完）" (a confirmation is not filled in).
+    waiting: str = ""
     step_names: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -243,7 +248,8 @@ async def handle(ctx: Context) -> list[Reply] | None:
     text = command_text(ctx.msg.text) if ctx.msg.kind is Kind.TEXT else ""
     if text and acts.is_leave(ctx.msg.text):
         await clear(ctx)
-        return [Reply(LEFT.format(title=form.title)), *await offer_suspended(ctx)]
+        left = form.left or LEFT.format(title=form.title)
+        return [Reply(left), *await offer_suspended(ctx)]
     if text and await ctx.services.root_router().wanted_anywhere(ctx):
         return await _detour(ctx, form, step, data)  # "我反映的事怎么样了", "删除我的信息"
     if text and data.get("_choosing"):
@@ -376,7 +382,13 @@ async def _detour(ctx: Context, form: Form, step: Step, data: Data) -> list[Repl
         return replies
     if now is None or now[0] is not form or now[1] != step.name:
         return replies
-    return replies + [Reply(REASK.format(title=form.title, question=step.again(data)))]
+    question = step.again(data)
+    again = (
+        f"{form.waiting}{question}"
+        if form.waiting
+        else REASK.format(title=form.title, question=question)
+    )
+    return replies + [Reply(again)]
 
 
 def _target(

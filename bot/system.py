@@ -69,12 +69,15 @@ async def _leaves_waiting(ctx: Context) -> bool:
 @router.message(_leaves_waiting)
 async def cancel(ctx: Context) -> HandlerResult:
     """ "取消" leaves any form and drops anything waiting for the user's input."""
+    state = await forms.active(ctx)
     left_form = await forms.clear(ctx)
     dropped = await ctx.clear_pending()
     if not (left_form or dropped):
         return texts.NOTHING_TO_CANCEL
+    # A form with its own words for leaving says them (停餐: "已取消" would read as done).
+    said = state[0].left if state is not None and state[0].left else texts.CANCELLED
     # A form set aside for the one just left is offered again ("继续").
-    return [texts.CANCELLED, *(await forms.offer_suspended(ctx) if left_form else [])]
+    return [said, *(await forms.offer_suspended(ctx) if left_form else [])]
 
 
 @router.message(words(*BACK_WORDS), forms.has_active)

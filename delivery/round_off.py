@@ -19,22 +19,18 @@ from models.volunteers import Handover, HandoverStatus
 from push.outbox import enqueue_text
 
 
-async def tell_volunteers(
-    conn: BaseDBAsyncClient,
-    slot: MealSlot,
-    cancelled: list[Signup],
-    day: str,
-    meal: str,
-    closed_by: str,
-) -> list[str]:
-    """Queue "your round is off" for every volunteer who got this slot's roster (none before
-    the roster was built: the sign-ups were simply cancelled). Returns the openids told."""
+async def volunteers_to_tell(
+    conn: BaseDBAsyncClient, slot: MealSlot, cancelled: list[Signup], closed_by: str
+) -> dict[str, set[int]]:
+    """Who was sent lines of this slot's roster among `cancelled`, and which lines (none
+    before the roster was built); the one closing the day is left out. The same selection
+    for the preview before 停餐 is confirmed and for the notices when it is."""
     built = await (
         MealSlot.filter(pk=slot.pk).using_db(conn).values_list("roster_built_at", flat=True)
     )
     numbered = [s for s in cancelled if s.line_no is not None]
     if not built or built[0] is None or not numbered:
-        return []
+        return {}
     grants = await RoleGrant.filter(role=Role.VOLUNTEER).using_db(conn).prefetch_related("user")
     crew = [g for g in grants if g.canteen_id in (None, slot.canteen_id) and g.area]
     lines: defaultdict[str, set[int]] = defaultdict(set)  # who was sent which lines
@@ -47,7 +43,21 @@ async def tell_volunteers(
     for h in await taken:
         if h.taker:
             lines[h.taker] |= ids & set(h.signup_ids)
-    told = sorted(openid for openid, n in lines.items() if n and openid != closed_by)
+    return {openid: n for openid, n in lines.items() if n and openid != closed_by}
+
+
+async def tell_volunteers(
+    conn: BaseDBAsyncClient,
+    slot: MealSlot,
+    cancelled: list[Signup],
+    day: str,
+    meal: str,
+    closed_by: str,
+) -> list[str]:
+    """Queue "your round is off" for every volunteer who got this slot's roster (none before
+    the roster was built: the sign-ups were simply cancelled). Returns the openids told."""
+    lines = await volunteers_to_tell(conn, slot, cancelled, closed_by)
+    told = sorted(lines)
     for openid in told:
         await enqueue_text(
             PushChannel.WECHAT_CS,

@@ -368,9 +368,74 @@ async def _is_close_day(ctx: Context) -> bool:
     return await canteen_service.staff_canteen(ctx.user) is not None
 
 
+# "不停了", "别停", "不要": no closing (算了 and 取消 leave the form, the same way).
+_KEEP_OPEN = re.compile(r"^(?:不|别|不要|先别|不用|甭)(?:停(?:餐|伙)?)?了?$")
+
+
+async def _sure_to_close(ctx: Context, data: forms.Data) -> bool:
+    answer = said(ctx)
+    if answer in forms.YES:
+        return True
+    if _KEEP_OPEN.match(answer):
+        return False
+    raise Invalid(texts.CLOSE_NOT_YET)
+
+
+def _close_preview(data: forms.Data) -> str:
+    day = dt.date.fromisoformat(data["day"])
+    return texts.close_preview(
+        day_name(day, dt.date.fromisoformat(data["today"])),  # 明天 12月3日（周四）: said plainly
+        [meal_label(m) for m in data["meals"]],
+        data["bookings"],
+        data["residents"],
+        data["volunteers"],
+    )
+
+
+# A 确认 long after the question (the form keeps a day) is asked again with today's numbers.
+CLOSE_CONFIRM_FOR = dt.timedelta(minutes=30)
+
+
+async def _done_close(ctx: Context, data: forms.Data) -> HandlerResult:
+    if not data["sure"]:
+        return texts.CLOSE_KEPT
+    day = dt.date.fromisoformat(data["day"])
+    if ctx.now() - dt.datetime.fromisoformat(data["asked_at"]) > CLOSE_CONFIRM_FOR:
+        return await _ask_to_close(ctx, day, data["meal"], texts.CLOSE_ASK_AGAIN)
+    return await _close_now(ctx, day, data["meal"])
+
+
+CLOSE_FORM = Form(
+    name="delivery.close_day",
+    title="停餐",
+    steps=[Step("sure", _close_preview, _sure_to_close)],
+    on_done=_done_close,
+    leave_hint=False,  # the question says how not to
+    left=texts.CLOSE_KEPT,
+    waiting=texts.CLOSE_WAITING,
+)
+
+
+async def _close_now(ctx: Context, day: dt.date, wanted: str | None) -> str:
+    """Close it (counting again now: a booking made since the preview is cancelled too)."""
+    canteen = await canteen_service.staff_canteen(ctx.user)
+    if canteen is None:
+        return texts.NOT_STAFF_CLOSE
+    try:
+        closed = await service.close_day(
+            ctx.user, canteen, day, ctx.now(), Meal(wanted) if wanted else None
+        )
+    except DomainError as exc:
+        return exc.message
+    name = f"{closed.day.month}月{closed.day.day}日"
+    meals = [meal_label(m) for m in closed.meals]
+    return texts.day_closed_for_staff(name, meals, closed.cancelled, len(closed.told))
+
+
 @router.message(_is_close_day)
 async def close_day(ctx: Context) -> HandlerResult:
-    """停餐 12月3日 (staff): the day's bookings are cancelled and everyone booked is told."""
+    """停餐 12月3日 (staff): the day's bookings would be cancelled and everyone booked told, so
+    the staff are shown how many and asked to confirm; with nobody booked it is done at once."""
     m = _CLOSE_DAY.match(said(ctx))
     assert m is not None
     when = m.group(1) or m.group(2) or m.group(3)
@@ -379,17 +444,35 @@ async def close_day(ctx: Context) -> HandlerResult:
     if days is None or len(days.dates) != 1 or days.recurring:
         return texts.CLOSE_WHICH_DAY
     wanted = extract_meal(when)
+    return await _ask_to_close(ctx, days.dates[0], wanted)
+
+
+async def _ask_to_close(
+    ctx: Context, day: dt.date, wanted: str | None, intro: str = ""
+) -> HandlerResult:
+    """How many bookings closing would cancel, and 确认 asked; with none, closed at once."""
     canteen = await canteen_service.staff_canteen(ctx.user)
-    assert canteen is not None
+    if canteen is None:
+        return texts.NOT_STAFF_CLOSE
     try:
-        closed = await service.close_day(
-            ctx.user, canteen, days.dates[0], ctx.now(), Meal(wanted) if wanted else None
+        ahead = await service.preview_close(
+            ctx.user, canteen, day, ctx.now(), Meal(wanted) if wanted else None
         )
     except DomainError as exc:
         return exc.message
-    name = f"{closed.day.month}月{closed.day.day}日"
-    meals = [meal_label(m) for m in closed.meals]
-    return texts.day_closed_for_staff(name, meals, closed.cancelled, len(closed.told))
+    if not ahead.bookings:
+        return await _close_now(ctx, day, wanted)  # nothing to lose
+    data = {
+        "day": day.isoformat(),
+        "today": ctx.now().date().isoformat(),
+        "asked_at": ctx.now().isoformat(),
+        "meal": wanted,
+        "meals": [str(x) for x in ahead.meals],
+        "bookings": ahead.bookings,
+        "residents": ahead.residents,
+        "volunteers": ahead.volunteers,
+    }
+    return await forms.start(ctx, CLOSE_FORM, data, intro=intro)
 
 
 # ---- meal subsidies (助餐补贴) ----------------------------------------------------------------

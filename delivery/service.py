@@ -451,13 +451,22 @@ class ClosedDay:
     told: list[str]  # openids told
 
 
-async def close_day(
-    staff: str, canteen: Canteen, day: dt.date, now: dt.datetime, meal: Meal | None = None
-) -> ClosedDay:
-    """The canteen does not deliver `meal` (or any meal) on `day`: the slot takes no more
-    sign-ups (capacity 0), every booked sign-up is cancelled and each booking account is told,
-    in one transaction per meal. Staff of this canteen or admins only; past the cutoff too (a
-    broken kitchen does not wait for it)."""
+@dataclass(frozen=True)
+class ClosePreview:
+    """What 停餐 would do now, before staff confirm it."""
+
+    day: dt.date
+    meals: list[Meal]
+    bookings: int  # sign-ups it would cancel
+    residents: int  # booking accounts it would tell
+    volunteers: int  # volunteers sent the roster it would tell
+
+
+async def _meals_to_close(
+    staff: str, canteen: Canteen, day: dt.date, now: dt.datetime, meal: Meal | None
+) -> list[CanteenMeal]:
+    """The meals 停餐 names, after its rules: staff of this canteen or admins only, never a
+    past day, only meals the canteen delivers."""
     async with in_transaction() as conn:
         allowed = await _is_staff(conn, staff, canteen.pk)
     if not allowed:
@@ -469,19 +478,54 @@ async def close_day(
     if not meals:
         names = [meal_label(m.meal) for m in offered]
         raise DomainError(texts.only_meals(names), code="not_delivered", field="meal")
+    return meals
+
+
+async def _to_cancel(conn: BaseDBAsyncClient, slot_id: int) -> list[Signup]:
+    """The sign-ups a closing of this slot cancels (with their recipients)."""
+    return list(
+        await Signup.filter(slot_id=slot_id, status=SignupStatus.BOOKED)
+        .using_db(conn)
+        .prefetch_related("recipient")
+    )
+
+
+async def preview_close(
+    staff: str, canteen: Canteen, day: dt.date, now: dt.datetime, meal: Meal | None = None
+) -> ClosePreview:
+    """What close_day would cancel and whom it would tell, were it said now (same rules, same
+    sign-ups); nothing is changed. Staff confirm from this; close_day counts again then."""
+    meals = await _meals_to_close(staff, canteen, day, now, meal)
+    bookings, residents, volunteers = 0, set[str](), set[str]()
+    for m in meals:
+        slot = await MealSlot.get_or_none(canteen_id=canteen.pk, date=day, meal=m.meal)
+        if slot is None:
+            continue  # nobody booked it yet: a slot is made on first use
+        async with in_transaction() as conn:
+            booked = await _to_cancel(conn, slot.pk)
+            volunteers |= set(await round_off.volunteers_to_tell(conn, slot, booked, staff))
+        bookings += len(booked)
+        residents |= {s.recipient.openid for s in booked}
+    return ClosePreview(day, [m.meal for m in meals], bookings, len(residents), len(volunteers))
+
+
+async def close_day(
+    staff: str, canteen: Canteen, day: dt.date, now: dt.datetime, meal: Meal | None = None
+) -> ClosedDay:
+    """The canteen does not deliver `meal` (or any meal) on `day`: the slot takes no more
+    sign-ups (capacity 0), every booked sign-up is cancelled and each booking account is told,
+    in one transaction per meal. Staff of this canteen or admins only; past the cutoff too (a
+    broken kitchen does not wait for it). The chat asks first (preview_close)."""
+    meals = await _meals_to_close(staff, canteen, day, now, meal)
     cancelled, told = 0, []
     day_name = f"{day.month}月{day.day}日"
     for m in meals:
         slot = await slot_for(m, day)
         async with in_transaction() as conn:
             await _lock(conn, slot.pk)
-            booked = (
-                await Signup.filter(slot_id=slot.pk, status=SignupStatus.BOOKED)
-                .using_db(conn)
-                .prefetch_related("recipient")
-            )
+            booked = await _to_cancel(conn, slot.pk)
             await (
-                Signup.filter(slot_id=slot.pk, status=SignupStatus.BOOKED)
+                Signup.filter(pk__in=[s.pk for s in booked])
                 .using_db(conn)
                 .update(status=SignupStatus.CANCELLED)
             )
@@ -517,17 +561,7 @@ async def reopen(
     """Staff change their mind (12月3日不停餐了, 恢复供餐 明天午餐): a closed or sold-out meal on
     `day` takes sign-ups again, up to the meal's own capacity. Bookings cancelled by the closing
     stay cancelled (their residents were told). The meals that were reopened."""
-    async with in_transaction() as conn:
-        allowed = await _is_staff(conn, staff, canteen.pk)
-    if not allowed:
-        raise DomainError(texts.NOT_STAFF_CLOSE, code="not_staff")
-    if day < now.astimezone(SHANGHAI).date():
-        raise DomainError(texts.CLOSE_PAST, code="past", field="day")
-    offered = await delivered_meals(canteen)
-    meals = [m for m in offered if meal is None or m.meal == meal]
-    if not meals:
-        names = [meal_label(m.meal) for m in offered]
-        raise DomainError(texts.only_meals(names), code="not_delivered", field="meal")
+    meals = await _meals_to_close(staff, canteen, day, now, meal)
     reopened = []
     for m in meals:
         slot = await MealSlot.get_or_none(canteen_id=canteen.pk, date=day, meal=m.meal)

@@ -35,6 +35,22 @@ def day_closed_for_staff(day: str, meals: list[str], cancelled: int, told: int) 
     return said + "\n这天还没有人报名。"
 
 
+def close_preview(
+    day: str, meals: list[str], bookings: int, residents: int, volunteers: int
+) -> str:
+    crew = "（送餐志愿者也会收到通知）" if volunteers else ""
+    return (
+        f"要停餐：{day}{'、'.join(meals)}。会取消{bookings}份报名，"
+        f"并通知{residents}位居民{crew}。回复“确认”停餐，“算了”不停。"
+    )
+
+
+CLOSE_NOT_YET = "还没停餐。"
+CLOSE_WAITING = "（停餐还没确认）"
+CLOSE_ASK_AGAIN = "停餐是一会儿前问的，报名可能有变化，按现在的情况再确认一次："
+CLOSE_KEPT = "好的，不停餐了。报名都还在，没有通知任何人。"
+
+
 REOPEN_WHICH_DAY = "哪天恢复供餐？比如“12月3日不停餐了”或“恢复供餐 明天午餐”。"
 
 

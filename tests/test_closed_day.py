@@ -47,7 +47,10 @@ async def test_staff_close_a_day_everyone_booked_is_told_and_nobody_can_book_it(
     await _book("o-b", "妈妈", Meal.DINNER, count=2)
     await _book("o-c", "本人", Meal.LUNCH, day=DEC3 + dt.timedelta(days=1))  # another day
 
-    said = await chat("o-staff", "停餐 12月3日")
+    asked = await chat("o-staff", "停餐 12月3日")
+    assert "要停餐：12月3日（周四）午餐、晚餐。会取消2份报名，并通知2位居民。" in asked
+    assert "回复“确认”停餐" in asked and "志愿者" not in asked  # no roster went out yet
+    said = await chat("o-staff", "确认")
     assert "12月3日午餐、晚餐" in said and "取消了2份报名，已通知2位居民" in said
     assert await Signup.filter(status=SignupStatus.BOOKED).count() == 1  # o-c's, the 4th
     told = {m.target: m.payload["text"] for m in await OutboxMessage.all()}
@@ -75,7 +78,8 @@ async def test_closing_one_meal_keeps_the_other(setup: Any, driven_client: Any) 
     chat = _chat_on(driven_client)
     await _book("o-a", "本人", Meal.LUNCH)
     await _book("o-b", "本人", Meal.DINNER)
-    said = await chat("o-staff", "12月3日午餐停餐")
+    assert "会取消1份报名" in await chat("o-staff", "12月3日午餐停餐")
+    said = await chat("o-staff", "确认")
     assert "12月3日午餐" in said and "晚餐" not in said
     kept = await Signup.filter(status=SignupStatus.BOOKED).prefetch_related("recipient")
     assert [s.recipient.openid for s in kept] == ["o-b"]
@@ -186,3 +190,126 @@ async def test_the_api_gives_the_chats_words_and_codes(setup: Any, driven_client
     assert closed["message"] in said.splitlines()
     assert sold["message"].startswith("明天 11月26日（周四）午餐已经售罄了")
     assert answer.body["next_open_day"] == "2026-12-04"
+
+
+# ---- 停餐 asks first when it would cancel bookings (issue 17: a misheard date) ----------------
+
+
+async def _booked_openids() -> list[str]:
+    kept = await Signup.filter(status=SignupStatus.BOOKED).prefetch_related("recipient")
+    return sorted(s.recipient.openid for s in kept)
+
+
+async def test_the_preview_counts_what_closing_would_do_and_changes_nothing(
+    setup: Any, driven_client: Any
+) -> None:
+    await _book("o-a", "本人", Meal.LUNCH)
+    await _book("o-a", "妈妈", Meal.LUNCH, count=2)  # one account, two recipients: told once
+    await _book("o-b", "本人", Meal.DINNER)
+    await _book("o-c", "本人", Meal.LUNCH, day=DEC3 + dt.timedelta(days=1))  # another day
+    whole = await service.preview_close("o-staff", setup, DEC3, NOW)
+    assert (whole.bookings, whole.residents, whole.volunteers) == (3, 2, 0)
+    assert whole.meals == [Meal.LUNCH, Meal.DINNER]
+    lunch = await service.preview_close("o-staff", setup, DEC3, NOW, Meal.LUNCH)
+    assert (lunch.bookings, lunch.residents) == (2, 1)
+    assert await OutboxMessage.all().count() == 0 and len(await _booked_openids()) == 4
+    assert 0 not in {s.capacity for s in await MealSlot.filter(date=DEC3)}  # still open
+    # The same rules as closing: staff only, never a past day.
+    with pytest.raises(DomainError) as refused:
+        await service.preview_close("o-a", setup, DEC3, NOW)
+    assert refused.value.code == "not_staff"
+    with pytest.raises(DomainError) as past:
+        await service.preview_close("o-staff", setup, dt.date(2026, 11, 24), NOW)
+    assert past.value.code == "past"
+    # And the same numbers when it is done.
+    closed = await service.close_day("o-staff", setup, DEC3, NOW)
+    assert (closed.cancelled, len(closed.told)) == (whole.bookings, whole.residents)
+
+
+@pytest.mark.parametrize("no", ["算了", "不停了", "取消"])
+async def test_saying_no_keeps_every_booking_and_tells_nobody(
+    setup: Any, driven_client: Any, no: str
+) -> None:
+    chat = _chat_on(driven_client)
+    await _book("o-a", "本人", Meal.LUNCH)
+    await _book("o-b", "本人", Meal.DINNER)
+    assert "会取消2份报名" in await chat("o-staff", "停餐 12月3日")
+    kept = await chat("o-staff", no)
+    assert "不停餐了" in kept and "报名都还在" in kept and "已停餐" not in kept
+    assert await _booked_openids() == ["o-a", "o-b"]
+    assert await OutboxMessage.all().count() == 0
+    assert 0 not in {s.capacity for s in await MealSlot.filter(date=DEC3)}  # still open
+    # The question is gone: a later 确认 closes nothing.
+    assert "已停餐" not in await chat("o-staff", "确认")
+    assert await _booked_openids() == ["o-a", "o-b"]
+
+
+async def test_anything_else_asks_again_in_the_same_words(setup: Any, driven_client: Any) -> None:
+    chat = _chat_on(driven_client)
+    await _book("o-a", "本人", Meal.LUNCH)
+    asked = await chat("o-staff", "明天午餐停餐")  # the 26th: nobody booked, closed at once
+    assert "已停餐：11月26日午餐" in asked and "还没有人报名" in asked
+    asked = await chat("o-staff", "12月3日午餐停餐")
+    again = await chat("o-staff", "那个啥")
+    assert "还没停餐" in again and asked in again
+    assert await _booked_openids() == ["o-a"]
+    assert "取消了1份报名，已通知1位居民" in await chat("o-staff", "好的 确认")
+    assert await _booked_openids() == []
+
+
+async def test_a_booking_made_before_the_confirmation_is_cancelled_too(
+    setup: Any, driven_client: Any
+) -> None:
+    chat = _chat_on(driven_client)
+    await _book("o-a", "本人", Meal.LUNCH)
+    assert "会取消1份报名，并通知1位居民" in await chat("o-staff", "停餐 12月3日")
+    await _book("o-b", "本人", Meal.DINNER)  # booked while the staff read the question
+    said = await chat("o-staff", "确认")
+    assert "取消了2份报名，已通知2位居民" in said  # the final numbers
+    assert await _booked_openids() == []
+    assert sorted(m.target for m in await OutboxMessage.all()) == ["o-a", "o-b"]
+
+
+async def test_a_staff_request_in_the_middle_is_answered_and_the_question_waits(
+    setup: Any, driven_client: Any
+) -> None:
+    chat = _chat_on(driven_client)
+    await _book("o-a", "本人", Meal.LUNCH)
+    await chat("o-staff", "停餐 12月3日")
+    aside = await chat("o-staff", "今日送餐")
+    assert "午餐" in aside and "会取消" not in aside.splitlines()[0]
+    assert "回复“确认”停餐" in aside  # asked again after the answer
+    assert await _booked_openids() == ["o-a"]
+    assert "已停餐" in await chat("o-staff", "确认")
+    assert await _booked_openids() == []
+
+
+async def test_a_resident_cannot_close_the_day_even_saying_yes(
+    setup: Any, driven_client: Any
+) -> None:
+    chat = _chat_on(driven_client)
+    await _book("o-a", "本人", Meal.LUNCH)
+    for said in ("停餐 12月3日", "确认"):  # o-z has no booking of their own to cancel
+        answer = await chat("o-z", said)
+        assert "要停餐" not in answer and "已停餐" not in answer
+    assert await _booked_openids() == ["o-a"]
+    assert await OutboxMessage.all().count() == 0
+    assert 0 not in {s.capacity for s in await MealSlot.filter(date=DEC3)}
+
+
+async def test_a_confirmation_long_after_the_question_is_asked_again_with_todays_numbers(
+    setup: Any, driven_client: Any
+) -> None:
+    from handlers.keys import bot_key
+
+    chat = _chat_on(driven_client)
+    await _book("o-a", "本人", Meal.LUNCH)
+    assert "会取消1份报名" in await chat("o-staff", "停餐 12月3日")
+    await _book("o-b", "本人", Meal.DINNER)
+    later = NOW + dt.timedelta(hours=5)  # the form is still kept; the question is stale
+    driven_client.app[bot_key].services.clock = lambda: later
+    again = await chat("o-staff", "确认")
+    assert "再确认一次" in again and "会取消2份报名，并通知2位居民" in again
+    assert "已停餐" not in again and len(await _booked_openids()) == 2
+    assert "取消了2份报名" in await chat("o-staff", "确认")
+    assert await _booked_openids() == []

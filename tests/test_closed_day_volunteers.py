@@ -53,7 +53,11 @@ async def test_volunteers_sent_the_roster_are_told_the_round_is_off(driven_clien
     await handover.hand_over("o-vol-a", CUTOFF)
     await handover.accept("o-vol-b", CUTOFF)
 
-    said = await chat("o-staff", "停餐 今天午餐")
+    queued = await OutboxMessage.all().count()  # the roster and the handover's
+    asked = await chat("o-staff", "停餐 今天午餐")
+    assert "会取消3份报名，并通知3位居民（送餐志愿者也会收到通知）" in asked
+    assert await OutboxMessage.all().count() == queued  # nobody told before 确认
+    said = await chat("o-staff", "确认")
     assert "取消了3份报名" in said
     [a] = await _round_off("o-vol-a")
     assert "停餐" in a.payload["text"] and "2户" in a.payload["text"]
@@ -66,7 +70,9 @@ async def test_volunteers_sent_the_roster_are_told_the_round_is_off(driven_clien
     assert await _round_off("o-staff") == []  # they closed it
 
     # Tomorrow's lunch has no roster yet: only the resident is told.
-    said = await chat("o-staff", "停餐 明天午餐")
+    asked = await chat("o-staff", "停餐 明天午餐")
+    assert "会取消1份报名，并通知1位居民。" in asked and "志愿者" not in asked
+    said = await chat("o-staff", "确认")
     assert "取消了1份报名" in said
     assert len(await _round_off("o-vol-a")) == 1
     assert await OutboxMessage.filter(target="o-home-3").count() == 1
@@ -87,6 +93,7 @@ async def test_an_offer_waiting_when_the_day_closes_asks_the_staff_for_nothing(
     await roster.build_roster(await service.slot_for(lunch, TODAY), CUTOFF)
     offer = await handover.hand_over("o-vol-a", CUTOFF)
     await chat("o-staff", "停餐 今天午餐")
+    assert "已停餐" in await chat("o-staff", "确认")
     assert await scheduler.tick(offer.handover.expires_at) == {
         "rosters": 0,
         "overdue": 0,
