@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot import forms
@@ -325,10 +326,18 @@ _REOPEN_DAY = re.compile(
 )
 
 
-async def _is_reopen_day(ctx: Context) -> bool:
-    if not _REOPEN_DAY.match(said(ctx)):
-        return False
-    return await canteen_service.staff_canteen(ctx.user) is not None
+def _staff_saying(pattern: re.Pattern[str]) -> Callable[[Context], Awaitable[bool]]:
+    """A filter: the message matches `pattern` and comes from a canteen's staff."""
+
+    async def check(ctx: Context) -> bool:
+        if not pattern.match(said(ctx)):
+            return False
+        return await canteen_service.staff_canteen(ctx.user) is not None
+
+    return check
+
+
+_is_reopen_day = _staff_saying(_REOPEN_DAY)
 
 
 @router.message(_is_reopen_day)
@@ -362,10 +371,7 @@ _CLOSE_DAY = re.compile(
 )
 
 
-async def _is_close_day(ctx: Context) -> bool:
-    if not _CLOSE_DAY.match(said(ctx)):
-        return False
-    return await canteen_service.staff_canteen(ctx.user) is not None
+_is_close_day = _staff_saying(_CLOSE_DAY)
 
 
 # "不停了", "别停", "不要": no closing (算了 and 取消 leave the form, the same way).
