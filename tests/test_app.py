@@ -77,14 +77,20 @@ async def test_served_app_moves_start_up_objects_out_of_the_collectors_sight(
 
     from main import create_app, served_app
 
+    from server.lifecycle import GC_YOUNG
+
+    threshold = gc.get_threshold()
     try:
         await aiohttp_client(create_app(make_settings()))
         assert gc.get_freeze_count() == 0
+        assert gc.get_threshold()[0] != GC_YOUNG
         c = await aiohttp_client(served_app(make_settings()))
         assert gc.get_freeze_count() > 100_000
+        assert gc.get_threshold()[0] == GC_YOUNG  # young collections every 20,000 allocations
         assert (await c.get("/healthz")).status == 200
     finally:
         gc.unfreeze()
+        gc.set_threshold(*threshold)
 
 
 async def test_healthz_reports_database_and_redis(client: Any) -> None:
