@@ -74,6 +74,10 @@ class Incoming:
     chat: str = ""
     # Set by the transport when the bot was @-mentioned in a group (the mention is stripped).
     mentioned: bool = False
+    # What is worked out from the message once and read many times while it is routed (its
+    # conversation key, its text as the command filters read it). Not part of the message:
+    # `dataclasses.replace` starts a new one empty.
+    memo: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         # Whatever the channel, text XML cannot carry never reaches a handler: stored in a
@@ -86,7 +90,12 @@ class Incoming:
         """The (channel, chat, member) identity that conversation state (forms, pending
         actions, locations, scratch) is keyed by: one state per member per group. One-to-one
         chats use the member alone, so Official Account keys are what they always were."""
-        return keys.conversation(self.channel.value, self.chat, self.user)
+        conv = self.memo.get("conversation")
+        if conv is None:
+            conv = self.memo["conversation"] = keys.conversation(
+                self.channel.value, self.chat, self.user
+            )
+        return conv
 
     @property
     def in_group(self) -> bool:

@@ -22,6 +22,13 @@ Resumer = Callable[[Context, dict[str, Any]], Awaitable[HandlerResult]]
 Filter = Callable[[Context], bool | Awaitable[bool]]
 
 
+Route = tuple[tuple[Filter, ...], Handler]
+
+# Bumped whenever any router gains a route or a child: every router's flattened order (see
+# `Router._in_order`) is worked out again on its next message.
+_changes = [0]
+
+
 class Router:
     def __init__(self, name: str, *, before_system: bool = False) -> None:
         self.name = name
@@ -33,6 +40,9 @@ class Router:
         self._anywhere: list[tuple[Filter, ...]] = []
         self._children: list[Router] = []
         self._resumers: dict[str, Resumer] = {}
+        # Own routes then each child's, depth first (the order `dispatch` tries them), and
+        # the same for `_anywhere`, as of `_changes[0]`: a message walks one flat list.
+        self._order: tuple[int, list[Route], list[tuple[Filter, ...]]] | None = None
 
     def __repr__(self) -> str:
         return f"Router({self.name!r})"
@@ -46,6 +56,7 @@ class Router:
         resident's)."""
 
         def register(handler: Handler) -> Handler:
+            _changes[0] += 1
             self._routes.append((filters, handler))
             if anywhere is True:
                 self._anywhere.append(filters)
@@ -57,13 +68,21 @@ class Router:
 
     async def wanted_anywhere(self, ctx: Context) -> bool:
         """Some route registered `anywhere` (here or in an included router) takes the message."""
-        for filters in self._anywhere:
+        for filters in self._in_order()[2]:
             if await _passes(filters, ctx):
                 return True
-        for child in self._children:
-            if await child.wanted_anywhere(ctx):
-                return True
         return False
+
+    def _in_order(self) -> tuple[int, list[Route], list[tuple[Filter, ...]]]:
+        order = self._order
+        if order is None or order[0] != _changes[0]:
+            routes, anywhere = list(self._routes), list(self._anywhere)
+            for child in self._children:
+                _, more, more_anywhere = child._in_order()
+                routes += more
+                anywhere += more_anywhere
+            order = self._order = (_changes[0], routes, anywhere)
+        return order
 
     def on_resume(self, action: str) -> Callable[[Resumer], Resumer]:
         """Register what carries on a pending `action` once the awaited input arrives."""
@@ -77,6 +96,7 @@ class Router:
     def include_router(self, router: Router) -> Router:
         if router is self or router in self._children:
             raise ValueError(f"{router!r} is already included in {self!r}")
+        _changes[0] += 1
         self._children.append(router)
         return router
 
@@ -92,8 +112,9 @@ class Router:
     async def dispatch(self, ctx: Context) -> list[Reply] | None:
         """Run the first matching handler (own routes, then children in order)."""
         # Every message meets dozens of filters on its way, most of them plain functions that
-        # answer True or False: those are taken as they are, without a coroutine per route.
-        for filters, handler in self._routes:
+        # answer True or False: those are taken as they are, without a coroutine per route,
+        # and the included routers' routes are one list, without a coroutine per router.
+        for filters, handler in self._in_order()[1]:
             for check in filters:
                 ok = check(ctx)
                 if ok is True:
@@ -104,10 +125,6 @@ class Router:
                     break
             else:
                 return as_replies(await handler(ctx))
-        for child in self._children:
-            result = await child.dispatch(ctx)
-            if result is not None:
-                return result
         return None
 
 
@@ -158,7 +175,11 @@ def command_text(text: str) -> str:
 
 def said(ctx: Context) -> str:
     """What a text message says, as `command_text` reads it; "" for a location, voice, event."""
-    return command_text(ctx.msg.text) if ctx.msg.kind is Kind.TEXT else ""
+    msg = ctx.msg
+    text = msg.memo.get("said")  # dozens of filters ask: worked out once per message
+    if text is None:
+        text = msg.memo["said"] = command_text(msg.text) if msg.kind is Kind.TEXT else ""
+    return text
 
 
 _PUNCT = "。.!！?？~～ 　，,"
