@@ -55,7 +55,7 @@ class Services:
 # The per-conversation keys most messages read (form state, a pending action, the last location,
 # ...): read with one MGET when a message arrives instead of one GET each; each builder is called
 # with Context.conv. Features add theirs.
-PREFETCH: list[Callable[[str], str]] = [keys.form, keys.pending, keys.location, keys.recent]
+PREFETCH: list[Callable[[str], str]] = [keys.form, keys.pending, keys.location]
 
 # What a conversation's recent memory keeps (keys.recent): exchanges, characters of each side.
 RECENT_KEEP = 5
@@ -87,13 +87,17 @@ _FINISH = Script(
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 end
-for i = 3, #KEYS do
-  local ex = tonumber(ARGV[2 * i])
-  if ex > 0 then
-    redis.call('SET', KEYS[i], ARGV[2 * i - 1], 'EX', ex)
-  else  -- a count (count_later): add one to a hash field, the key kept -ex seconds
-    redis.call('HINCRBY', KEYS[i], ARGV[2 * i - 1], 1)
-    redis.call('EXPIRE', KEYS[i], -ex)
+for i = 3, #KEYS do  -- three arguments each: what to do, a value, a number of seconds
+  local op, value, ex = ARGV[3 * i - 4], ARGV[3 * i - 3], ARGV[3 * i - 2]
+  if op == 's' then
+    redis.call('SET', KEYS[i], value, 'EX', ex)
+  elseif op == 'c' then  -- a count (count_later): add one to a hash field
+    redis.call('HINCRBY', KEYS[i], value, 1)
+    redis.call('EXPIRE', KEYS[i], ex)
+  else  -- 'l<keep>' (push_later): append to a list that keeps its last <keep> items
+    redis.call('RPUSH', KEYS[i], value)
+    redis.call('LTRIM', KEYS[i], -tonumber(string.sub(op, 2)), -1)
+    redis.call('EXPIRE', KEYS[i], ex)
   end
 end
 if ARGV[4] ~= '' and redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
@@ -124,6 +128,7 @@ class StateView:
         self._values = values
         self._later: dict[str, tuple[str, int]] = {}
         self._counts: list[tuple[str, str, int]] = []
+        self._pushes: list[tuple[str, str, int, int]] = []
 
     def set_later(self, key: str, value: str, ex: int) -> None:
         self._values[key] = value
@@ -134,13 +139,18 @@ class StateView:
         (e.g. how often a craftsman was shown) that costs the message no round trip."""
         self._counts.append((key, member, ex))
 
+    def push_later(self, key: str, value: str, keep: int, ex: int) -> None:
+        """Append `value` to the list `key`, which keeps its last `keep` items for `ex` seconds,
+        with the answer (no round trip, and no need to read the list first)."""
+        self._pushes.append((key, value, keep, ex))
+
     def _drop_later(self, *names: str) -> None:
         for n in names:
             self._later.pop(n, None)
 
     async def flush(self) -> None:
         """Write what `set_later` kept (one round trip)."""
-        if not self._later and not self._counts:
+        if not self._later and not self._counts and not self._pushes:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
             for key, (value, ex) in self._later.items():
@@ -148,9 +158,12 @@ class StateView:
             for key, member, ex in self._counts:
                 pipe.hincrby(key, member, 1)
                 pipe.expire(key, ex)
+            for key, value, keep, ex in self._pushes:
+                pipe.rpush(key, value)
+                pipe.ltrim(key, -keep, -1)
+                pipe.expire(key, ex)
             await pipe.execute()
-        self._later.clear()
-        self._counts.clear()
+        self.discard_later()
 
     async def finish(self, once: Once, answer: str, turn: Turn | None = None) -> None:
         """Store `answer` under the claim, write what `set_later` kept and give back `turn`
@@ -158,17 +171,20 @@ class StateView:
         names = [once.key, turn.key if turn else once.key, *self._later]
         args: list[Any] = [once.pending, answer, once.ttl, turn.token if turn else ""]
         for value, ex in self._later.values():
-            args += [value, ex]
-        for key, member, ex in self._counts:  # a negative expiry marks a count (_FINISH)
+            args += ["s", value, ex]
+        for key, member, ex in self._counts:
             names.append(key)
-            args += [member, -ex]
+            args += ["c", member, ex]
+        for key, value, keep, ex in self._pushes:
+            names.append(key)
+            args += [f"l{keep}", value, ex]
         await _FINISH(keys=names, args=args, client=self._redis)
-        self._later.clear()
-        self._counts.clear()
+        self.discard_later()
 
     def discard_later(self) -> None:
         self._later.clear()
         self._counts.clear()
+        self._pushes.clear()
 
     async def get(self, key: str) -> Any:
         if key in self._values:
@@ -309,12 +325,15 @@ class Context:
 
     async def recent(self) -> list[dict[str, str]]:
         """The last few exchanges before this message, oldest first: {"at", "said", "answer"}."""
-        raw = await self.state.get(keys.recent(self.conv))
-        try:
-            kept = jsontext.loads(raw) if raw else []
-        except ValueError:
-            return []
-        return kept if isinstance(kept, list) else []
+        out: list[dict[str, str]] = []
+        for raw in await self.state.lrange(keys.recent(self.conv), 0, -1):
+            try:
+                said = jsontext.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(said, dict):
+                out.append(said)
+        return out
 
     async def remember_exchange(self, answer: str) -> None:
         """Keep this text message and its answer among the last few (written with the answer:
@@ -326,9 +345,7 @@ class Context:
             "said": self.msg.text.strip()[:RECENT_CHARS],
             "answer": answer.strip()[:RECENT_CHARS],
         }
-        kept = (await self.recent())[-(RECENT_KEEP - 1) :] + [said]
-        value = jsontext.dumps(kept)
-        self.state.set_later(keys.recent(self.conv), value, ex=RECENT_TTL)
+        self.state.push_later(keys.recent(self.conv), jsontext.dumps(said), RECENT_KEEP, RECENT_TTL)
 
     async def remember_location(self, where: Location) -> None:
         if not where.usable:  # never keep NaN or out-of-range coordinates

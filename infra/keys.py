@@ -51,7 +51,7 @@ def dedupe(message_key: str) -> str:
 # The last few things said in a conversation and answered (JSON, a day), handed to the person
 # a resident asks for (转人工) so they need not repeat themselves; read with the prefetch and
 # written with the answer, so keeping it costs no round trip.
-RECENT = PREFIX + "recent:"
+RECENT = PREFIX + "exchanges:"  # a list (it was a JSON string under "recent:")
 
 
 def recent(who: str) -> str:

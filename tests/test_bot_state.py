@@ -85,3 +85,26 @@ async def test_an_answer_that_went_out_another_way_is_not_stored(bot: Any) -> No
     await bot.answer_claimed(ctx, once)
     assert await redis.get(once.key) == "\x00async"
     assert await redis.get(KEPT) == "late"
+
+
+async def test_recent_exchanges_keep_the_last_five_oldest_first_by_either_path(bot: Any) -> None:
+    """What 转人工 hands over: the conversation's last exchanges, appended with the answer (a
+    claimed message in the finish script, a plain one in the flush), the oldest dropped."""
+    redis = bot.services.redis
+    bot.use_router(build_router(_router()))
+    for i in range(7):
+        msg = Incoming.of_text("o-state", f"第{i}句")
+        if i % 2:
+            once = Once(keys.dedupe(f"msg:recent-{i}"), "\x00pending", 600)
+            ctx = await bot.claim(msg, once)
+            assert ctx is not None
+            await bot.answer_claimed(ctx, once)
+        else:
+            await bot.handle(msg)
+    ctx = Context(Incoming.of_text("o-state", "转人工"), bot.services)
+    recent = await ctx.recent()
+    assert [r["said"] for r in recent] == [f"第{i}句" for i in range(2, 7)]
+    assert recent[-1]["answer"] == "seen=第6句 stored=第5句"
+    assert 0 < await redis.ttl(keys.recent("o-state")) <= 24 * 3600
+    await redis.rpush(keys.recent("o-state"), "not json")  # a damaged item is skipped
+    assert len(await ctx.recent()) == 5

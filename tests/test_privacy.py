@@ -23,9 +23,10 @@ from tests.test_grid import _chat_on
 NOW = dt.datetime(2026, 11, 25, 9, 5, tzinfo=SHANGHAI)  # _chat_on's clock
 
 
-async def _text(redis: Any, key: str) -> str:
-    raw = await redis.get(key)
-    return raw.decode() if isinstance(raw, bytes) else (raw or "")
+async def _said(redis: Any, key: str) -> str:
+    """The conversation's remembered exchanges (a list), as one text."""
+    items = await redis.lrange(key, 0, -1)
+    return "\n".join(i.decode() if isinstance(i, bytes) else i for i in items)
 
 
 async def test_what_we_keep_is_one_short_reply(driven_client: Any) -> None:
@@ -56,7 +57,7 @@ async def test_erasing_removes_what_identifies_and_keeps_counts(driven_client: A
 
     redis = driven_client.app[redis_key]
     await redis.set(keys.location("o-r"), '{"lat": 31.23, "lng": 121.47, "label": "家"}')
-    assert "灯坏了" in await _text(redis, keys.recent("o-r"))
+    assert "灯坏了" in await _said(redis, keys.recent("o-r"))
     assert "确认删除我的信息" in await chat("o-r", "删除我的信息")
     assert await Recipient.filter(openid="o-r").exists()  # nothing happens before the confirm
     said = await chat("o-r", "确认删除我的信息")
@@ -76,7 +77,7 @@ async def test_erasing_removes_what_identifies_and_keeps_counts(driven_client: A
     assert not await User.filter(openid="o-r").exists()
     assert not await redis.exists(keys.location("o-r"))
     # Only this very exchange is remembered again (it holds nothing of theirs).
-    assert "灯坏了" not in await _text(redis, keys.recent("o-r"))
+    assert "灯坏了" not in await _said(redis, keys.recent("o-r"))
     assert (await Recipient.get(pk=other.pk)).address == "4号楼101"  # others untouched
     assert "还没有向网格员反映过" in await chat("o-r", "我反映的事怎么样了")
     # The erasure is logged for the staff without the person: a digest, when, what went.
