@@ -76,7 +76,6 @@ async def test_served_app_moves_start_up_objects_out_of_the_collectors_sight(
     import gc
 
     from main import create_app, served_app
-
     from server.lifecycle import GC_YOUNG
 
     threshold = gc.get_threshold()
