@@ -115,6 +115,11 @@ FORMS: dict[str, Form] = {}
 LEAVE_HINT = "（不想填了随时说“算了”）"
 LEFT = "好的，{title}先不弄了，已经填的都不算数。需要时再找我。"
 REASK = "（{title}还没填完）{question}"
+# Asked in passing this many times in a row without the step being answered, a form is set
+# aside (kept, as when another form takes over) instead of asked again under every answer:
+# the resident has moved on; "继续" takes it up where it was.
+ASIDES_BEFORE_SETTING_ASIDE = 3
+SET_ASIDE = "刚才的{title}先放一放，要接着填就回复“继续”。"
 EDIT_WORDS = {
     "修改",
     "改一下",
@@ -188,6 +193,7 @@ async def _advance(
 # ---- a form set aside for another request ------------------------------------------------------
 
 SUSPENDED = "form_suspended"
+ASIDES = "_asides"  # in a form's data: messages in a row answered aside (see _detour)
 OFFER_RESUME = "刚才的{title}还没填完，回复“继续”接着填。"
 
 
@@ -212,7 +218,9 @@ async def resume_suspended(ctx: Context) -> list[Reply] | None:
     raw = await ctx.redis.getdel(keys.scratch(ctx.conv, SUSPENDED))
     if not raw:
         return None
-    await ctx.redis.set(keys.form(ctx.conv), raw, ex=FORM_TTL)
+    kept = jsontext.loads(raw)
+    kept.get("data", {}).pop(ASIDES, None)  # taken up again: the count of asides starts over
+    await ctx.redis.set(keys.form(ctx.conv), jsontext.dumps(kept), ex=FORM_TTL)
     state = await active(ctx)
     if state is None:
         return None
@@ -277,7 +285,8 @@ async def handle(ctx: Context) -> list[Reply] | None:
         given = await _ahead_by_value(ctx, form, step, data, text)
         if given is not None:
             return given
-    before = jsontext.dumps(data, sort_keys=True)
+    asides = data.pop(ASIDES, 0)  # the form has the resident's attention again
+    before = "" if asides else jsontext.dumps(data, sort_keys=True)
     try:
         value = await step.parse(ctx, data)
     except DomainError as exc:
@@ -382,6 +391,15 @@ async def _detour(ctx: Context, form: Form, step: Step, data: Data) -> list[Repl
         return replies
     if now is None or now[0] is not form or now[1] != step.name:
         return replies
+    kept = now[2]
+    kept[ASIDES] = kept.get(ASIDES, 0) + 1
+    if kept[ASIDES] >= ASIDES_BEFORE_SETTING_ASIDE:
+        kept.pop(ASIDES)
+        state = {"form": form.name, "step": step.name, "data": kept}
+        await ctx.redis.set(keys.scratch(ctx.conv, SUSPENDED), jsontext.dumps(state), ex=FORM_TTL)
+        await clear(ctx)
+        return replies + [Reply(SET_ASIDE.format(title=form.title))]
+    await _save(ctx, form, step.name, kept)
     question = step.again(data)
     again = (
         f"{form.waiting}{question}"
