@@ -161,6 +161,9 @@ async def erase(
         keys.recent(conversation),
         keys.form(conversation),
         keys.pending(conversation),
+        # What searches keep of the account (its compound, its walking pace), both gone above.
+        keys.compound(openid),
+        keys.elderly(openid),
     )
     return Erased(cancelled, len(recipients), reports, links, courier)
 
