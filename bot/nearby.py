@@ -11,13 +11,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bot.context import Context
+from bot.context import PREFETCH, Context
 from bot.messages import Kind
 from bot.router import HandlerResult, Router, said
 from infra import jsontext, keys
 from models.users import User
 
 ASK_LOCATION = "请发送您的位置（点“+”→位置），或直接打小区名。"
+# Seconds the resident's compound is kept in Redis (keys.compound). Every write of
+# User.compound writes the key too (here, and privacy erasure), so this only bounds its life.
+COMPOUND_TTL = 24 * 3600
+
+# Prefetched by conversation like the walking pace (craftsman_directory.router): on the Official
+# Account a search without a location learns the compound without a round trip; in a group the
+# key is per person and read from Redis when needed.
+PREFETCH.append(keys.compound)
 
 # What the search looks for (a trade, a kind of place) and where → the answer.
 Answer = Callable[[Context, str, float, float], Awaitable[str]]
@@ -45,12 +53,26 @@ class NearbySearch:
         where = await ctx.last_location()
         if where is not None:
             return where.lat, where.lng
-        user = await User.get_or_none(openid=ctx.user)
-        if user is not None and user.compound:
-            found = await self._compounds(user.compound)
+        compound = await self.resident_compound(ctx)
+        if compound:
+            found = await self._compounds(compound)
             if found is not None:
                 return found[1], found[2]
         return None
+
+    @staticmethod
+    async def resident_compound(ctx: Context) -> str:
+        """User.compound ("" for none, or no account) through keys.compound: a search from
+        someone who never sent a location asked the database every time."""
+        key = keys.compound(ctx.user)
+        raw = await ctx.state.get(key)
+        if raw is not None:
+            return raw.decode() if isinstance(raw, bytes) else str(raw)
+        user = await User.get_or_none(openid=ctx.user)
+        compound = user.compound if user is not None and user.compound else ""
+        # Written with the answer (no round trip); a message that fails writes nothing.
+        ctx.state.set_later(key, compound, ex=COMPOUND_TTL)
+        return compound
 
     async def typed_compound_location(self, ctx: Context) -> tuple[float, float] | None:
         """A compound name typed while the search waits: its centre, remembered as the
@@ -63,6 +85,8 @@ class NearbySearch:
         if user.compound != name:
             user.compound = name
             await user.save(update_fields=["compound", "updated_at"])
+        # At once, not with the answer: the row is saved whatever happens to this message.
+        await ctx.redis.set(keys.compound(ctx.user), name, ex=COMPOUND_TTL)
         return lat, lng
 
     async def find(self, ctx: Context, wanted: str) -> str:

@@ -47,6 +47,12 @@ async def default_canteen() -> Canteen | None:
     return await catalog.cached(("canteen",), Canteen.all().order_by("id").first)
 
 
+async def canteen_by_id(canteen_id: int) -> Canteen | None:
+    """The canteen with this id, or None (kept a few seconds: catalog): a sign-up under way
+    names its canteen at every step."""
+    return await catalog.cached(("canteen", canteen_id), lambda: Canteen.get_or_none(pk=canteen_id))
+
+
 @dataclass(frozen=True)
 class MenuTemplates:
     """WeChat templates for menu pushes, from settings (both optional)."""

@@ -658,7 +658,7 @@ async def _address(ctx: Context, data: forms.Data) -> str:
 
 
 async def _canteen_meals(data: forms.Data) -> list[CanteenMeal]:
-    canteen = await Canteen.get_or_none(pk=data["canteen_id"])
+    canteen = await canteen_service.canteen_by_id(data["canteen_id"])
     return await service.delivered_meals(canteen) if canteen else []
 
 

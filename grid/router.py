@@ -367,7 +367,7 @@ async def _with_kept_place(ctx: Context, data: forms.Data) -> None:
 
 async def _as_volunteer(ctx: Context, data: forms.Data) -> None:
     """An approved courier/rider: marked as a volunteer's report, their phone already known."""
-    volunteer = await service.approved_volunteer(ctx.user)
+    volunteer = await service.kept_volunteer(ctx.user)
     if volunteer is not None:
         data["volunteer"] = volunteer.pk
         data.setdefault("phone", volunteer.phone)
@@ -526,7 +526,7 @@ async def place(ctx: Context) -> HandlerResult:
             except DomainError as exc:
                 return exc.message
             return texts.joined(report, "位置")
-    if await service.approved_volunteer(ctx.user) is not None:
+    if await service.kept_volunteer(ctx.user) is not None:
         data = {}
         _place_into(data, at)
         await _as_volunteer(ctx, data)

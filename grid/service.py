@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 from community.errors import DomainError
 from community.roles import Duty, admin_openids, grid_workers_for, is_admin, is_grid_worker
 from grid import texts
+from infra.kept import Kept
 from models.grid import CourierVolunteer, GridReport, VolunteerStatus
 from models.push import OutboxMessage, PushChannel, PushStatus, PushUrgency
 from models.users import Role, RoleGrant
@@ -21,6 +22,15 @@ NOTE_MAX = 200
 PHOTOS_MAX = 9
 # A photo or a place sent this soon after a report joins it (the resident's "and here it is").
 JOIN_SECONDS = 5 * 60
+# Seconds another process's approval, rejection or erasure may take to show in `kept_volunteer`.
+VOLUNTEERS_FRESH_FOR = 5.0
+
+# Every approved courier/rider, by openid, kept in process (infra/kept.py): each location
+# message asks whether its sender is one, and nearly nobody is. Kept whole, "no" costs no query
+# and memory grows with the registrations, not with the people who ask. Saves and deletes of a
+# CourierVolunteer drop it (signals); the bulk writes (decide_volunteer's conditional UPDATE,
+# privacy erasure's DELETE) call `forget_volunteers` once their transaction has committed.
+_approved = Kept(VOLUNTEERS_FRESH_FOR, CourierVolunteer)
 
 # A photo: {"url": PicUrl, "media_id": MediaId}; a place: {"lat", "lng", "label"}.
 Photo = dict[str, Any]
@@ -209,7 +219,25 @@ async def register_volunteer(
 
 
 async def approved_volunteer(openid: str) -> CourierVolunteer | None:
+    """As stored now: for filing a report as a volunteer's."""
     return await CourierVolunteer.get_or_none(openid=openid, status=VolunteerStatus.APPROVED)
+
+
+async def kept_volunteer(openid: str) -> CourierVolunteer | None:
+    """`approved_volunteer` from the kept set (no query): for the chat's every location and
+    photo. Read the row, never change it; filing checks again (`approved_volunteer`)."""
+
+    async def load() -> dict[str, CourierVolunteer]:
+        rows = await CourierVolunteer.filter(status=VolunteerStatus.APPROVED)
+        return {v.openid: v for v in rows}
+
+    approved: dict[str, CourierVolunteer] = await _approved.get("approved", load)
+    return approved.get(openid)
+
+
+def forget_volunteers() -> None:
+    """Drop the kept approved set: a registration changed by a write that fires no signal."""
+    _approved.clear()
 
 
 async def volunteer_of(openid: str) -> CourierVolunteer | None:
@@ -231,6 +259,15 @@ async def decide_volunteer(
     `operator`: the command line's user (`main.py approve-grid-volunteer`), trusted as such."""
     if not operator and not await is_admin(admin):
         raise DomainError(texts.NOT_ADMIN, code="not_admin")
+    try:
+        return await _decide(admin, volunteer_id, approve, now)
+    finally:
+        forget_volunteers()  # the UPDATE fires no signal; dropped after it committed
+
+
+async def _decide(
+    admin: str, volunteer_id: int, approve: bool, now: dt.datetime
+) -> CourierVolunteer:
     async with in_transaction() as conn:
         status = VolunteerStatus.APPROVED if approve else VolunteerStatus.REJECTED
         changed = (

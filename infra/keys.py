@@ -95,6 +95,15 @@ def elderly(user: str) -> str:
     return ELDERLY + user
 
 
+COMPOUND = PREFIX + "compound:"
+
+
+def compound(user: str) -> str:
+    """The compound a resident named for their searches (models.users.User.compound, "" for
+    none), kept for nearby searches (bot/nearby.py); written by whatever changes it."""
+    return COMPOUND + user
+
+
 def scratch(who: str, name: str) -> str:
     return f"{SCRATCH}{name}:{who}"
 

@@ -19,6 +19,7 @@ from tortoise.transactions import in_transaction
 from community.errors import DomainError
 from delivery import service as delivery
 from grid import photos as grid_photos
+from grid import service as grid_service
 from infra import keys
 from models.canteen import MenuSubscription
 from models.delivery import Recipient
@@ -152,6 +153,7 @@ async def erase(
             },
             using_db=conn,
         )
+    grid_service.forget_volunteers()  # the registration's DELETE fires no signal
     if data_dir is not None and report_ids:
         await asyncio.to_thread(grid_photos.forget, data_dir, report_ids)
     await redis.delete(
@@ -159,6 +161,9 @@ async def erase(
         keys.recent(conversation),
         keys.form(conversation),
         keys.pending(conversation),
+        # What searches keep of the account (its compound, its walking pace), both gone above.
+        keys.compound(openid),
+        keys.elderly(openid),
     )
     return Erased(cancelled, len(recipients), reports, links, courier)
 
