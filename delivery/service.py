@@ -396,7 +396,7 @@ async def upcoming(openid: str, today: dt.date, label: str | None = None) -> lis
     )
     if label is not None:
         query = query.filter(recipient__label=label)
-    rows = await query.prefetch_related("slot", "recipient")
+    rows = await query.select_related("slot", "recipient")  # one query with its joins
     return sorted(rows, key=lambda s: (s.slot.date, meal_rank(s.slot.meal), s.recipient.label))
 
 

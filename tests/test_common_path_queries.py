@@ -175,3 +175,32 @@ async def test_a_sign_up_s_steps_ask_nobody_for_the_canteen(
     for said, heard in steps:  # a neighbour signs up: the canteen is known by now
         assert heard in await chat("o-s", said)
     assert _about(queries, "canteens") == []
+
+
+async def test_a_status_question_reads_the_bookings_in_one_query(
+    driven_client: TestClient, queries: list[str]
+) -> None:
+    """我订了几天: the bookings with their day and recipient, joined in one statement (it was
+    three: the bookings, then their slots, then their recipients)."""
+    from delivery import service as delivery
+    from models.canteen import CanteenMeal, Meal
+    from models.delivery import Recipient
+
+    await lunch_and_dinner_canteen()
+    wed_8 = dt.datetime(2026, 11, 25, 8, 0, tzinfo=SHANGHAI)
+    me = await Recipient.create(
+        openid="o-r", label="本人", address="3号楼401", building="3", phone="13812345678"
+    )
+    lunch = await CanteenMeal.get(meal=Meal.LUNCH)
+    dinner = await CanteenMeal.get(meal=Meal.DINNER)
+    for meal, day in ((dinner, 26), (lunch, 27), (lunch, 26)):
+        booked = await delivery.book(me, meal, dt.date(2026, 11, day), 1, wed_8)
+        assert booked.result is delivery.Result.BOOKED
+    chat = Chat(driven_client.app[bot_key], when=wed_8)
+    queries.clear()
+    said = await chat("o-r", "我订了几天")
+    # by day, lunch before dinner, as before
+    at = [said.find(x) for x in ("3号楼401", "26日（周四）午餐", "26日（周四）晚餐", "27日（周五）午餐")]
+    assert -1 not in at and at == sorted(at), said
+    assert len([q for q in queries if '"delivery_signups"' in q]) == 1
+    assert _about(queries, "delivery_slots") == _about(queries, "delivery_recipients") == []
