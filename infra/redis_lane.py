@@ -87,6 +87,10 @@ class Lane:
         self._settings = settings
         self._transport: asyncio.Transport | None = None
         self._waiting: deque[asyncio.Future[Any]] = deque()
+        # Commands sent in this turn of the event loop, written together at its end: with
+        # many messages in flight, one write (one system call, one read for Redis) carries
+        # the claims, searches and answers of all of them.
+        self._out: list[bytes] = []
         self._lock = asyncio.Lock()
         self._closed = False
         self._gone: asyncio.Future[None] | None = None  # set when closing: the server let go
@@ -100,6 +104,7 @@ class Lane:
 
     def _lost(self, error: Exception) -> None:
         transport, self._transport = self._transport, None
+        self._out = []  # never written to a later connection: their callers fail below
         waiting, self._waiting = self._waiting, deque()
         for future in waiting:
             if not future.done():
@@ -137,10 +142,18 @@ class Lane:
     def _send(self, *args: Any) -> asyncio.Future[Any]:
         assert self._transport is not None
         future = self.loop.create_future()
-        self._transport.write(hiredis.pack_command(args))
+        out = self._out
+        out.append(hiredis.pack_command(args))
+        if len(out) == 1:
+            self.loop.call_soon(self._write)
         self._waiting.append(future)
         self.sent[str(args[0])] += 1
         return future
+
+    def _write(self) -> None:
+        out, self._out = self._out, []
+        if out and self._transport is not None:
+            self._transport.write(out[0] if len(out) == 1 else b"".join(out))
 
     # -- calls -------------------------------------------------------------------------------
 

@@ -37,6 +37,22 @@ async def test_many_calls_in_flight_each_get_their_own_reply(redis: Redis) -> No
     assert results == [[str(i), "v"] for i in range(500)]
 
 
+async def test_the_commands_of_one_turn_of_the_loop_go_out_in_one_write(redis: Redis) -> None:
+    lane = _lane(redis)
+    await lane.call("PING")  # connected
+    transport = lane._transport
+    assert transport is not None
+    writes: list[bytes] = []
+    write = transport.write
+    transport.write = lambda data: (writes.append(data), write(data))[1]  # type: ignore[method-assign]
+    try:
+        replies = await asyncio.gather(*(lane.call("ECHO", str(i)) for i in range(50)))
+    finally:
+        del transport.write
+    assert replies == [str(i) for i in range(50)]
+    assert len(writes) == 1 and writes[0].count(b"ECHO") == 50
+
+
 async def test_the_lane_reads_the_same_database_as_the_client(redis: Redis) -> None:
     # The suite's Redis may be a numbered database of a shared server: the lane selects it.
     await redis.set("lane:db", "here")
