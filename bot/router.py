@@ -7,7 +7,7 @@ explicit order. A handler takes the Context and returns text, Reply, a list of t
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -23,10 +23,56 @@ Filter = Callable[[Context], bool | Awaitable[bool]]
 
 
 Route = tuple[tuple[Filter, ...], Handler]
+# A route as `dispatch` walks it: its first filter, the others, the handler.
+_Walked = tuple[Filter, tuple[Filter, ...], Handler]
 
 # Bumped whenever any router gains a route or a child: every router's flattened order (see
 # `Router._in_order`) is worked out again on its next message.
 _changes = [0]
+
+
+def _always(ctx: Context) -> bool:
+    return True
+
+
+def _gate(filters: tuple[Filter, ...]) -> tuple[frozenset[Kind] | None, frozenset[str] | None]:
+    """What a route's filters say of themselves (the `kinds` and `intents` the filter makers
+    below attach): the kinds of message, and the parser's intents, without which one of them
+    can never pass. None: no such filter."""
+    kinds: frozenset[Kind] | None = None
+    intents: frozenset[str] | None = None
+    for f in filters:
+        if (k := getattr(f, "kinds", None)) is not None:
+            kinds = k if kinds is None else kinds & k
+        if (i := getattr(f, "intents", None)) is not None:
+            intents = i if intents is None else intents & i
+    return kinds, intents
+
+
+class _Order:
+    """A router's routes and its children's, depth first (the order `dispatch` tries them),
+    and, per kind of message and intent, only those whose gates let that through: a text the
+    parser reads as a search never meets the filters of a location, a menu click or a
+    complaint (their first-match order is kept)."""
+
+    def __init__(self, routes: list[Route], anywhere: list[tuple[Filter, ...]]) -> None:
+        self.changes = _changes[0]
+        self.routes = routes
+        self.anywhere = anywhere
+        self._gates = [_gate(filters) for filters, _ in routes]
+        self._by_key: dict[tuple[Kind, str | None], list[_Walked]] = {}
+
+    def walk(self, kind: Kind, intent: str | None) -> list[_Walked]:
+        walked = self._by_key.get((kind, intent))
+        if walked is None:
+            walked = self._by_key[(kind, intent)] = [
+                (filters[0] if filters else _always, filters[1:], handler)
+                for (filters, handler), (kinds, intents) in zip(
+                    self.routes, self._gates, strict=True
+                )
+                if (kinds is None or kind in kinds) and (intents is None or intent in intents)
+            ]
+        return walked
 
 
 class Router:
@@ -42,7 +88,7 @@ class Router:
         self._resumers: dict[str, Resumer] = {}
         # Own routes then each child's, depth first (the order `dispatch` tries them), and
         # the same for `_anywhere`, as of `_changes[0]`: a message walks one flat list.
-        self._order: tuple[int, list[Route], list[tuple[Filter, ...]]] | None = None
+        self._order: _Order | None = None
 
     def __repr__(self) -> str:
         return f"Router({self.name!r})"
@@ -68,20 +114,20 @@ class Router:
 
     async def wanted_anywhere(self, ctx: Context) -> bool:
         """Some route registered `anywhere` (here or in an included router) takes the message."""
-        for filters in self._in_order()[2]:
+        for filters in self._in_order().anywhere:
             if await _passes(filters, ctx):
                 return True
         return False
 
-    def _in_order(self) -> tuple[int, list[Route], list[tuple[Filter, ...]]]:
+    def _in_order(self) -> _Order:
         order = self._order
-        if order is None or order[0] != _changes[0]:
+        if order is None or order.changes != _changes[0]:
             routes, anywhere = list(self._routes), list(self._anywhere)
             for child in self._children:
-                _, more, more_anywhere = child._in_order()
-                routes += more
-                anywhere += more_anywhere
-            order = self._order = (_changes[0], routes, anywhere)
+                more = child._in_order()
+                routes += more.routes
+                anywhere += more.anywhere
+            order = self._order = _Order(routes, anywhere)
         return order
 
     def on_resume(self, action: str) -> Callable[[Resumer], Resumer]:
@@ -114,17 +160,22 @@ class Router:
         # Every message meets dozens of filters on its way, most of them plain functions that
         # answer True or False: those are taken as they are, without a coroutine per route,
         # and the included routers' routes are one list, without a coroutine per router.
-        for filters, handler in self._in_order()[1]:
-            for check in filters:
-                ok = check(ctx)
-                if ok is True:
+        # Only the routes whose gates let this kind of message (and, for a text, its intent:
+        # the parse every text gets first, for danger) through, in their order.
+        kind = ctx.msg.kind
+        intent = ctx.nlu.intent if kind is Kind.TEXT else None
+        for first, rest, handler in self._in_order().walk(kind, intent):
+            ok = first(ctx)
+            if ok is not True:
+                if ok is False:
                     continue
-                if ok is not False and inspect.isawaitable(ok):
+                if inspect.isawaitable(ok):
                     ok = await ok
                 if not ok:
-                    break
-            else:
-                return as_replies(await handler(ctx))
+                    continue
+            if rest and not await _passes(rest, ctx):
+                continue
+            return as_replies(await handler(ctx))
         return None
 
 
@@ -141,13 +192,22 @@ async def _passes(filters: tuple[Filter, ...], ctx: Context) -> bool:
 # ---- filters ---------------------------------------------------------------------------------
 
 
+def _gated(check: Filter, kinds: Iterable[Kind], intents: Iterable[str] | None = None) -> Filter:
+    """`check`, marked with what it needs (see `_gate`): a route with it is not even tried
+    for another kind of message, or a text of another intent."""
+    check.kinds = frozenset(kinds)  # type: ignore[attr-defined]
+    if intents is not None:
+        check.intents = frozenset(intents)  # type: ignore[attr-defined]
+    return check
+
+
 def kind(*kinds: Kind) -> Filter:
-    return lambda ctx: ctx.msg.kind in kinds
+    return _gated(lambda ctx: ctx.msg.kind in kinds, kinds)
 
 
 def event(*names: str) -> Filter:
     wanted = {n.lower() for n in names}
-    return lambda ctx: ctx.msg.kind is Kind.EVENT and ctx.msg.event in wanted
+    return _gated(lambda ctx: ctx.msg.kind is Kind.EVENT and ctx.msg.event in wanted, [Kind.EVENT])
 
 
 def intent(*names: str) -> Filter:
@@ -155,11 +215,15 @@ def intent(*names: str) -> Filter:
     through to the fallback router, which asks which reading is meant: bot.clarify). Danger is
     never kept waiting for an answer."""
     wanted = set(names)
-    return lambda ctx: (
-        ctx.msg.kind is Kind.TEXT
-        and bool(ctx.msg.text.strip())
-        and (ctx.nlu.intent in wanted)
-        and (ctx.nlu.confident or ctx.nlu.intent == "emergency")
+    return _gated(
+        lambda ctx: (
+            ctx.msg.kind is Kind.TEXT
+            and bool(ctx.msg.text.strip())
+            and (ctx.nlu.intent in wanted)
+            and (ctx.nlu.confident or ctx.nlu.intent == "emergency")
+        ),
+        [Kind.TEXT],
+        wanted,
     )
 
 
@@ -191,6 +255,10 @@ def words(*options: str) -> Filter:
     Compared with and without the particles stripped: "算了" and "不要了" end in 了, which
     `command_text` would strip to "算" and "不要"."""
     wanted = set(options)
-    return lambda ctx: ctx.msg.kind is Kind.TEXT and (
-        command_text(ctx.msg.text) in wanted or ctx.msg.text.strip(_PUNCT) in wanted
+    return _gated(
+        lambda ctx: (
+            ctx.msg.kind is Kind.TEXT
+            and (command_text(ctx.msg.text) in wanted or ctx.msg.text.strip(_PUNCT) in wanted)
+        ),
+        [Kind.TEXT],
     )

@@ -108,3 +108,43 @@ async def test_recent_exchanges_keep_the_last_five_oldest_first_by_either_path(b
     assert 0 < await redis.ttl(keys.recent("o-state")) <= 24 * 3600
     await redis.rpush(keys.recent("o-state"), "not json")  # a damaged item is skipped
     assert len(await ctx.recent()) == 5
+
+
+async def test_a_message_meets_only_the_routes_its_kind_and_intent_can_pass(bot: Any) -> None:
+    """Routes with an intent or kind filter are not even tried for other messages (their
+    other filters are not called), and the first route that passes still wins, in order."""
+    from bot.router import intent
+
+    tried: list[str] = []
+
+    def spy(name: str, answer: bool = False) -> Any:
+        def check(ctx: Context) -> bool:
+            tried.append(name)
+            return answer
+
+        return check
+
+    router = Router("gates")
+    for name, gate in (("menu", intent("menu_query")), ("location", kind(Kind.LOCATION))):
+
+        @router.message(spy(name), gate)
+        async def never(ctx: Context) -> str:
+            return "wrong"
+
+    @router.message(spy("search", True), intent("find_craftsman"))
+    async def search(ctx: Context) -> str:
+        return "search"
+
+    @router.message(spy("any", True))
+    async def anything(ctx: Context) -> str:
+        return "anything"
+
+    bot.use_router(router)  # alone: the system routes would take the location first
+    [reply] = await bot.handle(Incoming.of_text("o-gate", "找裁缝"))
+    assert reply.text == "search" and tried == ["search"]
+    tried.clear()
+    [reply] = await bot.handle(Incoming.of_location("o-gate", 31.23, 121.47))
+    assert reply.text == "anything" and tried == ["location", "any"]
+    tried.clear()
+    [reply] = await bot.handle(Incoming.of_text("o-gate", "今天吃什么"))
+    assert reply.text == "anything" and tried == ["menu", "any"]

@@ -200,7 +200,8 @@ async def test_a_status_question_reads_the_bookings_in_one_query(
     queries.clear()
     said = await chat("o-r", "我订了几天")
     # by day, lunch before dinner, as before
-    at = [said.find(x) for x in ("3号楼401", "26日（周四）午餐", "26日（周四）晚餐", "27日（周五）午餐")]
+    shown = ("3号楼401", "26日（周四）午餐", "26日（周四）晚餐", "27日（周五）午餐")
+    at = [said.find(x) for x in shown]
     assert -1 not in at and at == sorted(at), said
     assert len([q for q in queries if '"delivery_signups"' in q]) == 1
     assert _about(queries, "delivery_slots") == _about(queries, "delivery_recipients") == []
