@@ -23,8 +23,9 @@ Filter = Callable[[Context], bool | Awaitable[bool]]
 
 
 Route = tuple[tuple[Filter, ...], Handler]
-# A route as `dispatch` walks it: its first filter, the others, the handler.
-_Walked = tuple[Filter, tuple[Filter, ...], Handler]
+# A route as `dispatch` walks it: the intents it needs (None: any), its first filter, the
+# others, the handler.
+_Walked = tuple[frozenset[str] | None, Filter, tuple[Filter, ...], Handler]
 
 # Bumped whenever any router gains a route or a child: every router's flattened order (see
 # `Router._in_order`) is worked out again on its next message.
@@ -51,26 +52,25 @@ def _gate(filters: tuple[Filter, ...]) -> tuple[frozenset[Kind] | None, frozense
 
 class _Order:
     """A router's routes and its children's, depth first (the order `dispatch` tries them),
-    and, per kind of message and intent, only those whose gates let that through: a text the
-    parser reads as a search never meets the filters of a location, a menu click or a
-    complaint (their first-match order is kept)."""
+    and, per kind of message, only those whose gates let it through: a text never meets the
+    filters of a location or a menu click (their first-match order is kept)."""
 
     def __init__(self, routes: list[Route], anywhere: list[tuple[Filter, ...]]) -> None:
         self.changes = _changes[0]
         self.routes = routes
         self.anywhere = anywhere
         self._gates = [_gate(filters) for filters, _ in routes]
-        self._by_key: dict[tuple[Kind, str | None], list[_Walked]] = {}
+        self._by_kind: dict[Kind, list[_Walked]] = {}
 
-    def walk(self, kind: Kind, intent: str | None) -> list[_Walked]:
-        walked = self._by_key.get((kind, intent))
+    def walk(self, kind: Kind) -> list[_Walked]:
+        walked = self._by_kind.get(kind)
         if walked is None:
-            walked = self._by_key[(kind, intent)] = [
-                (filters[0] if filters else _always, filters[1:], handler)
+            walked = self._by_kind[kind] = [
+                (intents, filters[0] if filters else _always, filters[1:], handler)
                 for (filters, handler), (kinds, intents) in zip(
                     self.routes, self._gates, strict=True
                 )
-                if (kinds is None or kind in kinds) and (intents is None or intent in intents)
+                if kinds is None or kind in kinds
             ]
         return walked
 
@@ -160,11 +160,12 @@ class Router:
         # Every message meets dozens of filters on its way, most of them plain functions that
         # answer True or False: those are taken as they are, without a coroutine per route,
         # and the included routers' routes are one list, without a coroutine per router.
-        # Only the routes whose gates let this kind of message (and, for a text, its intent:
-        # the parse every text gets first, for danger) through, in their order.
-        kind = ctx.msg.kind
-        intent = ctx.nlu.intent if kind is Kind.TEXT else None
-        for first, rest, handler in self._in_order().walk(kind, intent):
+        # Only the routes this kind of message can pass, in their order; a route that needs
+        # an intent is passed over on the parse alone (made when the first such route comes:
+        # an answer to a form's step is taken before, and never parsed for routing).
+        for intents, first, rest, handler in self._in_order().walk(ctx.msg.kind):
+            if intents is not None and ctx.nlu.intent not in intents:
+                continue
             ok = first(ctx)
             if ok is not True:
                 if ok is False:

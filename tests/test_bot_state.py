@@ -148,3 +148,22 @@ async def test_a_message_meets_only_the_routes_its_kind_and_intent_can_pass(bot:
     tried.clear()
     [reply] = await bot.handle(Incoming.of_text("o-gate", "今天吃什么"))
     assert reply.text == "anything" and tried == ["menu", "any"]
+
+
+async def test_an_answer_to_a_form_s_step_is_not_parsed_for_routing(bot: Any) -> None:
+    """A name, a trade list, a description: answers the form takes before any route that
+    needs an intent, so the parser (most of a message's work when its text is new, and a
+    step's answer always is) is never asked about them."""
+    from bot.nlu import default_parser
+    from server.lifecycle import feature_routers
+
+    bot.use_router(build_router(*feature_routers()))
+    await bot.handle(Incoming.of_text("o-form", "师傅登记"))
+    remembered = default_parser()._remembered
+    steps = (("王师傅", "哪一行"), ("裁缝、修鞋", "能做什么"), ("改裤脚", "在哪里"))
+    for answer, next_question in steps:
+        before = remembered.cache_info()
+        [reply] = await bot.handle(Incoming.of_text("o-form", answer))
+        after = remembered.cache_info()
+        assert next_question in reply.text
+        assert after.hits + after.misses == before.hits + before.misses, answer
