@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from bot.acts import strip_filler
 from bot.context import Context
@@ -20,34 +20,74 @@ HandlerResult = Reply | str | Sequence[Reply | str] | None
 Handler = Callable[[Context], Awaitable[HandlerResult]]
 Resumer = Callable[[Context, dict[str, Any]], Awaitable[HandlerResult]]
 Filter = Callable[[Context], bool | Awaitable[bool]]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 Route = tuple[tuple[Filter, ...], Handler]
-# A route as `dispatch` walks it: the intents it needs (None: any), its first filter, the
-# others, the handler.
-_Walked = tuple[frozenset[str] | None, Filter, tuple[Filter, ...], Handler]
+# What a message must be for a filter to pass, declared by the filter makers below (see
+# `gated`): its kinds, the parser's intents, the command texts (`said`, or the text without
+# punctuation, as `words` reads it), a test of `said` (a compiled pattern's match). A route is
+# not even tried for a message its gates rule out: one dict or set lookup, or one C call,
+# instead of a call into its filter, most of whose answers are "no".
+class _Gates(NamedTuple):
+    kinds: frozenset[Kind] | None = None
+    intents: frozenset[str] | None = None
+    texts: frozenset[str] | None = None
+    test: Callable[[str], object] | None = None
+
+
+# A route as `dispatch` walks it: its gates, its first filter, the others, the handler.
+_Walked = tuple[_Gates, Filter, tuple[Filter, ...], Handler]
 
 # Bumped whenever any router gains a route or a child: every router's flattened order (see
 # `Router._in_order`) is worked out again on its next message.
 _changes = [0]
+_NO_GATES = _Gates()
 
 
 def _always(ctx: Context) -> bool:
     return True
 
 
-def _gate(filters: tuple[Filter, ...]) -> tuple[frozenset[Kind] | None, frozenset[str] | None]:
-    """What a route's filters say of themselves (the `kinds` and `intents` the filter makers
-    below attach): the kinds of message, and the parser's intents, without which one of them
-    can never pass. None: no such filter."""
+def _gates(filters: tuple[Filter, ...]) -> _Gates:
+    """A route's gates: each filter's must hold, so kinds and intents (one value per message)
+    are intersected; of texts and tests, the first filter's stands for them."""
     kinds: frozenset[Kind] | None = None
     intents: frozenset[str] | None = None
+    texts: frozenset[str] | None = None
+    test: Callable[[str], object] | None = None
     for f in filters:
-        if (k := getattr(f, "kinds", None)) is not None:
-            kinds = k if kinds is None else kinds & k
-        if (i := getattr(f, "intents", None)) is not None:
-            intents = i if intents is None else intents & i
-    return kinds, intents
+        g: _Gates | None = getattr(f, "gates", None)
+        if g is None:
+            continue
+        if g.kinds is not None:
+            kinds = g.kinds if kinds is None else kinds & g.kinds
+        if g.intents is not None:
+            intents = g.intents if intents is None else intents & g.intents
+        texts = texts if texts is not None else g.texts
+        test = test if test is not None else g.test
+    return _Gates(kinds, intents, texts, test)
+
+
+def gated(
+    check: F,
+    *,
+    kinds: Iterable[Kind] | None = None,
+    intents: Iterable[str] | None = None,
+    texts: Iterable[str] | None = None,
+    test: Callable[[str], object] | None = None,
+) -> F:
+    """`check`, marked with what a message must be for it to pass (each a necessary condition
+    of `check`, never more): `kinds` of message, parser `intents`, command `texts` (`said` or
+    the text stripped of punctuation is one of them), a `test` of `said` that is falsy when
+    `check` would fail (e.g. `pattern.fullmatch`)."""
+    check.gates = _Gates(  # type: ignore[attr-defined]
+        frozenset(kinds) if kinds is not None else None,
+        frozenset(intents) if intents is not None else None,
+        frozenset(texts) if texts is not None else None,
+        test,
+    )
+    return check
 
 
 class _Order:
@@ -59,18 +99,21 @@ class _Order:
         self.changes = _changes[0]
         self.routes = routes
         self.anywhere = anywhere
-        self._gates = [_gate(filters) for filters, _ in routes]
+        self._gates = [_gates(filters) for filters, _ in routes]
         self._by_kind: dict[Kind, list[_Walked]] = {}
 
     def walk(self, kind: Kind) -> list[_Walked]:
         walked = self._by_kind.get(kind)
         if walked is None:
             walked = self._by_kind[kind] = [
-                (intents, filters[0] if filters else _always, filters[1:], handler)
-                for (filters, handler), (kinds, intents) in zip(
-                    self.routes, self._gates, strict=True
+                (
+                    _NO_GATES if gates._replace(kinds=None) == _NO_GATES else gates,
+                    filters[0] if filters else _always,
+                    filters[1:],
+                    handler,
                 )
-                if kinds is None or kind in kinds
+                for (filters, handler), gates in zip(self.routes, self._gates, strict=True)
+                if gates.kinds is None or kind in gates.kinds
             ]
         return walked
 
@@ -160,12 +203,24 @@ class Router:
         # Every message meets dozens of filters on its way, most of them plain functions that
         # answer True or False: those are taken as they are, without a coroutine per route,
         # and the included routers' routes are one list, without a coroutine per router.
-        # Only the routes this kind of message can pass, in their order; a route that needs
-        # an intent is passed over on the parse alone (made when the first such route comes:
-        # an answer to a form's step is taken before, and never parsed for routing).
-        for intents, first, rest, handler in self._in_order().walk(ctx.msg.kind):
-            if intents is not None and ctx.nlu.intent not in intents:
-                continue
+        # Only the routes this kind of message can pass, in their order; a route whose gates
+        # rule the message out is passed over without calling its filters. The parse is made
+        # when the first route that needs an intent comes (an answer to a form's step is
+        # taken before, and never parsed for routing).
+        text: str | None = None
+        bare = ""
+        for gates, first, rest, handler in self._in_order().walk(ctx.msg.kind):
+            if gates is not _NO_GATES:
+                if gates.intents is not None and ctx.nlu.intent not in gates.intents:
+                    continue
+                if gates.texts is not None or gates.test is not None:
+                    if text is None:
+                        text, bare = said(ctx), ctx.msg.text.strip(_PUNCT)
+                    if gates.texts is not None and text not in gates.texts:
+                        if bare not in gates.texts:
+                            continue
+                    if gates.test is not None and not gates.test(text):
+                        continue
             ok = first(ctx)
             if ok is not True:
                 if ok is False:
@@ -193,22 +248,15 @@ async def _passes(filters: tuple[Filter, ...], ctx: Context) -> bool:
 # ---- filters ---------------------------------------------------------------------------------
 
 
-def _gated(check: Filter, kinds: Iterable[Kind], intents: Iterable[str] | None = None) -> Filter:
-    """`check`, marked with what it needs (see `_gate`): a route with it is not even tried
-    for another kind of message, or a text of another intent."""
-    check.kinds = frozenset(kinds)  # type: ignore[attr-defined]
-    if intents is not None:
-        check.intents = frozenset(intents)  # type: ignore[attr-defined]
-    return check
-
-
 def kind(*kinds: Kind) -> Filter:
-    return _gated(lambda ctx: ctx.msg.kind in kinds, kinds)
+    return gated(lambda ctx: ctx.msg.kind in kinds, kinds=kinds)
 
 
 def event(*names: str) -> Filter:
     wanted = {n.lower() for n in names}
-    return _gated(lambda ctx: ctx.msg.kind is Kind.EVENT and ctx.msg.event in wanted, [Kind.EVENT])
+    return gated(
+        lambda ctx: ctx.msg.kind is Kind.EVENT and ctx.msg.event in wanted, kinds=[Kind.EVENT]
+    )
 
 
 def intent(*names: str) -> Filter:
@@ -216,15 +264,15 @@ def intent(*names: str) -> Filter:
     through to the fallback router, which asks which reading is meant: bot.clarify). Danger is
     never kept waiting for an answer."""
     wanted = set(names)
-    return _gated(
+    return gated(
         lambda ctx: (
             ctx.msg.kind is Kind.TEXT
             and bool(ctx.msg.text.strip())
             and (ctx.nlu.intent in wanted)
             and (ctx.nlu.confident or ctx.nlu.intent == "emergency")
         ),
-        [Kind.TEXT],
-        wanted,
+        kinds=[Kind.TEXT],
+        intents=wanted,
     )
 
 
@@ -256,10 +304,11 @@ def words(*options: str) -> Filter:
     Compared with and without the particles stripped: "算了" and "不要了" end in 了, which
     `command_text` would strip to "算" and "不要"."""
     wanted = set(options)
-    return _gated(
+    return gated(
         lambda ctx: (
             ctx.msg.kind is Kind.TEXT
-            and (command_text(ctx.msg.text) in wanted or ctx.msg.text.strip(_PUNCT) in wanted)
+            and (said(ctx) in wanted or ctx.msg.text.strip(_PUNCT) in wanted)
         ),
-        [Kind.TEXT],
+        kinds=[Kind.TEXT],
+        texts=wanted,
     )

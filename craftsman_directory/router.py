@@ -19,7 +19,7 @@ from bot.forms import Form, Invalid, Step
 from bot.messages import Kind
 from bot.nearby import ASK_LOCATION, NearbySearch
 from bot.nlu.slots import extract_dates
-from bot.router import HandlerResult, Router, intent, said, words
+from bot.router import HandlerResult, Router, gated, intent, said, words
 from community import geo, hours
 from community.numerals import cn_number
 from community.roles import is_admin
@@ -59,7 +59,11 @@ ADMIN_HELP = (
 
 def matches(pattern: str) -> Any:
     compiled = re.compile(pattern)
-    return lambda ctx: ctx.msg.kind is Kind.TEXT and compiled.fullmatch(said(ctx)) is not None
+    return gated(
+        lambda ctx: ctx.msg.kind is Kind.TEXT and compiled.fullmatch(said(ctx)) is not None,
+        kinds=[Kind.TEXT],
+        test=compiled.fullmatch,
+    )
 
 
 async def _admin(ctx: Context) -> bool:

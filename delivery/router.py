@@ -13,7 +13,7 @@ from bot.context import Context
 from bot.forms import Form, Invalid, Step
 from bot.messages import Kind
 from bot.nlu.slots import extract_dates, extract_for_whom, extract_meal
-from bot.router import HandlerResult, Router, intent, said
+from bot.router import HandlerResult, Router, gated, intent, said
 from canteen import service as canteen_service
 from community.buildings import AddressError, parse_address
 from community.errors import DomainError
@@ -334,7 +334,7 @@ def _staff_saying(pattern: re.Pattern[str]) -> Callable[[Context], Awaitable[boo
             return False
         return await canteen_service.staff_canteen(ctx.user) is not None
 
-    return check
+    return gated(check, test=pattern.match)
 
 
 _is_reopen_day = _staff_saying(_REOPEN_DAY)

@@ -6,7 +6,7 @@ import re
 
 from bot.context import Context
 from bot.messages import Kind
-from bot.router import HandlerResult, Router, command_text, words
+from bot.router import Filter, HandlerResult, Router, command_text, gated, words
 from community.errors import DomainError
 from infra import keys
 from privacy import service, texts
@@ -36,13 +36,18 @@ def _text(ctx: Context) -> str:
     return command_text(ctx.msg.text) if ctx.msg.kind is Kind.TEXT else ""
 
 
-@router.message(lambda ctx: bool(_WHAT.match(_text(ctx))), anywhere=True)
+def _saying(pattern: re.Pattern[str]) -> Filter:
+    """A filter: the command text matches `pattern` (gated: see bot.router.gated)."""
+    return gated(lambda ctx: bool(pattern.match(_text(ctx))), test=pattern.match)
+
+
+@router.message(_saying(_WHAT), anywhere=True)
 async def what_we_keep(ctx: Context) -> HandlerResult:
     """我的信息存了什么: what we keep and why, in one reply (with this account's family links)."""
     return await service.what_we_keep(ctx.user)
 
 
-@router.message(lambda ctx: bool(_DELETE.match(_text(ctx))), anywhere=True)
+@router.message(_saying(_DELETE), anywhere=True)
 async def ask_to_erase(ctx: Context) -> HandlerResult:
     """删除我的信息: say what goes and ask for the confirming words."""
     await ctx.redis.set(keys.scratch(ctx.conv, ASKED), "1", ex=ASKED_SECONDS)
@@ -62,7 +67,7 @@ async def short_yes(ctx: Context) -> HandlerResult:
     return texts.SAY_CONFIRM
 
 
-@router.message(lambda ctx: bool(_CONFIRM.match(_text(ctx))), anywhere=True)
+@router.message(_saying(_CONFIRM), anywhere=True)
 async def erase(ctx: Context) -> HandlerResult:
     """确认删除我的信息: erase (upcoming bookings cancelled; counts kept without the person)."""
     try:

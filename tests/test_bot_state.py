@@ -167,3 +167,45 @@ async def test_an_answer_to_a_form_s_step_is_not_parsed_for_routing(bot: Any) ->
         after = remembered.cache_info()
         assert next_question in reply.text
         assert after.hits + after.misses == before.hits + before.misses, answer
+
+
+async def test_routes_gated_by_words_or_a_pattern_are_passed_over_without_a_call(bot: Any) -> None:
+    """`words` and `gated(test=...)` routes are tried only for a text they can pass: their
+    filters are not called for others, and they still win in their order when they pass."""
+    import re
+
+    from bot.router import gated, words
+
+    tried: list[str] = []
+
+    def spy(name: str) -> Any:
+        def check(ctx: Context) -> bool:
+            tried.append(name)
+            return True
+
+        return check
+
+    router = Router("gates")
+    pattern = re.compile(r"评价\d")
+
+    @router.message(spy("words"), words("我的积分", "积分"))
+    async def points(ctx: Context) -> str:
+        return "points"
+
+    @router.message(gated(spy("pattern"), test=pattern.fullmatch))
+    async def review(ctx: Context) -> str:
+        return "review"
+
+    @router.message(spy("any"))
+    async def anything(ctx: Context) -> str:
+        return "anything"
+
+    bot.use_router(router)
+    for text, answer, called in (
+        ("找裁缝", "anything", ["any"]),
+        ("我的积分！", "points", ["words"]),
+        ("评价3", "review", ["pattern"]),
+    ):
+        tried.clear()
+        [reply] = await bot.handle(Incoming.of_text("o-gate", text))
+        assert (reply.text, tried) == (answer, called), text
