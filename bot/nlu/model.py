@@ -114,7 +114,7 @@ def _plain_sum(column: Iterable[float]) -> float:
 # the rounding (more exact, but not the same floats), so there reduce adds them one by one. The
 # test tells the two apart: left to right, 1e16 + 1.0 rounds back to 1e16.
 _sum_in_order: Callable[[Iterable[float]], float] = (
-    sum if sum([1e16, 1.0, -1e16]) == 0.0 else _plain_sum  # type: ignore[assignment]
+    sum if sum([1e16, 1.0, -1e16]) == 0.0 else _plain_sum
 )
 
 

@@ -31,7 +31,8 @@ from .text import (
 
 _TZ = ZoneInfo("Asia/Shanghai")
 _MAX_REPAIR_LEN = 5
-_STATES_MAX = 1 << 16
+_STATES_MAX = 1 << 15
+_NO_WORDS: frozenset[str] = frozenset()
 _QUESTION_MARKS = frozenset("?？¿")
 # A shared character this common is no evidence that a two-character span is a typo.
 _FUNCTION_CHARS = frozenset("了的一个是不有在我你他她它这那吗呢吧啊呀么得地着过还也都就要会能")
@@ -163,6 +164,7 @@ class Parser:
             for ch, words in by_first.items()
         }
         self._vocab = frozenset(w for words in by_first.values() for w in words)
+        self._longest_word = max(map(len, self._vocab), default=0)
         self._sound_index: dict[tuple[str, ...], list[str]] | None = None
         # the keys of the sound index as a trie (built with it): a span whose readings start
         # no key cannot grow into a repair, so the search stops there
@@ -174,7 +176,7 @@ class Parser:
         self._sound_starts: dict[str, _Sound | tuple[()]] = {}
         self._sound_states: dict[tuple[int, ...], _Sound] = {}
         # per span of Chinese characters and word it sounds like: _typo's verdict
-        self._typos: dict[tuple[str, str], tuple[int, tuple[int, ...]] | None] = {}
+        self._typos: dict[tuple[str, str], tuple[int, tuple[int, ...]] | tuple[()]] = {}
         self._sound_remembered = 0
         # the unit of a Chinese character, and of a pinyin syllable, made once (they are
         # frozen): a few thousand characters at most
@@ -288,20 +290,6 @@ class Parser:
             i = j
         return units
 
-    def _exact_spans(self, han: str) -> list[tuple[int, int, bool]]:
-        """Spans (in units) of CJK runs already spelled like a lexicon word, and whether
-        that word is only a "neutral" guard. `han`: one character per unit, NUL for a unit
-        that is not a Chinese character (a word is spelled at i when it is there)."""
-        spans: list[tuple[int, int, bool]] = []
-        neutral, vocab, first_lengths = self._neutral, self._vocab, self._first_lengths
-        n = len(han)
-        for i, ch in enumerate(han):
-            for length in first_lengths.get(ch, ()):
-                end = i + length
-                if end <= n and han[i:end] in vocab:
-                    spans.append((i, end, neutral[han[i:end]]))
-        return spans
-
     def _state(self, nodes: tuple[int, ...]) -> _Sound | tuple[()]:
         """The search state of trie nodes (one per reading combination, 0: none), the same
         object for the same nodes; () if none of them starts a key."""
@@ -310,7 +298,7 @@ class Parser:
         state = self._sound_states.get(nodes)
         if state is None:
             spells = self._sound_words
-            words = frozenset(word for node in nodes for word in spells[node])
+            words = frozenset(word for node in nodes for word in spells[node]) or _NO_WORDS
             state = self._sound_states[nodes] = _Sound(nodes, words)
         return state
 
@@ -327,9 +315,9 @@ class Parser:
         return self._state(tuple(trie[node].get(r, 0) for node in state.nodes for r in last)[:32])
 
     @staticmethod
-    def _typo(span: list[_Unit], word: str) -> tuple[int, tuple[int, ...]] | None:
+    def _typo(span: list[_Unit], word: str) -> tuple[int, tuple[int, ...]] | tuple[()]:
         """Whether `span` may be a typo of `word` (of its length, sounding alike), as far as
-        the span alone tells: None if not, else how many units it keeps and the offsets of
+        the span alone tells: () if not, else how many units it keeps and the offsets of
         those it changes."""
         kept = [u.surface for k, u in enumerate(span) if u.surface == word[k]]
         han = sum(1 for u in span if u.kind == "han")
@@ -339,32 +327,42 @@ class Parser:
             changed = [u.surface for k, u in enumerate(span) if u.surface != word[k]]
             # "不好"->"补好", "布了"->"布料": grammar words are not typos
             if any(c in _FUNCTION_CHARS for c in changed):
-                return None
+                return ()
             if not any(c not in _FUNCTION_CHARS for c in kept):
-                return None
+                return ()
             # ...and sound exactly alike: accent merges (l/n, zh/z) on two characters turn
             # ordinary words into lexicon words
             if any(
                 u.surface != word[k] and not (exact_readings(u.surface) & exact_readings(word[k]))
                 for k, u in enumerate(span)
             ):
-                return None
+                return ()
         return len(kept), tuple(k for k, u in enumerate(span) if u.surface != word[k])
 
-    def _spelled(self, hans: str) -> tuple[set[int], int, dict[int, list[int]]]:
-        """Where lexicon words are already spelled: the units no repair may change (those of
-        words that are not only a "neutral" guard), the longest such word, and per start the
-        ends of the words there."""
-        exact = self._exact_spans(hans)
-        # characters that already spell a real lexicon word must not be "repaired" away
-        protected = {k for s, e, neutral in exact if not neutral for k in range(s, e)}
-        # ...and are looked up by start near each span, not all of them every time (that
-        # was quadratic on long texts)
-        longest = max((e - s for s, e, _ in exact), default=0)
-        ends_at: dict[int, list[int]] = {}
-        for s, e, _ in exact:
-            ends_at.setdefault(s, []).append(e)
-        return protected, longest, ends_at
+    def _spelled_near(self, hans: str, i: int, length: int, changed: tuple[int, ...]) -> bool:
+        """Whether a lexicon word spelled in the text (`hans`: one character per unit, NUL for
+        a unit that is not a Chinese character) rules out rewriting units i..i+length: a word
+        at least that long overlapping them is no typo ("a real word spelled correctly here"),
+        and the characters of a word that is not only a "neutral" guard must not be
+        "repaired" away (`changed`: the offsets of the units the rewrite changes). Only the
+        words that can reach the span are looked at (the longest is _longest_word)."""
+        vocab, first_lengths, neutral = self._vocab, self._first_lengths, self._neutral
+        n = len(hans)
+        for s in range(max(0, i - self._longest_word + 1), i + length):
+            for size in first_lengths.get(hans[s], ()):  # longest first
+                e = s + size
+                if e <= i:  # ends before the span, and so do the shorter ones
+                    break
+                if e > n:
+                    continue
+                word = hans[s:e]
+                if word not in vocab:
+                    continue
+                if size >= length:
+                    return True
+                if not neutral[word] and any(s <= i + k < e for k in changed):
+                    return True
+        return False
 
     def _repair(self, units: list[_Unit]) -> tuple[str, list[tuple[str, str]]]:
         """Rewrite homophone typos and pinyin into lexicon words; return text and repairs."""
@@ -373,9 +371,6 @@ class Parser:
         cands: list[tuple[int, int, int, str]] = []  # (-len, -same_chars, start, word)
         if need:
             self._sounds()
-            # where real lexicon words are spelled: only needed once a span sounds like a word
-            # (rarely), so found then
-            spelled: tuple[set[int], int, dict[int, list[int]]] | None = None
             if self._sound_remembered > _STATES_MAX:
                 self._sound_starts.clear()
                 self._sound_states.clear()
@@ -423,26 +418,16 @@ class Parser:
                         if word == surface:
                             continue
                         if plain:
-                            verdict = typos.get((surface, word), False)
-                            if verdict is False:
+                            verdict = typos.get((surface, word))
+                            if verdict is None:
                                 self._sound_remembered += 1
                                 verdict = typos[surface, word] = self._typo(units[i : i + L], word)
                         else:
                             verdict = self._typo(units[i : i + L], word)
-                        if verdict is None:
+                        if not verdict:
                             continue
                         same, changed = verdict
-                        if spelled is None:
-                            spelled = self._spelled(hans)
-                        protected, longest, ends_at = spelled
-                        # a real word spelled correctly here is not a typo
-                        if any(
-                            e > i and e - s >= L
-                            for s in range(i - longest + 1, i + L)
-                            for e in ends_at.get(s, ())
-                        ):
-                            continue
-                        if any(i + k in protected for k in changed):
+                        if self._spelled_near(hans, i, L, changed):
                             continue
                         cands.append((-L, -same, i, word))
         cands.sort()
@@ -646,20 +631,22 @@ class Parser:
                 break
             shown.append((name, p))
         names = {name for name, _ in shown}
-        # the category and place heads are asked only when their reading is shown (most
-        # messages are neither a craftsman search nor a place search)
+        # The category and place heads are asked only when their reading is shown (most
+        # messages are neither a craftsman search nor a place search), and when the lexicon
+        # did not name exactly one: one lexicon category (place) is the answer whatever the
+        # model adds to it (see _category and _place).
         category: str | None = None
         candidates: list[tuple[str, float]] = []
         clarify: list[str] = []
         cat_p = place_p = 1.0
         if "find_craftsman" in names:
-            head = model.heads.get("category")
+            head = model.heads.get("category") if len(a.cat_scores) != 1 else None
             category, candidates, clarify, cat_p = self._category(
                 a, dict(head.probabilities(feats)) if head is not None else {}
             )
         place: str | None = None
         if "find_place" in names:
-            head = model.heads.get("place")
+            head = model.heads.get("place") if len(a.place_scores) != 1 else None
             place, place_p = self._place(
                 a, dict(head.probabilities(feats)) if head is not None else {}
             )
@@ -700,7 +687,8 @@ class Parser:
     ) -> tuple[str | None, list[tuple[str, float]], list[str], float]:
         """The craft category: the lexicon's words first, the model (`learned`: its category
         probabilities, empty without that head) breaking ties and filling in when no craft
-        word matched; (category, candidates, clarify, certainty)."""
+        word matched; (category, candidates, clarify, certainty). With one lexicon category
+        `learned` changes nothing: that category, a candidate at 1.0 (x / x), no clarify."""
         total = sum(a.cat_scores.values())
         combined: dict[str, float] = {}
         for cat, score in a.cat_scores.items():
@@ -727,6 +715,8 @@ class Parser:
         return ranked[0][0], candidates, clarify, 1.0
 
     def _place(self, a: Analysis, learned: dict[str, float]) -> tuple[str | None, float]:
+        """The place kind: the lexicon's first (`learned` breaking ties: with one lexicon place
+        it changes nothing), else the model's if it is sure enough; (place, certainty)."""
         if a.place_scores:
             best = max(
                 a.place_scores,
