@@ -80,7 +80,9 @@ def _conversation_texts() -> list[str]:
 
 
 def _realistic_texts() -> list[str]:
-    spec = importlib.util.spec_from_file_location("bench_realistic", ROOT / "bench" / "realistic.py")
+    spec = importlib.util.spec_from_file_location(
+        "bench_realistic", ROOT / "bench" / "realistic.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["bench_realistic"] = module
@@ -124,7 +126,10 @@ def _variant(base: str, pool: list[str], rng: random.Random) -> str:
             k = rng.randrange(len(t) + 1)
             t = t[:k] + " " + rng.choice(LATIN) + " " + t[k:]
         elif kind == 7:  # full-width forms and traditional characters
-            t = t.translate(str.maketrans("0123456789abc", "０１２３４５６７８９ａｂｃ")) + "們裡電話"
+            t = (
+                t.translate(str.maketrans("0123456789abc", "０１２３４５６７８９ａｂｃ"))
+                + "們裡電話"
+            )
         elif kind == 8:  # a long pasted text
             t = "".join(rng.choice(pool) + rng.choice(PUNCT) for _ in range(rng.randint(5, 40)))
         elif kind == 9:  # two messages run together
