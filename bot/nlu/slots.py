@@ -153,7 +153,7 @@ _EATING = re.compile(r"[饭餐吃送菜顿肉鱼粥汤]|面条|包子|饺子|馒
 
 
 # per meal its words as one pattern: found anywhere in the text, the same as any(w in text)
-_MEAL_RES = tuple((meal, re.compile("|".join(words))) for meal, words in _MEALS)
+_MEAL_RES = tuple((meal, re.compile("|".join(map(re.escape, words)))) for meal, words in _MEALS)
 
 
 def extract_meal(text: str) -> str | None:
