@@ -462,6 +462,8 @@ _BUILT_AT_RUN_TIME = {
         "bot.nlu.parser",
         "'|'.join((re.escape(w) for w in sorted(lexicon.dialect, key=len, reverse=True)))",
     ): "escaped literal words",
+    # a meal's words (slots._MEALS), escaped, as one alternation: no quantifier at all
+    ("bot.nlu.slots", "'|'.join(map(re.escape, words))"): "escaped literal meal words",
 }
 
 

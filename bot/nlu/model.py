@@ -16,11 +16,12 @@ below which the bot asks instead of guessing, and the cross-validation figures i
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import math
 import sys
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from operator import add
@@ -51,12 +52,16 @@ def features(
     t = repaired.replace(" ", "")
     padded = f"^{t}$"
     n = len(padded)
-    for i in range(n):
-        out.append("c:" + padded[i])
-        if i + 2 <= n:
-            out.append("c:" + padded[i : i + 2])
-        if i + 3 <= n:
-            out.append("c:" + padded[i : i + 3])
+    # per character its 1-, 2- and 3-gram from there, in that order (the last two characters
+    # start no 3-gram, the last no 2-gram)
+    push = out.append
+    for i in range(n - 2):
+        gram = "c:" + padded[i]
+        push(gram)
+        gram += padded[i + 1]
+        push(gram)
+        push(gram + padded[i + 2])
+    out += ("c:" + padded[n - 2], "c:" + padded[n - 2 :], "c:" + padded[n - 1])
     out.extend("w:" + w for w in words)
     out.extend("q:" + c for c in sorted(cues))  # sorted: a set's order varies run to run
     for intent, score in rule_scores.items():
@@ -82,22 +87,35 @@ class Head:
     @cached_property
     def rows(self) -> dict[str, tuple[float, ...]]:
         """Per feature its weight row as a tuple of floats (built on first use): scoring is
-        then a dictionary lookup and one vector addition per feature."""
+        then a dictionary lookup per feature and a sum per label."""
         k, flat = len(self.labels), self.flat
         return {f: tuple(flat[o : o + k]) for f, o in self.offsets.items()}
 
-    def probabilities(self, feats: Sequence[str]) -> list[tuple[str, float]]:
+    def scores(self, feats: Iterable[str]) -> list[float]:
+        """Per label the sum of its weights over `feats` (a feature twice counts twice), added
+        left to right in the features' order: the same floats as adding the rows one by one."""
+        present = list(filter(None, map(self.rows.get, feats)))  # rows are never empty
+        if not present:
+            return [0.0] * len(self.labels)
+        # one column per label, summed in C
+        return list(map(_sum_in_order, zip(*present, strict=True)))
+
+    def probabilities(self, feats: Iterable[str]) -> list[tuple[str, float]]:
         """(label, probability), most likely first; ties keep label order (deterministic)."""
-        k = len(self.labels)
-        get = self.rows.get
-        scores: list[float] | None = None
-        # rows added in the features' order, as a left-to-right sum per label: the same floats
-        # as summing each label's column
-        for f in feats:
-            row = get(f)
-            if row is not None:
-                scores = list(row) if scores is None else list(map(add, scores, row))
-        return _ranked(self.labels, scores if scores is not None else [0.0] * k)
+        return _ranked(self.labels, self.scores(feats))
+
+
+def _plain_sum(column: Iterable[float]) -> float:
+    return functools.reduce(add, column)
+
+
+# Before Python 3.12 the built-in sum() adds floats left to right, one C addition each: the
+# same floats as reduce(add, ...), without a float object per step. From 3.12 on it compensates
+# the rounding (more exact, but not the same floats), so there reduce adds them one by one. The
+# test tells the two apart: left to right, 1e16 + 1.0 rounds back to 1e16.
+_sum_in_order: Callable[[Iterable[float]], float] = (
+    sum if sum([1e16, 1.0, -1e16]) == 0.0 else _plain_sum
+)
 
 
 def _ranked(labels: Sequence[str], scores: Sequence[float]) -> list[tuple[str, float]]:
@@ -105,7 +123,8 @@ def _ranked(labels: Sequence[str], scores: Sequence[float]) -> list[tuple[str, f
     top = max(scores)
     exps = [math.exp(s - top) for s in scores]
     total = sum(exps)
-    ranked = sorted(range(len(labels)), key=lambda i: -scores[i])
+    negated = [-s for s in scores]
+    ranked = sorted(range(len(labels)), key=negated.__getitem__)
     return [(labels[i], exps[i] / total) for i in ranked]
 
 
@@ -119,44 +138,13 @@ class Model:
     # ...unless the lexicon's rules reached the same verdict and it is at least this likely
     agree_prob: float = 0.5
     info: Mapping[str, Any] = field(default_factory=dict)
-    # every head's row of a feature side by side (0.0 where a head lacks the feature): one
-    # lookup and one addition per feature scores all heads (adding 0.0 changes no sum)
-    fused: Mapping[str, tuple[float, ...]] = field(init=False, repr=False, compare=False)
-    spans: tuple[tuple[str, int, int], ...] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        spans, width = [], 0
-        for name, h in self.heads.items():
-            spans.append((name, width, width + len(h.labels)))
-            width += len(h.labels)
-        zero = [0.0] * width
-        rows: dict[str, list[float]] = {}
-        for (_, start, end), h in zip(spans, self.heads.values(), strict=True):
-            k, flat = end - start, h.flat
-            for f, o in h.offsets.items():
-                row = rows.get(f)
-                if row is None:
-                    row = rows[f] = zero.copy()
-                row[start:end] = flat[o : o + k]
-        object.__setattr__(self, "fused", {f: tuple(r) for f, r in rows.items()})
-        object.__setattr__(self, "spans", tuple(spans))
 
     def head(self, name: str) -> Head | None:
         return self.heads.get(name)
 
     def probabilities_all(self, feats: Sequence[str]) -> dict[str, list[tuple[str, float]]]:
-        """Every head's `Head.probabilities` of `feats`, by head name, in one pass."""
-        get = self.fused.get
-        scores: list[float] | None = None
-        for f in feats:
-            row = get(f)
-            if row is not None:
-                scores = list(row) if scores is None else list(map(add, scores, row))
-        out: dict[str, list[tuple[str, float]]] = {}
-        for name, start, end in self.spans:
-            part = scores[start:end] if scores is not None else [0.0] * (end - start)
-            out[name] = _ranked(self.heads[name].labels, part)
-        return out
+        """Every head's `Head.probabilities` of `feats`, by head name."""
+        return {name: h.probabilities(feats) for name, h in self.heads.items()}
 
 
 def model_from_dict(data: Mapping[str, Any], source: str = "<data>") -> Model:

@@ -31,6 +31,8 @@ from .text import (
 
 _TZ = ZoneInfo("Asia/Shanghai")
 _MAX_REPAIR_LEN = 5
+_STATES_MAX = 1 << 15
+_NO_WORDS: frozenset[str] = frozenset()
 _QUESTION_MARKS = frozenset("?？¿")
 # A shared character this common is no evidence that a two-character span is a typo.
 _FUNCTION_CHARS = frozenset("了的一个是不有在我你他她它这那吗呢吧啊呀么得地着过还也都就要会能")
@@ -117,11 +119,17 @@ class _Unit:
     kind: str  # "han" | "py" (pinyin syllable) | "lit" (digits, English, gibberish)
 
 
-@dataclass(frozen=True, slots=True)
-class _Match:
-    start: int
-    end: int
-    word: str
+class _Sound:
+    """Where a span stands in the sound trie: the nodes of its first 32 reading combinations,
+    the words they spell, and per surface of a next unit the span one longer (() if no key
+    starts so)."""
+
+    __slots__ = ("next", "nodes", "words")
+
+    def __init__(self, nodes: tuple[int, ...], words: frozenset[str]) -> None:
+        self.nodes = nodes
+        self.words = words
+        self.next: dict[str, _Sound | tuple[()]] = {}
 
 
 class Parser:
@@ -149,12 +157,42 @@ class Parser:
             words.sort(key=len, reverse=True)
         self._by_first = by_first
         self._ascii_words = frozenset(ascii_words)
+        # per first character the lengths of the (non-ASCII) words it starts, longest first:
+        # at most one word of each length can be spelled at a place, looked up in _vocab
+        self._first_lengths = {
+            ch: tuple(sorted({len(w) for w in words}, reverse=True))
+            for ch, words in by_first.items()
+        }
+        self._vocab = frozenset(w for words in by_first.values() for w in words)
+        self._longest_word = max(map(len, self._vocab), default=0)
         self._sound_index: dict[tuple[str, ...], list[str]] | None = None
-        # every prefix (two readings or more) of a key of the sound index: a span whose
-        # readings start no key cannot grow into a repair, so the search stops there
-        self._sound_prefixes: frozenset[tuple[str, ...]] = frozenset()
+        # the keys of the sound index as a trie (built with it): a span whose readings start
+        # no key cannot grow into a repair, so the search stops there
+        self._sound_trie: list[dict[str, int]] = []
+        self._sound_words: list[tuple[str, ...]] = []
+        # The search's states, remembered (a small automaton over the trie, built as texts
+        # need it): per unit surface its state, per state and next unit surface the next.
+        # Finite (the trie and the pinyin table are), but emptied past _STATES_MAX steps.
+        self._sound_starts: dict[str, _Sound | tuple[()]] = {}
+        self._sound_states: dict[tuple[int, ...], _Sound] = {}
+        # per span of Chinese characters and word it sounds like: _typo's verdict
+        self._typos: dict[tuple[str, str], tuple[int, tuple[int, ...]] | tuple[()]] = {}
+        self._sound_remembered = 0
+        # the unit of a Chinese character, and of a pinyin syllable, made once (they are
+        # frozen): a few thousand characters at most
+        self._han_units: dict[str, _Unit] = {}
+        self._py_units: dict[str, _Unit] = {}
         # the rules with their cues as sets, in the lexicon's order
         self._rules = [(frozenset(r.all), r.intent, r.score) for r in lexicon.rules]
+        # ...by one cue each needs (a rule can fire only when its cue was raised): the rules of
+        # a message are then found from its few cues (by number: rules fire in lexicon order)
+        self._rules_by_cue: dict[str, list[int]] = {}
+        self._rules_always: list[int] = []  # rules that need no cue
+        for k, (needs, _, _) in enumerate(self._rules):
+            if needs:
+                self._rules_by_cue.setdefault(min(needs), []).append(k)
+            else:
+                self._rules_always.append(k)
         # per lexicon word: is it only a "neutral" guard
         self._neutral = {
             w: all(e.kind == "cue" and e.name == "neutral" for e in entries)
@@ -187,9 +225,22 @@ class Parser:
                 # polyphones: index every reading combination, capped to keep the index small
                 for key in itertools.islice(itertools.product(*per_char), 16):
                     index.setdefault(key, []).append(word)
-            self._sound_prefixes = frozenset(
-                key[:m] for key in index for m in range(2, len(key) + 1)
-            )
+            # the keys as a trie of readings: node 0 is no key's prefix (and stays so), node 1
+            # the empty prefix; per node its children by reading and the words it spells
+            children: list[dict[str, int]] = [{}, {}]
+            spells: list[tuple[str, ...]] = [(), ()]
+            for key, words in index.items():
+                node = 1
+                for r in key:
+                    child = children[node].get(r)
+                    if child is None:
+                        child = children[node][r] = len(children)
+                        children.append({})
+                        spells.append(())
+                    node = child
+                spells[node] = tuple(words)
+            self._sound_trie = children
+            self._sound_words = spells
             self._sound_index = index
         return self._sound_index
 
@@ -197,14 +248,18 @@ class Parser:
 
     def _units(self, cleaned: str) -> list[_Unit]:
         units: list[_Unit] = []
+        han_units = self._han_units
         i, n = 0, len(cleaned)
         while i < n:
             ch = cleaned[i]
             if ch == " ":
                 i += 1
                 continue
-            if is_cjk(ch):
-                units.append(_Unit(ch, readings(ch), "han"))
+            if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf":  # is_cjk(ch)
+                unit = han_units.get(ch)
+                if unit is None:
+                    unit = han_units[ch] = _Unit(ch, readings(ch), "han")
+                units.append(unit)
                 i += 1
                 continue
             j = i
@@ -224,27 +279,90 @@ class Parser:
             token = cleaned[i:j]
             syllables = None if token in self._ascii_words else segment_pinyin(token)
             if syllables:
-                units.extend(_Unit(s, (fuzzy(s),), "py") for s in syllables)
+                py_units = self._py_units
+                for s in syllables:
+                    unit = py_units.get(s)
+                    if unit is None:
+                        unit = py_units[s] = _Unit(s, (fuzzy(s),), "py")
+                    units.append(unit)
             else:
                 units.append(_Unit(token, (), "lit"))
             i = j
         return units
 
-    def _exact_spans(self, units: list[_Unit]) -> list[tuple[int, int, bool]]:
-        """Spans (in units) of CJK runs already spelled like a lexicon word, and whether
-        that word is only a "neutral" guard."""
-        spans: list[tuple[int, int, bool]] = []
-        # one character per unit, NUL for a unit that is not a Chinese character: a word is
-        # spelled at i when this string has it there
-        han = "".join(u.surface if u.kind == "han" else "\0" for u in units)
-        neutral = self._neutral
-        for i, u in enumerate(units):
-            if u.kind != "han":
-                continue
-            for word in self._by_first.get(u.surface, ()):
-                if han.startswith(word, i):
-                    spans.append((i, i + len(word), neutral[word]))
-        return spans
+    def _state(self, nodes: tuple[int, ...]) -> _Sound | tuple[()]:
+        """The search state of trie nodes (one per reading combination, 0: none), the same
+        object for the same nodes; () if none of them starts a key."""
+        if not any(nodes):
+            return ()
+        state = self._sound_states.get(nodes)
+        if state is None:
+            spells = self._sound_words
+            words = frozenset(word for node in nodes for word in spells[node]) or _NO_WORDS
+            state = self._sound_states[nodes] = _Sound(nodes, words)
+        return state
+
+    def _start(self, first: tuple[str, ...]) -> _Sound | tuple[()]:
+        """The state of a span of one unit (of readings `first`)."""
+        root = self._sound_trie[1]
+        return self._state(tuple(root.get(r, 0) for r in first[:32]))
+
+    def _grow(self, state: _Sound, last: tuple[str, ...]) -> _Sound | tuple[()]:
+        """The state of a span one unit (of readings `last`) longer: the first 32 reading
+        combinations extend only the span's first 32, in itertools.product's order."""
+        self._sound_remembered += 1
+        trie = self._sound_trie
+        return self._state(tuple(trie[node].get(r, 0) for node in state.nodes for r in last)[:32])
+
+    @staticmethod
+    def _typo(span: list[_Unit], word: str) -> tuple[int, tuple[int, ...]] | tuple[()]:
+        """Whether `span` may be a typo of `word` (of its length, sounding alike), as far as
+        the span alone tells: () if not, else how many units it keeps and the offsets of
+        those it changes."""
+        kept = [u.surface for k, u in enumerate(span) if u.surface == word[k]]
+        han = sum(1 for u in span if u.kind == "han")
+        # two-character homophones must keep a content character: "要是" alone is a real
+        # word, "配要是" is not
+        if len(span) == 2 and han == 2:
+            changed = [u.surface for k, u in enumerate(span) if u.surface != word[k]]
+            # "不好"->"补好", "布了"->"布料": grammar words are not typos
+            if any(c in _FUNCTION_CHARS for c in changed):
+                return ()
+            if not any(c not in _FUNCTION_CHARS for c in kept):
+                return ()
+            # ...and sound exactly alike: accent merges (l/n, zh/z) on two characters turn
+            # ordinary words into lexicon words
+            if any(
+                u.surface != word[k] and not (exact_readings(u.surface) & exact_readings(word[k]))
+                for k, u in enumerate(span)
+            ):
+                return ()
+        return len(kept), tuple(k for k, u in enumerate(span) if u.surface != word[k])
+
+    def _spelled_near(self, hans: str, i: int, length: int, changed: tuple[int, ...]) -> bool:
+        """Whether a lexicon word spelled in the text (`hans`: one character per unit, NUL for
+        a unit that is not a Chinese character) rules out rewriting units i..i+length: a word
+        at least that long overlapping them is no typo ("a real word spelled correctly here"),
+        and the characters of a word that is not only a "neutral" guard must not be
+        "repaired" away (`changed`: the offsets of the units the rewrite changes). Only the
+        words that can reach the span are looked at (the longest is _longest_word)."""
+        vocab, first_lengths, neutral = self._vocab, self._first_lengths, self._neutral
+        n = len(hans)
+        for s in range(max(0, i - self._longest_word + 1), i + length):
+            for size in first_lengths.get(hans[s], ()):  # longest first
+                e = s + size
+                if e <= i:  # ends before the span, and so do the shorter ones
+                    break
+                if e > n:
+                    continue
+                word = hans[s:e]
+                if word not in vocab:
+                    continue
+                if size >= length:
+                    return True
+                if not neutral[word] and any(s <= i + k < e for k in changed):
+                    return True
+        return False
 
     def _repair(self, units: list[_Unit]) -> tuple[str, list[tuple[str, str]]]:
         """Rewrite homophone typos and pinyin into lexicon words; return text and repairs."""
@@ -252,74 +370,66 @@ class Parser:
         need = any(u.kind == "py" for u in units) or sum(u.kind == "han" for u in units) >= 2
         cands: list[tuple[int, int, int, str]] = []  # (-len, -same_chars, start, word)
         if need:
-            sounds = self._sounds()
-            prefixes = self._sound_prefixes
-            exact = self._exact_spans(units)
-            # characters that already spell a real lexicon word must not be "repaired" away
-            protected = {k for s, e, neutral in exact if not neutral for k in range(s, e)}
-            # ...and are looked up by start near each span, not all of them every time (that
-            # was quadratic on long texts)
-            longest = max((e - s for s, e, _ in exact), default=0)
-            ends_at: dict[int, list[int]] = {}
-            for s, e, _ in exact:
-                ends_at.setdefault(s, []).append(e)
+            self._sounds()
+            if self._sound_remembered > _STATES_MAX:
+                self._sound_starts.clear()
+                self._sound_states.clear()
+                self._typos.clear()
+                self._sound_remembered = 0
+            starts, typos = self._sound_starts, self._typos
+            surfaces = [u.surface for u in units]
+            # one character per unit, NUL for a unit that is not a Chinese character
+            hans = "".join([u.surface if u.kind == "han" else "\0" for u in units])
             for i in range(n):
-                if not units[i].readings:
+                # The state of the span: the trie nodes of its first 32 reading combinations
+                # (in itertools.product's order; 0: no key starts so) and the words they sound
+                # like. A unit's surface gives its readings (Chinese characters and pinyin
+                # syllables never share one; other units have none).
+                u = units[i]
+                if not u.readings:
+                    continue
+                state = starts.get(u.surface)
+                if state is None:
+                    self._sound_remembered += 1
+                    state = starts[u.surface] = self._start(u.readings)
+                if not state:  # no key starts with a reading of this unit
                     continue
                 for L in range(2, min(_MAX_REPAIR_LEN, n - i) + 1):
-                    if not units[i + L - 1].readings:  # the units before it have readings
+                    v = units[i + L - 1]
+                    if not v.readings:  # the units before it have readings
                         break
-                    span = units[i : i + L]
-                    keys = list(
-                        itertools.islice(itertools.product(*(u.readings for u in span)), 32)
-                    )
+                    grown = state.next.get(v.surface)
+                    if grown is None:
+                        grown = state.next[v.surface] = self._grow(state, v.readings)
                     # no key starts so: neither this span nor a longer one sounds like a word
                     # (a longer span's first 32 keys start with some of these)
-                    if not any(key in prefixes for key in keys):
+                    if not grown:
                         break
-                    surface = "".join(u.surface for u in span)
-                    seen: set[str] = set()
-                    for key in keys:
-                        for word in sounds.get(key, ()):
-                            if word in seen or word == surface:
-                                continue
-                            seen.add(word)
-                            kept = [u.surface for k, u in enumerate(span) if u.surface == word[k]]
-                            same = len(kept)
-                            han = sum(1 for u in span if u.kind == "han")
-                            # two-character homophones must keep a content character: "要是"
-                            # alone is a real word, "配要是" is not
-                            if L == 2 and han == 2:
-                                changed = [
-                                    u.surface for k, u in enumerate(span) if u.surface != word[k]
-                                ]
-                                # "不好"->"补好", "布了"->"布料": grammar words are not typos
-                                if any(c in _FUNCTION_CHARS for c in changed):
-                                    continue
-                                if not any(c not in _FUNCTION_CHARS for c in kept):
-                                    continue
-                                # ...and sound exactly alike: accent merges (l/n, zh/z) on
-                                # two characters turn ordinary words into lexicon words
-                                if any(
-                                    u.surface != word[k]
-                                    and not (exact_readings(u.surface) & exact_readings(word[k]))
-                                    for k, u in enumerate(span)
-                                ):
-                                    continue
-                            # a real word spelled correctly here is not a typo
-                            if any(
-                                e > i and e - s >= L
-                                for s in range(i - longest + 1, i + L)
-                                for e in ends_at.get(s, ())
-                            ):
-                                continue
-                            if any(
-                                i + k in protected
-                                for k, u in enumerate(span)
-                                if u.surface != word[k]
-                            ):
-                                continue
-                            cands.append((-L, -same, i, word))
+                    state = grown
+                    found = state.words
+                    if not found:
+                        continue
+                    surface = hans[i : i + L]
+                    # the verdicts on spans of Chinese characters alone are remembered
+                    plain = "\0" not in surface
+                    if not plain:
+                        surface = "".join(surfaces[i : i + L])
+                    for word in found:
+                        if word == surface:
+                            continue
+                        if plain:
+                            verdict = typos.get((surface, word))
+                            if verdict is None:
+                                self._sound_remembered += 1
+                                verdict = typos[surface, word] = self._typo(units[i : i + L], word)
+                        else:
+                            verdict = self._typo(units[i : i + L], word)
+                        if not verdict:
+                            continue
+                        same, changed = verdict
+                        if self._spelled_near(hans, i, L, changed):
+                            continue
+                        cands.append((-L, -same, i, word))
         cands.sort()
         taken = [False] * n
         chosen: dict[int, tuple[int, str]] = {}
@@ -352,9 +462,16 @@ class Parser:
             i += 1
         return "".join(out), repairs
 
-    def _match(self, text: str) -> list[_Match]:
-        found: list[_Match] = []
+    def _match(self, text: str) -> list[str]:
+        """The lexicon words of `text`, in order; where words overlap, the longest reading
+        wins: a word lying strictly inside a longer match is dropped."""
+        kept: list[str] = []
+        ascii_words, vocab, first_lengths = self._ascii_words, self._vocab, self._first_lengths
         n = len(text)
+        # Of the words at one start only the longest can be kept, and it is kept when it ends
+        # beyond every word that starts earlier (comparing every pair was quadratic: "找裁缝"
+        # x1300 took 1.6 s).
+        reach = -1
         i = 0
         while i < n:
             ch = text[i]
@@ -363,26 +480,20 @@ class Parser:
                 while j < n and text[j].isascii() and text[j].isalnum():
                     j += 1
                 token = text[i:j]
-                if token in self._ascii_words:
-                    found.append(_Match(i, j, token))
+                if token in ascii_words:
+                    if j > reach:
+                        kept.append(token)
+                        reach = j
                 i = j
                 continue
-            for word in self._by_first.get(ch, ()):
-                if text.startswith(word, i):
-                    found.append(_Match(i, i + len(word), word))
+            for length in first_lengths.get(ch, ()):
+                end = i + length
+                if end <= n and text[i:end] in vocab:
+                    if end > reach:
+                        kept.append(text[i:end])
+                        reach = end
+                    break
             i += 1
-        # The longest reading wins: drop words lying strictly inside a longer match. `found` is
-        # in order of start, longest first at each start, so one pass keeping the furthest end
-        # reached by earlier starts decides it (comparing every pair was quadratic: "找裁缝"
-        # x1300 took 1.6 s).
-        kept: list[_Match] = []
-        reach = before = start = first_end = -1
-        for m in found:
-            if m.start != start:
-                before, start, first_end = reach, m.start, m.end
-            reach = max(reach, m.end)
-            if m.end > before and m.end == first_end:
-                kept.append(m)
         return kept
 
     def _plain(self, cleaned: str, out: list[tuple[str, str]]) -> str:
@@ -417,13 +528,13 @@ class Parser:
         units = self._units(cleaned)
         repaired, repairs = self._repair(units)
         repairs = dialect + repairs
-        matches = self._match(repaired)
+        words = self._match(repaired)
 
         cat_scores: dict[str, float] = {}
         place_scores: dict[str, float] = {}
         cues: set[str] = set()
-        for m in matches:
-            for e in lex.words[m.word]:
+        for word in words:
+            for e in lex.words[word]:
                 if e.kind == "category":
                     cat_scores[e.name] = cat_scores.get(e.name, 0.0) + e.weight
                 elif e.kind == "place":
@@ -439,7 +550,13 @@ class Parser:
         if danger:
             cues.add(DANGER_CUE)
         rule_scores: dict[str, float] = {}
-        for needs, intent, score in self._rules:
+        by_cue = self._rules_by_cue
+        maybe = [k for cue in cues for k in by_cue.get(cue, ())]
+        if self._rules_always:
+            maybe += self._rules_always
+        rules = self._rules
+        for k in sorted(maybe):
+            needs, intent, score = rules[k]
             if needs <= cues and score > rule_scores.get(intent, 0.0):
                 rule_scores[intent] = score
         if "averted" in cues and not danger:  # "差点着火", "打不着火": past, or no danger
@@ -457,7 +574,7 @@ class Parser:
             repaired=repaired,
             normalized=strip_particles(repaired),
             repairs=repairs,
-            words=[m.word for m in matches],
+            words=words,
             cues=frozenset(cues),
             cat_scores=cat_scores,
             place_scores=place_scores,
@@ -492,8 +609,7 @@ class Parser:
 
     def _by_model(self, a: Analysis, model: Model, slots: dict[str, Any]) -> ParseResult:
         feats = self.features(a)
-        learned = model.probabilities_all(feats)
-        ranked = learned["intent"]
+        ranked = model.heads["intent"].probabilities(feats)
         if a.only_question:
             ranked = [("help", 0.95), *[(i, p * 0.05) for i, p in ranked if i != "help"]]
         elif a.danger:  # the safety detector has the last word on danger it recognises
@@ -509,12 +625,33 @@ class Parser:
         # nothing worth asking about: no second reading, or a greeting answered with the help
         if p2 < _MIN_SECOND or intent == "help":
             confident = True
-        category, candidates, clarify, cat_p = self._category(a, dict(learned.get("category", ())))
-        place, place_p = self._place(a, dict(learned.get("place", ())))
-        alternatives: list[dict[str, Any]] = []
+        shown: list[tuple[str, float]] = []  # the readings offered, best first
         for name, p in ranked[:3]:
-            if p < 0.05 and alternatives:
+            if p < 0.05 and shown:
                 break
+            shown.append((name, p))
+        names = {name for name, _ in shown}
+        # The category and place heads are asked only when their reading is shown (most
+        # messages are neither a craftsman search nor a place search), and when the lexicon
+        # did not name exactly one: one lexicon category (place) is the answer whatever the
+        # model adds to it (see _category and _place).
+        category: str | None = None
+        candidates: list[tuple[str, float]] = []
+        clarify: list[str] = []
+        cat_p = place_p = 1.0
+        if "find_craftsman" in names:
+            head = model.heads.get("category") if len(a.cat_scores) != 1 else None
+            category, candidates, clarify, cat_p = self._category(
+                a, dict(head.probabilities(feats)) if head is not None else {}
+            )
+        place: str | None = None
+        if "find_place" in names:
+            head = model.heads.get("place") if len(a.place_scores) != 1 else None
+            place, place_p = self._place(
+                a, dict(head.probabilities(feats)) if head is not None else {}
+            )
+        alternatives: list[dict[str, Any]] = []
+        for name, p in shown:
             alt: dict[str, Any] = {"intent": name, "score": round(p, 3)}
             if name == "find_craftsman":
                 alt["category"] = category
@@ -550,7 +687,8 @@ class Parser:
     ) -> tuple[str | None, list[tuple[str, float]], list[str], float]:
         """The craft category: the lexicon's words first, the model (`learned`: its category
         probabilities, empty without that head) breaking ties and filling in when no craft
-        word matched; (category, candidates, clarify, certainty)."""
+        word matched; (category, candidates, clarify, certainty). With one lexicon category
+        `learned` changes nothing: that category, a candidate at 1.0 (x / x), no clarify."""
         total = sum(a.cat_scores.values())
         combined: dict[str, float] = {}
         for cat, score in a.cat_scores.items():
@@ -577,6 +715,8 @@ class Parser:
         return ranked[0][0], candidates, clarify, 1.0
 
     def _place(self, a: Analysis, learned: dict[str, float]) -> tuple[str | None, float]:
+        """The place kind: the lexicon's first (`learned` breaking ties: with one lexicon place
+        it changes nothing), else the model's if it is sure enough; (place, certainty)."""
         if a.place_scores:
             best = max(
                 a.place_scores,
