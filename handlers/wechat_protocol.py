@@ -21,7 +21,6 @@ from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException
 from wechatpy.fields import DateTimeField, FloatField, IntegerField, StringField
 from wechatpy.messages import BaseMessage, TextMessage
-from wechatpy.replies import TextReply
 
 from bot.messages import Image, Incoming, Kind, Location
 from infra.text import printable
@@ -300,13 +299,17 @@ def _cdata(text: str) -> str:
     return printable(text).replace("]]>", "]]]]><![CDATA[>")
 
 
-def render_text(message: BaseMessage, text: str) -> str:
-    xml: str = TextReply(  # wechatpy is untyped: render() gives the reply's XML text
-        source=_cdata(message.target or ""),
-        target=_cdata(message.source or ""),
-        content=_cdata(text),
-    ).render()
-    return xml
+def render_text(message: BaseMessage, text: str, at: float | None = None) -> str:
+    """The passive text reply: what wechatpy's TextReply renders, written out (it builds a
+    reply object and formats each field through its descriptors, about 10 µs a message;
+    tests hold the two byte for byte). `at`: the reply's time (default now)."""
+    return (
+        "<xml>\n<MsgType><![CDATA[text]]></MsgType>\n"
+        f"<Content><![CDATA[{_cdata(text)}]]></Content>\n"
+        f"<FromUserName><![CDATA[{_cdata(message.target or '')}]]></FromUserName>\n"
+        f"<ToUserName><![CDATA[{_cdata(message.source or '')}]]></ToUserName>\n"
+        f"<CreateTime>{int(time.time() if at is None else at)}</CreateTime>\n</xml>"
+    )
 
 
 def seal(reply_xml: str, *, token: str, aes_key: str, app_id: str, nonce: str) -> str:

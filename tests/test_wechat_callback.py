@@ -546,6 +546,31 @@ def test_a_text_message_reads_the_same_on_the_fast_path(
     assert proto.dedupe_key(fast) == proto.dedupe_key(general)
 
 
+@given(
+    text=st.text(max_size=300),
+    user=st.text(max_size=40),
+    app=st.text(max_size=20),
+    at=st.integers(min_value=0, max_value=2**33),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_written_out_reply_is_what_wechatpy_renders(
+    text: str, user: str, app: str, at: int
+) -> None:
+    """render_text writes the passive reply itself; byte for byte wechatpy's TextReply, for
+    any answer and names (a CDATA end, a character XML cannot carry, an empty name)."""
+    from wechatpy.messages import TextMessage
+    from wechatpy.replies import TextReply
+
+    message = TextMessage({"FromUserName": user, "ToUserName": app, "MsgType": "text"})
+    expected = TextReply(
+        source=proto._cdata(message.target or ""),
+        target=proto._cdata(message.source or ""),
+        content=proto._cdata(text),
+        time=at,
+    ).render()
+    assert proto.render_text(message, text, at=at) == expected
+
+
 @pytest.mark.parametrize(
     "body",
     [
