@@ -10,7 +10,7 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, NamedTuple
 
 from redis.asyncio import Redis
@@ -90,6 +90,9 @@ class Hit(NamedTuple):  # a tuple, not a dataclass: a search builds up to 50 per
     distance_m: float
 
 
+_hit = partial(tuple.__new__, Hit)  # Hit((card, distance)) without NamedTuple's Python __new__
+
+
 def _add(pipe: Any, cards: Iterable[Card]) -> None:
     by_category: dict[str, list[Any]] = {}
     mapping: dict[str, str] = {}
@@ -149,7 +152,7 @@ async def nearby(
     found = await geo_index.nearby(
         redis, keys.directory_geo(category), keys.directory_cards(), lat, lng, radius_m, limit
     )
-    return [Hit(_card(raw), dist) for dist, raw in found]
+    return [_hit((_card(raw), dist)) for dist, raw in found]
 
 
 async def cards(redis: Redis, ids: list[int]) -> list[Card | None]:

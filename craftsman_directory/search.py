@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -39,6 +40,7 @@ class Found(NamedTuple):  # a tuple: a search builds up to MAX_RESULTS of them p
 
 
 _STATE = itemgetter(3)  # Found.state, for sorting without a lambda call per result
+_found = partial(tuple.__new__, Found)  # Found((...)) without NamedTuple's Python __new__
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def _assess(hits: list[Hit], now: datetime, elderly: bool) -> list[Found]:
         text = card.hours
         if (state := states.get(text)) is None:
             state = states[text] = _state(text, minute)
-        add(Found(card, distance, _walk_minutes(distance, speed), state[0], state[1]))
+        add(_found((card, distance, _walk_minutes(distance, speed), state[0], state[1])))
     return found
 
 

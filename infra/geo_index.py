@@ -66,28 +66,27 @@ async def nearby(
     found = await NEARBY(
         keys=[geo_key, versions_key(cards_key)], args=[lng, lat, radius_m, limit], client=redis
     )
-    members, distances, versions = found[0::3], found[1::3], found[2::3]
     kept = _kept
-    missing = [
-        m
-        for m, v in zip(members, versions, strict=True)
-        if not v or (k := kept.get((cards_key, m))) is None or k[0] != v
-    ]
-    fresh: dict[str, Any] = {}
+    known: list[Any] = []  # each member's kept card, None when it must be read
+    missing: list[str] = []
+    for i in range(0, len(found), 3):  # member, distance, version: most cards are kept
+        m, v = found[i], found[i + 2]
+        k = kept.get((cards_key, m))
+        if k is None or not v or k[0] != v:
+            missing.append(m)
+            known.append(None)
+        else:
+            known.append(k[1])
     if missing:
         raws = await awaitable(redis.hmget(cards_key, missing))
         if len(kept) + len(missing) > KEPT_MAX:
             kept.clear()
+        fresh = iter(raws)
         for m, raw in zip(missing, raws, strict=True):
-            fresh[m] = raw
             if raw:
                 kept[(cards_key, m)] = (version_of(raw), raw)
-    out = []
-    for m, d in zip(members, distances, strict=True):
-        raw = fresh[m] if m in fresh else kept[(cards_key, m)][1]
-        if raw:
-            out.append((float(d), raw))
-    return out
+        known = [next(fresh) if raw is None else raw for raw in known]
+    return [(float(found[3 * j + 1]), raw) for j, raw in enumerate(known) if raw]
 
 
 def add_points(pipe: Any, geo_key: str, values: list[Any]) -> None:

@@ -83,3 +83,15 @@ async def test_clearing_the_index_takes_the_versions_too(redis: Redis) -> None:
         await pipe.execute()
     assert await redis.exists(GEO, CARDS, geo_index.versions_key(CARDS)) == 0
     assert await _near(redis) == []
+
+
+async def test_a_full_card_store_starting_again_loses_no_card_of_the_search(
+    redis: Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past KEPT_MAX the process forgets every card it kept, in the middle of a search that
+    had found some of them kept: those still come back, in order (they were a KeyError)."""
+    await _index(redis, {"1": '{"n":"甲"}', "2": '{"n":"乙"}'})
+    assert await _near(redis) == ['{"n":"甲"}', '{"n":"乙"}']  # both kept now
+    await _index(redis, {"2": '{"n":"乙师傅"}'})  # one changed: read again, the other kept
+    monkeypatch.setattr(geo_index, "KEPT_MAX", 1)
+    assert await _near(redis) == ['{"n":"甲"}', '{"n":"乙师傅"}']
