@@ -29,6 +29,10 @@ _LEAVE = re.compile(
     # "算了 等俺问问她再说", "先不弄了 我跟老伴商量商量再定": put off until someone is asked
     r"(?:等|我|俺|让|跟|和|问|回头)[^\d]{0,14}?(?:再说|再定|再弄|再订|再报|再找你|再找您)(?:吧|啊|哈)?))?$"
 )
+# A character each of _LEAVE's words has (算了, 不…, 再说/再想想, 取消, 退出, 没事, 考虑): none is
+# filler or a trailing particle, so `command_text` keeps it. A router's cheap test of `said`
+# (bot.router.gated): without one, the text is no leaving. Kept in step with _LEAVE.
+LEAVE_SAID = re.compile("[算不再取退没考]")
 
 
 # Voice-style filler at the start ("嗯，那个，就是说 我的待办"): no command starts with it. The
@@ -225,6 +229,13 @@ _SMALL = (
         "谢谢夸奖！有事随时找我。",
     ),
 )
+
+
+# A character each of _SMALL's patterns needs beyond its optional start (谢/麻烦/辛苦; 再见, 拜拜,
+# bye, 回见, 下次聊, 先这样, 晚安; 谁, 哪位, 什么, 人; 人, 在不在, 喂; 好, 棒, 不错): none is filler
+# or a trailing particle, so `command_text` keeps it (`small_talk` lowers "BYE": both cases). A
+# router's cheap test of `said` (bot.router.gated). Kept in step with _SMALL.
+SMALL_TALK_SAID = re.compile("[谢麻辛见拜yY聊样安谁位么人在喂好棒错]")
 
 
 def small_talk(text: str) -> SmallTalk | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.context import Context
 from bot.messages import Kind
-from bot.router import HandlerResult, Router, command_text
+from bot.router import HandlerResult, Router, command_text, gate
 from infra import jsontext, keys
 
 router = Router("clarify")
@@ -65,6 +65,7 @@ def readings(ctx: Context) -> list[dict[str, Any]]:
     return two if len(two) == 2 else []
 
 
+@gate(kinds=[Kind.TEXT])
 def unsure(ctx: Context) -> bool:
     return (
         ctx.msg.kind is Kind.TEXT
@@ -85,6 +86,7 @@ async def question(ctx: Context) -> HandlerResult:
     return f"您是想：\n1. {describe(two[0])}\n2. {describe(two[1])}\n请回复 1 或 2。"
 
 
+@gate(kinds=[Kind.TEXT], texts=_FIRST | _SECOND)
 async def _answering(ctx: Context) -> bool:
     if ctx.msg.kind is not Kind.TEXT:
         return False

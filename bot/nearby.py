@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.context import PREFETCH, Context
 from bot.messages import Kind
-from bot.router import HandlerResult, Router, said
+from bot.router import HandlerResult, Router, gate, said
 from infra import jsontext, keys
 from models.users import User
 
@@ -112,6 +112,7 @@ class NearbySearch:
             ctx, payload[self.slot], ctx.msg.location.lat, ctx.msg.location.lng
         )
 
+    @gate(kinds=[Kind.TEXT])
     async def _typed_compound(self, ctx: Context) -> bool:
         if ctx.msg.kind is not Kind.TEXT or await self.waiting(ctx) is None:
             return False

@@ -90,6 +90,22 @@ def gated(
     return check
 
 
+def gate(
+    *,
+    kinds: Iterable[Kind] | None = None,
+    intents: Iterable[str] | None = None,
+    texts: Iterable[str] | None = None,
+    test: Callable[[str], object] | None = None,
+) -> Callable[[F], F]:
+    """`gated` as a decorator, over a filter's `def`: `@gate(kinds=[Kind.TEXT], test=P.match)`.
+    The filter is kept as it is; the gates are only what `dispatch` checks before calling it."""
+
+    def mark(check: F) -> F:
+        return gated(check, kinds=kinds, intents=intents, texts=texts, test=test)
+
+    return mark
+
+
 class _Order:
     """A router's routes and its children's, depth first (the order `dispatch` tries them),
     and, per kind of message, only those whose gates let it through: a text never meets the

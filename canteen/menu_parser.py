@@ -54,6 +54,7 @@ _HEADERS: list[tuple[str, DishKind]] = sorted(
 # Possessive spaces (`\s*+`) and digit runs tried from their start only (`(?<!\d)`): these
 # run on every message (is_menu_post) and were quadratic in a run of spaces or digits.
 _COMMAND = re.compile(r"^\s*+(?:(发布|更新|更正|修改)\s*+)?(菜单|菜谱|食谱)")
+MENU_COMMAND = _COMMAND  # how a menu post starts: the router's cheap test (bot.router.gated)
 _SPLIT = re.compile(r"[、，,；;/|\s]+")
 _PRICE = re.compile(r"(?:[￥¥]\s*(\d+(?:\.\d{1,2})?))|(?<!\d)(\d+(?:\.\d{1,2})?)\s*(?:元|块)")
 _NUMBERING = re.compile(r"^(?:\d+[.、)）]|[①-⑳]|[-*•·])\s*")

@@ -10,9 +10,10 @@ from bot.context import Context
 from bot.forms import Form, Step
 from bot.messages import Kind
 from bot.nlu.slots import extract_dates, extract_meal
-from bot.router import HandlerResult, Router, intent, said
+from bot.router import HandlerResult, Router, gate, intent, said
 from canteen import service, texts
 from canteen.menu_parser import (
+    MENU_COMMAND,
     DraftEditError,
     MenuDraft,
     MenuParseError,
@@ -31,6 +32,8 @@ NO_CANTEEN = "本社区还没有登记食堂。"
 WEEKDAYS = "一二三四五六日"
 
 
+# `command_text` strips nothing before 发布菜单 (no filler starts so): `said` starts with it too.
+@gate(kinds=[Kind.TEXT], test=MENU_COMMAND.match)
 def _is_menu_post(ctx: Context) -> bool:
     return ctx.msg.kind is Kind.TEXT and is_menu_post(ctx.msg.text)
 
@@ -151,6 +154,8 @@ def _copy_request(ctx: Context) -> tuple[str, str] | None:
     return None
 
 
+# Both _COPY and _AGAIN name last week: a cheap test of `said` for routing (bot.router.gated).
+@gate(kinds=[Kind.TEXT], test=re.compile("上(?:个)?(?:周|星期|礼拜)").search)
 async def _is_copy(ctx: Context) -> bool:
     return _copy_request(ctx) is not None and await service.staff_canteen(ctx.user) is not None
 

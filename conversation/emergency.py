@@ -21,7 +21,7 @@ from bot.context import Context
 from bot.forms import Form, Invalid, Step
 from bot.messages import Kind
 from bot.nlu.slots import extract_address, extract_for_whom
-from bot.router import HandlerResult, Router
+from bot.router import HandlerResult, Router, gate
 from bot.safety import Emergency, detect
 from bot.safety import Kind as Danger
 from community.buildings import AddressError, parse_building
@@ -110,6 +110,7 @@ async def _danger_of(ctx: Context) -> Emergency | None:
     return None
 
 
+@gate(kinds=[Kind.TEXT])
 async def is_emergency(ctx: Context) -> bool:
     return await _danger_of(ctx) is not None
 

@@ -18,7 +18,7 @@ from bot import acts, forms
 from bot.context import Context
 from bot.forms import Form, Invalid, Step
 from bot.messages import Kind
-from bot.router import HandlerResult, Router, said
+from bot.router import HandlerResult, Router, gate, gated, said
 from canteen import service as canteen_service
 from community import hours
 from community.roles import has_role
@@ -39,7 +39,13 @@ RESULTS = "dir_results"
 # ---- small talk ----------------------------------------------------------------------------
 
 
-@router.message(lambda ctx: ctx.msg.kind is Kind.TEXT and acts.small_talk(ctx.msg.text) is not None)
+@router.message(
+    gated(
+        lambda ctx: ctx.msg.kind is Kind.TEXT and acts.small_talk(ctx.msg.text) is not None,
+        kinds=[Kind.TEXT],
+        test=acts.SMALL_TALK_SAID.search,
+    )
+)
 async def small_talk(ctx: Context) -> HandlerResult:
     """谢谢, 再见, 你是谁, 有人吗: a short warm reply."""
     said = acts.small_talk(ctx.msg.text)
@@ -74,6 +80,7 @@ def _asks_signups(ctx: Context) -> bool:
     return len(text) <= 30 and bool(_SIGNUPS.search(text))
 
 
+@gate(kinds=[Kind.TEXT], test=_ROUND.search)
 async def _volunteer_round(ctx: Context) -> bool:
     return _asks_round(ctx) and await has_role(ctx.user, Role.VOLUNTEER)
 
@@ -108,6 +115,7 @@ def _when(at: dt.datetime, now: dt.datetime) -> str:
     return {-1: "昨晚", 0: "", 1: "明天"}.get(days, day_name(at.date(), now.date())) + f"{at:%H:%M}"
 
 
+@gate(kinds=[Kind.TEXT], test=_SIGNUPS.search)
 async def _staff_signups(ctx: Context) -> bool:
     return _asks_signups(ctx) and await canteen_service.staff_canteen(ctx.user) is not None
 
@@ -154,6 +162,16 @@ _PRAISE = re.compile(
     r"很满意|挺满意|非常满意|真不错|很不错|挺不错|靠谱|热情|实惠|便宜|服务(?:真|很|挺)?好|推荐"
 )
 _CN = "一二三四五六七八九"
+# Any of the questions `_follow_up_words` needs (one of them must be asked), in one search; any
+# complaint or praise `_names_a_craftsman` needs, in one: cheap tests of `said` for routing
+# (bot.router.gated).
+_ASKED = re.compile(
+    "|".join(
+        f"(?:{p.pattern})"
+        for p in (_HOURS_Q, _PHONE_Q, _VISIT_Q, _WHERE_Q, _RATING_Q, _PRICE_Q, _COMPLAINT, _PRAISE)
+    )
+)
+_JUDGED = re.compile(f"(?:{_COMPLAINT.pattern})|(?:{_PRAISE.pattern})")
 
 
 async def _results(ctx: Context) -> dict[str, Any] | None:
@@ -217,6 +235,7 @@ def _follow_up_words(ctx: Context) -> bool:
     )
 
 
+@gate(kinds=[Kind.TEXT], test=_ASKED.search)
 async def _about_listed(ctx: Context) -> bool:
     if not _follow_up_words(ctx):
         return False
@@ -272,6 +291,7 @@ def _asks_nearest(ctx: Context) -> bool:
     return bool(_NEAREST.search(said(ctx)))
 
 
+@gate(kinds=[Kind.TEXT], test=_NEAREST.search)
 async def _nearest_listed(ctx: Context) -> bool:
     return _asks_nearest(ctx) and bool(await _results(ctx))
 
@@ -295,6 +315,7 @@ async def nearest(ctx: Context) -> HandlerResult:
 _BARE_NUMBER = re.compile(r"^(?:第)?([1-9]|[一二三四五六七八九])(?:个|位|号)?$")
 
 
+@gate(kinds=[Kind.TEXT], test=_BARE_NUMBER.match)
 async def _bare_number_for_results(ctx: Context) -> bool:
     """A bare number refers to the last numbered list shown: here, the search results (the
     directory's "找A还是B" question, when it is the newer list, answers it itself)."""
@@ -341,6 +362,7 @@ _TITLED = re.compile(r"([\u4e00-\u9fff])(?:师傅|阿姨)")
 _CALLED = re.compile(r"(?:^|[^\u4e00-\u9fff]|的|那个|这个)[老小]([\u4e00-\u9fff])")
 
 
+@gate(kinds=[Kind.TEXT], test=_JUDGED.search)
 async def _known_craftsman(ctx: Context) -> bool:
     if not _names_a_craftsman(ctx):
         return False
@@ -388,6 +410,8 @@ _BARE_COMPLAINT = re.compile(
 )
 
 
+# 投诉 in `said`, maybe with spaces between (the filter drops them): a cheap test for routing.
+@gate(kinds=[Kind.TEXT], test=re.compile("投 *诉").search)
 def _complains_of_nobody(ctx: Context) -> bool:
     return ctx.msg.kind is Kind.TEXT and bool(_BARE_COMPLAINT.match(said(ctx).replace(" ", "")))
 
@@ -544,8 +568,12 @@ PRAISE_FORM = Form(
 # ---- a form set aside ----------------------------------------------------------------------
 
 
+_RESUME_WORDS = frozenset({"继续", "接着填", "接着", "继续填", "接着报名"})
+
+
+@gate(kinds=[Kind.TEXT], texts=_RESUME_WORDS)
 async def _resumes(ctx: Context) -> bool:
-    if said(ctx) not in {"继续", "接着填", "接着", "继续填", "接着报名"}:
+    if said(ctx) not in _RESUME_WORDS:
         return False
     return bool(await ctx.redis.exists(keys.scratch(ctx.conv, forms.SUSPENDED)))
 
@@ -559,6 +587,8 @@ async def resume(ctx: Context) -> HandlerResult:
 # ---- side questions the parser left unknown ------------------------------------------------
 
 
+# `forms.side_intent` reads the parse first: only an unknown or help intent has a side question.
+@gate(kinds=[Kind.TEXT], intents=["unknown", "help"])
 def _side_unknown(ctx: Context) -> bool:
     return ctx.msg.kind is Kind.TEXT and forms.side_intent(ctx) is not None
 

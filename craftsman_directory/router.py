@@ -19,7 +19,7 @@ from bot.forms import Form, Invalid, Step
 from bot.messages import Kind
 from bot.nearby import ASK_LOCATION, NearbySearch
 from bot.nlu.slots import extract_dates
-from bot.router import HandlerResult, Router, gated, intent, said, words
+from bot.router import HandlerResult, Router, gate, gated, intent, said, words
 from community import geo, hours
 from community.numerals import cn_number
 from community.roles import is_admin
@@ -101,6 +101,7 @@ find = nearby.find
 _NOT_A_PLACE = re.compile(r"[吗呢谁啥么怎？?]|了$|不想|没有|为什么")
 
 
+@gate(kinds=[Kind.TEXT], intents=["unknown"])
 async def _waiting_and_unclear(ctx: Context) -> bool:
     return (
         ctx.msg.kind is Kind.TEXT
@@ -141,6 +142,7 @@ def _chosen(text: str, options: list[str]) -> str | None:
     return next((c for c in cats if c in options), None)
 
 
+@gate(kinds=[Kind.TEXT])
 async def _answers_clarify(ctx: Context) -> bool:
     if ctx.msg.kind is not Kind.TEXT:
         return False
@@ -254,7 +256,12 @@ _PAUSE_UNTIL = re.compile(
 )
 
 
-@router.message(lambda ctx: bool(_PAUSE_UNTIL.match(said(ctx))), anywhere=True)
+@router.message(
+    gated(
+        lambda ctx: bool(_PAUSE_UNTIL.match(said(ctx))), kinds=[Kind.TEXT], test=_PAUSE_UNTIL.match
+    ),
+    anywhere=True,
+)
 async def pause_until(ctx: Context) -> HandlerResult:
     """休息到下周一: hidden from searches until that day; searches show them again from it."""
     m = _PAUSE_UNTIL.match(said(ctx))
@@ -286,7 +293,10 @@ _MY_STATS = re.compile(
 )
 
 
-@router.message(lambda ctx: bool(_MY_STATS.match(said(ctx))), anywhere=True)
+@router.message(
+    gated(lambda ctx: bool(_MY_STATS.match(said(ctx))), kinds=[Kind.TEXT], test=_MY_STATS.match),
+    anywhere=True,
+)
 async def my_stats(ctx: Context) -> HandlerResult:
     """我的数据 / 本月被找了几次: a craftsman's month so far."""
     try:
@@ -587,6 +597,11 @@ def _prices(text: str) -> list[tuple[str, str]] | None:
     return found
 
 
+# A price (a number, then 元 or 块) or `_PRICES_HEAD` alone: a cheap test of `said` for routing.
+_PRICES_SAID = re.compile(r"\d\s*[元块]|^(?:价格|价钱|收费|价目)")
+
+
+@gate(kinds=[Kind.TEXT], test=_PRICES_SAID.search)
 def _says_prices(ctx: Context) -> bool:
     text = said(ctx)
     return _prices(text) is not None or bool(_PRICES_HEAD.fullmatch(text))
@@ -694,6 +709,7 @@ async def move_to(ctx: Context) -> HandlerResult:
     return await _move_to_text(ctx, m.group(1).strip())
 
 
+@gate(kinds=[Kind.TEXT], test=bool)
 async def _waiting_to_move(ctx: Context) -> bool:
     if ctx.msg.kind is not Kind.TEXT or not said(ctx):
         return False

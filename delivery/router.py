@@ -13,7 +13,7 @@ from bot.context import Context
 from bot.forms import Form, Invalid, Step
 from bot.messages import Kind
 from bot.nlu.slots import extract_dates, extract_for_whom, extract_meal
-from bot.router import HandlerResult, Router, gated, intent, said
+from bot.router import HandlerResult, Router, gate, gated, intent, said
 from canteen import service as canteen_service
 from community.buildings import AddressError, parse_address
 from community.errors import DomainError
@@ -45,6 +45,12 @@ _REPORT_RE = re.compile(
     r"(送到了?|已送到?|已送达|送达|送好了|到了|没人开门|没人应门?|敲门没人应?|没人|无人应答|家里没人"
     r"|不在家|出去了|外出)\s*$"
 )
+# How a report ends (`listed_numbers` rewrites numerals only, never these words): a cheap test
+# of `said` for routing (bot.router.gated).
+_REPORT_END = re.compile(
+    r"(?:送到了?|已送到?|已送达|送达|送好了|到了|没人开门|没人应门?|敲门没人应?|没人|无人应答|家里没人"
+    r"|不在家|出去了|外出)\s*$"
+)
 # A roster is numbered from 1; a longer run of digits is not a roster number.
 _MAX_NUMBER_DIGITS = 3
 _OUTCOMES = {"不在家": Outcome.NOT_HOME, "出去了": Outcome.NOT_HOME, "外出": Outcome.NOT_HOME}
@@ -67,6 +73,7 @@ def _report(text: str) -> tuple[list[int], Outcome] | None:
     return sorted({int(d) for d in digits}), _outcome(m.group(2))
 
 
+@gate(kinds=[Kind.TEXT], test=_REPORT_END.search)
 async def _is_report(ctx: Context) -> bool:
     if ctx.msg.kind is not Kind.TEXT or _report(said(ctx)) is None:
         return False
@@ -99,6 +106,7 @@ _STAFF_RE = re.compile(
 )
 
 
+@gate(kinds=[Kind.TEXT], test=_STAFF_RE.match)
 async def _is_staff_query(ctx: Context) -> bool:
     text = said(ctx)
     if not _STAFF_RE.match(text) or text == "送餐":
@@ -124,6 +132,7 @@ _SOLD_OUT = re.compile(r"^.{0,10}?(?:售罄|售完|卖完|已售完)了?.{0,10}$
 _NOT_SOLD_OUT = re.compile(r"(?:没|不|未|别)(?:有)?(?:售罄|售完|卖完)")
 
 
+@gate(kinds=[Kind.TEXT], test=_SOLD_OUT.match)
 async def _is_sold_out(ctx: Context) -> bool:
     text = said(ctx)
     if not _SOLD_OUT.match(text) or _NOT_SOLD_OUT.search(text):  # "明天午餐没卖完": reopened
@@ -157,8 +166,12 @@ _CANNOT_GO = re.compile(
     # the reason said after it: "今天俺去不成了 腰疼", "今天去不了，家里有事"
     r"(?:[，,。 ]+[^\d，,。 ]{1,12})?$"
 )
+# Each of _CANNOT_GO's words, as typed or said (`command_text` strips filler before them and
+# particles after, "去不了" said is "去不"): a cheap test of `said` for routing (bot.router.gated).
+_CANNOT_GO_SAID = re.compile("去不|来不|送不|没法送|不能送|不能去|请假")
 
 
+@gate(kinds=[Kind.TEXT], test=_CANNOT_GO_SAID.search)
 def _is_cannot_go(ctx: Context) -> bool:
     # Matched as said too: command_text strips the final 了 of "去不了".
     typed = ctx.msg.text.strip(" 。.!！?？~～，,") if ctx.msg.kind is Kind.TEXT else ""
@@ -192,12 +205,15 @@ _CAN_GO = re.compile(
     r"(?:能去|可以去|能送|可以送|去得了|送得了|去得成|自己送|自己去)了?(?:送餐)?(?:了|啦)?$"
     r"|^(?:不用|不要)(?:换人|找人|帮忙)了?$|^不请假了$"
 )
+# Each of _CAN_GO's words, typed or said ("去得了" said is "去得"): a cheap test for routing.
+_CAN_GO_SAID = re.compile("能去|能送|可以去|可以送|去得|送得|自己送|自己去|换人|找人|帮忙|不请假")
 
 
 def _typed(ctx: Context) -> str:
     return ctx.msg.text.strip(" 。.!！?？~～，,") if ctx.msg.kind is Kind.TEXT else ""
 
 
+@gate(kinds=[Kind.TEXT], test=_CAN_GO_SAID.search)
 async def _is_can_go(ctx: Context) -> bool:
     if not (_CAN_GO.match(_typed(ctx)) or _CAN_GO.match(said(ctx))):
         return False
@@ -221,8 +237,11 @@ _ACCEPT = re.compile(
     r"(?:吧|了|的|啊|呀)?[！!。]*$"
 )
 _ACCEPT_NUMBER = re.compile(r"^(?:我来?接|接|我来送|我送)\s*(?:第)?(\d{1,6})(?:号|个)?(?:吧|了)?$")
+# Each of _ACCEPT's and _ACCEPT_NUMBER's words, typed or said: a cheap test for routing.
+_ACCEPT_SAID = re.compile("接|我来|我去|我能去|我可以|交给我|我帮忙|我送")
 
 
+@gate(kinds=[Kind.TEXT], test=_ACCEPT_SAID.search)
 async def _is_accept(ctx: Context) -> bool:
     typed = _typed(ctx)
     if not (_ACCEPT.match(typed) or _ACCEPT_NUMBER.match(typed) or _ACCEPT.match(said(ctx))):
@@ -278,7 +297,10 @@ def _year_said(word: str | None, this_year: int) -> int:
     return int(word.rstrip("年"))
 
 
-@router.message(lambda ctx: bool(_MY_POINTS.match(said(ctx))), anywhere=True)
+@router.message(
+    gated(lambda ctx: bool(_MY_POINTS.match(said(ctx))), kinds=[Kind.TEXT], test=_MY_POINTS.match),
+    anywhere=True,
+)
 async def my_points(ctx: Context) -> HandlerResult:
     """我的积分: a volunteer's points this year (and this month, with what they were for)."""
     now = ctx.now()
@@ -300,7 +322,11 @@ async def my_points(ctx: Context) -> HandlerResult:
     return texts.my_points(mine.year, mine.total.points, month, line, weights.rule())
 
 
-@router.message(lambda ctx: bool(_POINTS_LIST.match(said(ctx))))
+@router.message(
+    gated(
+        lambda ctx: bool(_POINTS_LIST.match(said(ctx))), kinds=[Kind.TEXT], test=_POINTS_LIST.match
+    )
+)
 async def points_list(ctx: Context) -> HandlerResult:
     """积分榜: the year's volunteers by points (staff and admins), e.g. for 最美志愿者."""
     m = _POINTS_LIST.match(said(ctx))
@@ -496,6 +522,8 @@ _MY_TIER = re.compile(
 _TIER_LIKE = re.compile(r"\d|岁|保|困|残|补贴|无|没有")
 
 
+# Every subsidy command and question says 补贴: a cheap test of `said` for routing.
+@gate(kinds=[Kind.TEXT], test=re.compile("补贴").search)
 def _is_subsidy(ctx: Context) -> bool:
     """A subsidy command, or a short question about subsidies (老人吃饭有补贴吗)."""
     text = said(ctx)
@@ -971,6 +999,7 @@ async def start_signup(ctx: Context) -> HandlerResult:
 _CANCEL_ALL_RE = re.compile(r"^(全部|都|所有的?)取消$|^取消(全部|所有)(送餐)?$")
 
 
+@gate(kinds=[Kind.TEXT], test=_CANCEL_ALL_RE.match)
 def _is_cancel(ctx: Context) -> bool:
     return ctx.msg.kind is Kind.TEXT and bool(_CANCEL_ALL_RE.match(said(ctx)))
 

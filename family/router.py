@@ -7,7 +7,7 @@ import re
 
 from bot.context import Context
 from bot.messages import Kind
-from bot.router import HandlerResult, Router, said, words
+from bot.router import HandlerResult, Router, gate, gated, said, words
 from community.errors import DomainError
 from community.phones import as_digits
 from family import service, texts
@@ -28,6 +28,7 @@ def _typed(ctx: Context) -> str:
     return ctx.msg.text.strip(" 。.!！?？~～，,") if ctx.msg.kind is Kind.TEXT else ""
 
 
+@gate(kinds=[Kind.TEXT], test=_LINK.match)
 def _is_link(ctx: Context) -> bool:
     return bool(_LINK.match(said(ctx)))
 
@@ -85,9 +86,15 @@ _MINE = re.compile(
 _UNLINK = re.compile(
     r"^(?:解除家人绑定|解除绑定|取消家人绑定|取消绑定|解绑|解除家人|不想绑了?|不绑了?|不要绑定了?)$"
 )
+# What each of _UNLINK's words has, typed or said (`command_text` strips only filler before and
+# particles after them): a cheap test for routing (bot.router.gated).
+_UNLINK_SAID = re.compile("绑|解除")
 
 
-@router.message(lambda ctx: bool(_MINE.match(said(ctx))), anywhere=True)
+@router.message(
+    gated(lambda ctx: bool(_MINE.match(said(ctx))), kinds=[Kind.TEXT], test=_MINE.match),
+    anywhere=True,
+)
 async def mine(ctx: Context) -> HandlerResult:
     try:
         return await service.summary(ctx.user)
@@ -95,7 +102,13 @@ async def mine(ctx: Context) -> HandlerResult:
         return exc.message
 
 
-@router.message(lambda ctx: bool(_UNLINK.match(said(ctx)) or _UNLINK.match(_typed(ctx))))
+@router.message(
+    gated(
+        lambda ctx: bool(_UNLINK.match(said(ctx)) or _UNLINK.match(_typed(ctx))),
+        kinds=[Kind.TEXT],
+        test=_UNLINK_SAID.search,
+    )
+)
 async def unlink(ctx: Context) -> HandlerResult:
     try:
         await service.unlink(ctx.user)

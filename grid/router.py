@@ -11,7 +11,7 @@ from bot.acts import strip_filler
 from bot.context import PREFETCH, Context
 from bot.forms import Form, Invalid, Step
 from bot.messages import Kind, Reply
-from bot.router import HandlerResult, Router, intent, kind, said, words
+from bot.router import HandlerResult, Router, gate, gated, intent, kind, said, words
 from bot.safety import unseen_neighbour
 from community.buildings import AddressError, parse_building
 from community.errors import DomainError
@@ -152,6 +152,11 @@ _CLOSE = re.compile(
     r"[\s:：,，。.、]*(.*)$",
     re.S,
 )
+# How `said` starts when _CLOSE matches the text without its filler (`command_text` strips no
+# more than particles after the closing words): a cheap test for routing (bot.router.gated).
+_CLOSE_SAID = re.compile(
+    rf"办结|(?:第|#|＃)?{_NUM}\s*(?:号|条)?\s*(?:已经)?(?:办结|办完|办好|处理好|处理完)"
+)
 _CLOSE_ALONE = re.compile(r"^(?:办结|结案|销号)$")
 # Asked as people ask: "我上回说的那个灯 修了没有", "俺报的下水道咋样了", "楼道灯修好了没".
 _PROGRESS = (
@@ -173,10 +178,12 @@ _MINE = re.compile(
 )
 
 
+@gate(kinds=[Kind.TEXT], test=_TODO.match)
 def _is_todo(ctx: Context) -> bool:
     return bool(_TODO.match(said(ctx)))
 
 
+@gate(kinds=[Kind.TEXT], test=_CLOSE_SAID.match)
 async def _is_close(ctx: Context) -> bool:
     if ctx.msg.kind is not Kind.TEXT:
         return False
@@ -199,6 +206,7 @@ def _close_said(text: str) -> tuple[int, bool, str] | None:
     return (number, unit == "条", note) if number else None
 
 
+@gate(kinds=[Kind.TEXT], test=_MINE.match)
 def _is_mine(ctx: Context) -> bool:
     return bool(_MINE.match(said(ctx)))
 
@@ -228,7 +236,12 @@ async def close(ctx: Context) -> HandlerResult:
     return texts.closed_for_worker(report)
 
 
-@commands.message(lambda ctx: bool(_CLOSE_ALONE.match(said(ctx))), anywhere=True)
+@commands.message(
+    gated(
+        lambda ctx: bool(_CLOSE_ALONE.match(said(ctx))), kinds=[Kind.TEXT], test=_CLOSE_ALONE.match
+    ),
+    anywhere=True,
+)
 async def close_which(ctx: Context) -> HandlerResult:
     """办结 alone: which one, and how to say it."""
     return texts.CLOSE_HOW
@@ -255,8 +268,12 @@ _HANDOFF = re.compile(
 )
 # A person asked for among other words: "你是机器人吧 我要找真人".
 _HANDOFF_SAID = re.compile(r"转人工|找真人|要真人|找个真人|找个活人|人工客服|真人客服")
+# A character every hand-off above has (人工/真人/活人/工作人员, 客服, 电话, 联系社区): a cheap
+# test for routing (bot.router.gated). Kept in step with _HANDOFF and _HANDOFF_SAID.
+_HANDOFF_HINT = re.compile("[人客电社]")
 
 
+@gate(kinds=[Kind.TEXT], test=_HANDOFF_HINT.search)
 def _is_handoff(ctx: Context) -> bool:
     text = said(ctx)
     return bool(_HANDOFF.match(text)) or (len(text) <= 25 and bool(_HANDOFF_SAID.search(text)))
@@ -444,6 +461,7 @@ async def how_to_snap(ctx: Context) -> HandlerResult:
     return texts.HOW_TO_SNAP
 
 
+@gate(kinds=[Kind.IMAGE])
 def _no_image(ctx: Context) -> bool:
     return ctx.msg.kind is Kind.IMAGE and ctx.msg.image is None
 
@@ -492,6 +510,7 @@ async def photo(ctx: Context) -> HandlerResult:
     return await forms.start(ctx, REPORT_FORM, data, intro=texts.PHOTO_FIRST)
 
 
+@gate(kinds=[Kind.LOCATION])
 async def _place_for_grid(ctx: Context) -> bool:
     """A usable location the grid takes: the report being told, or nothing else waits for it (no
     other form, no search waiting for the resident's location)."""
@@ -552,6 +571,7 @@ _VOLUNTEER = re.compile(
 )
 
 
+@gate(kinds=[Kind.TEXT], test=_VOLUNTEER.match)
 def _is_volunteer_signup(ctx: Context) -> bool:
     return bool(_VOLUNTEER.match(said(ctx)))
 

@@ -4,12 +4,14 @@ to post; an admin binds a group to the canteen and area from inside the group.""
 from __future__ import annotations
 
 import datetime as dt
+import operator
+import re
 
 from bot import forms
 from bot.context import Context
 from bot.forms import Form, Invalid, Step
 from bot.messages import Kind
-from bot.router import HandlerResult, Router, command_text
+from bot.router import HandlerResult, Router, command_text, gated
 from canteen import service as canteen_service
 from groups import service
 from groups.jielong import ChainError, looks_like_chain, parse_chain
@@ -65,7 +67,13 @@ CHAIN_CONFIRM = Form(
 )
 
 
-@router.message(lambda ctx: looks_like_chain(_text(ctx)))
+# A 接龙 has the word near its start (#接龙, or in its first line), which `command_text` keeps.
+_CHAIN_SAID = re.compile("接龙")
+
+
+@router.message(
+    gated(lambda ctx: looks_like_chain(_text(ctx)), kinds=[Kind.TEXT], test=_CHAIN_SAID.search)
+)
 async def chain_pasted(ctx: Context) -> HandlerResult:
     """A 接龙 pasted by canteen staff: a preview line by line; 确认 books it."""
     canteen = await _staff_canteen(ctx)
@@ -89,7 +97,13 @@ async def chain_pasted(ctx: Context) -> HandlerResult:
 _MEALS = {"早": Meal.BREAKFAST, "午": Meal.LUNCH, "中": Meal.LUNCH, "晚": Meal.DINNER}
 
 
-@router.message(lambda ctx: command_text(_text(ctx)).startswith("生成接龙"))
+@router.message(
+    gated(
+        lambda ctx: command_text(_text(ctx)).startswith("生成接龙"),
+        kinds=[Kind.TEXT],
+        test=operator.methodcaller("startswith", "生成接龙"),
+    )
+)
 async def chain_out(ctx: Context) -> HandlerResult:
     """ "生成接龙" (optionally 午餐/晚餐): tomorrow's chain for staff to post in the group."""
     canteen = await _staff_canteen(ctx)
@@ -115,7 +129,13 @@ async def chain_out(ctx: Context) -> HandlerResult:
 # ---- binding a group --------------------------------------------------------------------------
 
 
-@router.message(lambda ctx: command_text(_text(ctx)).startswith("绑定本群"))
+@router.message(
+    gated(
+        lambda ctx: command_text(_text(ctx)).startswith("绑定本群"),
+        kinds=[Kind.TEXT],
+        test=operator.methodcaller("startswith", "绑定本群"),
+    )
+)
 async def bind_group(ctx: Context) -> HandlerResult:
     """ "绑定本群 [食堂名] 1-5号楼": an admin ties this group to the canteen and an area."""
     if not ctx.msg.chat:

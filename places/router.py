@@ -12,7 +12,7 @@ import re
 from bot.context import Context
 from bot.messages import Kind
 from bot.nearby import NearbySearch
-from bot.router import HandlerResult, Router, intent, said, words
+from bot.router import HandlerResult, Router, gate, intent, said, words
 from community import geo
 from craftsman_directory import service as directory_service
 from infra import keys
@@ -74,6 +74,10 @@ _NEAREST = re.compile(r"最近的?那?[个家]|这[个家]|那[个家]")
 _FIRST = re.compile(r"头一?[个家处]|打头的?那?[个家]?")
 
 
+# Any of `_question`'s questions, in one search: a cheap test for routing (bot.router.gated).
+_ASKED = re.compile("|".join(f"(?:{p.pattern})" for p in (_HOURS_Q, _PHONE_Q, _WHERE_Q)))
+
+
 def _question(text: str) -> str | None:
     if _HOURS_Q.search(text):
         return "hours"
@@ -110,6 +114,7 @@ def _short(name: str) -> str:
     return short
 
 
+@gate(kinds=[Kind.TEXT], test=_ASKED.search)
 async def _follow_up(ctx: Context) -> bool:
     if ctx.msg.kind is not Kind.TEXT or _question(said(ctx)) is None:
         return False
