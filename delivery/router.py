@@ -40,17 +40,14 @@ SELF_WORDS = {"自己", "我", "我自己", "本人", "给我", "我的", "俺",
 # Roster numbers, then what happened: "3 送到", "1、2号没人", "1 2 3 都送到了". The numbers are
 # one character class that must end on a digit, not a repeated group: the nested quantifier
 # this was backtracked exponentially ("1"x29 froze the server for 15 s, before any role check).
-_REPORT_RE = re.compile(
-    r"^([\d\s,，、和号]*\d(?:\s*号)?)\s*(?:都|全)?"
+_REPORTED = (
     r"(送到了?|已送到?|已送达|送达|送好了|到了|没人开门|没人应门?|敲门没人应?|没人|无人应答|家里没人"
     r"|不在家|出去了|外出)\s*$"
 )
+_REPORT_RE = re.compile(r"^([\d\s,，、和号]*\d(?:\s*号)?)\s*(?:都|全)?" + _REPORTED)
 # How a report ends (`listed_numbers` rewrites numerals only, never these words): a cheap test
 # of `said` for routing (bot.router.gated).
-_REPORT_END = re.compile(
-    r"(?:送到了?|已送到?|已送达|送达|送好了|到了|没人开门|没人应门?|敲门没人应?|没人|无人应答|家里没人"
-    r"|不在家|出去了|外出)\s*$"
-)
+_REPORT_END = re.compile(_REPORTED)
 # A roster is numbered from 1; a longer run of digits is not a roster number.
 _MAX_NUMBER_DIGITS = 3
 _OUTCOMES = {"不在家": Outcome.NOT_HOME, "出去了": Outcome.NOT_HOME, "外出": Outcome.NOT_HOME}
