@@ -8,6 +8,7 @@ Every test starts from empty tables and an empty Redis database.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -221,3 +222,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.outcome = "failed"
         report.longrepr = f"browser test skipped under CI (LINLI_CI=1): {reason}"
+
+
+@pytest.fixture
+def queries() -> Iterator[list[str]]:
+    """Every SQL statement Tortoise runs meanwhile (its db_client logger, at DEBUG)."""
+    sql: list[str] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            sql.append(record.getMessage())
+
+    log, handler = logging.getLogger("tortoise.db_client"), Catch()
+    level = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+    try:
+        yield sql
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)

@@ -5,8 +5,6 @@ another process: within FRESH_FOR seconds)."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,29 +21,6 @@ from tests.conftest import lunch_and_dinner_canteen
 
 STAFF = "o-staff"
 USER = "o-resident"
-
-
-class _Queries(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__()
-        self.sql: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.sql.append(record.getMessage())
-
-
-@pytest.fixture
-def queries() -> Iterator[list[str]]:
-    """Every SQL statement Tortoise runs meanwhile."""
-    log = logging.getLogger("tortoise.db_client")
-    handler, level = _Queries(), log.level
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG)
-    try:
-        yield handler.sql
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(level)
 
 
 async def _menu(canteen: Any, day: dt.date, dishes: list[str]) -> None:

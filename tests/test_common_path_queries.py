@@ -6,8 +6,6 @@ canteen). Writes that fire no save signal (a conditional UPDATE, a bulk DELETE) 
 from __future__ import annotations
 
 import datetime as dt
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,26 +27,6 @@ from tests.directory_support import HOME, freeze, make_craftsman, say, send_loca
 from tests.test_grid_photos import NOW, Wechat, _register
 
 ASK = "请发送您的位置"
-
-
-@pytest.fixture
-def queries() -> Iterator[list[str]]:
-    """Every SQL statement Tortoise runs meanwhile."""
-    sql: list[str] = []
-
-    class Catch(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            sql.append(record.getMessage())
-
-    log, handler = logging.getLogger("tortoise.db_client"), Catch()
-    level = log.level
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG)
-    try:
-        yield sql
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(level)
 
 
 def _about(queries: list[str], table: str) -> list[str]:

@@ -3,8 +3,6 @@ by any save in the process, never older than `fresh_for` for another process's c
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,25 +11,6 @@ from tortoise import connections
 from craftsman_directory.service import compound_location
 from infra import kept
 from tests.directory_support import make_craftsman
-
-
-@pytest.fixture
-def queries() -> Iterator[list[str]]:
-    sql: list[str] = []
-
-    class Catch(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            sql.append(record.getMessage())
-
-    log, handler = logging.getLogger("tortoise.db_client"), Catch()
-    level = log.level
-    log.addHandler(handler)
-    log.setLevel(logging.DEBUG)
-    try:
-        yield sql
-    finally:
-        log.removeHandler(handler)
-        log.setLevel(level)
 
 
 async def test_compound_centres_are_read_once_and_follow_a_new_craftsman(
