@@ -197,10 +197,12 @@ ASIDES = "_asides"  # in a form's data: messages in a row answered aside (see _d
 OFFER_RESUME = "刚才的{title}还没填完，回复“继续”接着填。"
 
 
-async def suspend(ctx: Context) -> None:
+async def suspend(ctx: Context, raw: str | None = None) -> None:
     """Set the active form aside (a new request starts another form): it is kept for its TTL
-    and offered again when the new one is done or left ("继续" takes it up)."""
-    raw = await ctx.redis.get(keys.form(ctx.conv))
+    and offered again when the new one is done or left ("继续" takes it up). `raw`: the form's
+    state as it is to be kept (default: as stored)."""
+    if raw is None:
+        raw = await ctx.redis.get(keys.form(ctx.conv))
     if raw:
         await ctx.redis.set(keys.scratch(ctx.conv, SUSPENDED), raw, ex=FORM_TTL)
 
@@ -386,8 +388,7 @@ async def _detour(ctx: Context, form: Form, step: Step, data: Data) -> list[Repl
         _DETOUR.reset(token)
     now = await active(ctx)
     if now is not None and now[0] is not form and before:
-        # Another form took over: this one is set aside, not lost.
-        await ctx.redis.set(keys.scratch(ctx.conv, SUSPENDED), before, ex=FORM_TTL)
+        await suspend(ctx, before)  # another form took over: this one is set aside, not lost
         return replies
     if now is None or now[0] is not form or now[1] != step.name:
         return replies
@@ -395,8 +396,7 @@ async def _detour(ctx: Context, form: Form, step: Step, data: Data) -> list[Repl
     kept[ASIDES] = kept.get(ASIDES, 0) + 1
     if kept[ASIDES] >= ASIDES_BEFORE_SETTING_ASIDE:
         kept.pop(ASIDES)
-        state = {"form": form.name, "step": step.name, "data": kept}
-        await ctx.redis.set(keys.scratch(ctx.conv, SUSPENDED), jsontext.dumps(state), ex=FORM_TTL)
+        await suspend(ctx, jsontext.dumps({"form": form.name, "step": step.name, "data": kept}))
         await clear(ctx)
         return replies + [Reply(SET_ASIDE.format(title=form.title))]
     await _save(ctx, form, step.name, kept)
