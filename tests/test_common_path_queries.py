@@ -84,10 +84,12 @@ async def test_another_process_s_approval_shows_within_fresh_for(
     monkeypatch.setattr(kept.time, "monotonic", lambda: clock[0])
     courier = await _register(wx)
     assert await grid_service.kept_volunteer("o-courier") is None
+    # e.g. `main.py approve-grid-volunteer` in another process: no signal reaches this one
+    # (literal SQL, as test_kept does, so it runs on SQLite and PostgreSQL alike)
     await connections.get("default").execute_query(
-        "UPDATE grid_courier_volunteers SET status = ? WHERE id = ?",
-        [VolunteerStatus.APPROVED.value, courier.pk],
-    )  # e.g. `main.py approve-grid-volunteer`: no signal reaches this process
+        f"UPDATE grid_courier_volunteers SET status = '{VolunteerStatus.APPROVED.value}'"
+        f" WHERE id = {int(courier.pk)}"
+    )
     clock[0] += grid_service.VOLUNTEERS_FRESH_FOR + 1
     found = await grid_service.kept_volunteer("o-courier")
     assert found is not None and found.pk == courier.pk
