@@ -79,7 +79,7 @@ def baseline_parser(rev: str) -> Any:
     with tarfile.open(fileobj=io.BytesIO(tar)) as tf:
         tf.extractall(where, filter="data")
     pkg = where / "bot" / "nlu"
-    name = f"nlu_baseline_{rev}"
+    name = "nlu_baseline_" + "".join(c if c.isalnum() else "_" for c in rev)  # "main~1" too
     spec = importlib.util.spec_from_file_location(
         name, pkg / "__init__.py", submodule_search_locations=[str(pkg)]
     )

@@ -28,23 +28,22 @@ import argparse
 import cProfile
 import datetime as dt
 import importlib.util
-import io
 import json
 import pstats
 import random
 import statistics
-import subprocess
 import sys
-import tarfile
-import tempfile
 import time
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _path in (ROOT, ROOT / "bench"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from nlu_eval import baseline_parser  # noqa: E402  (bench/ on the path first)
 
 DATES = (dt.date(2026, 11, 25), dt.date(2025, 1, 15))
 PARTICLES = ["吗", "呢", "吧", "啊", "呀", "哈", "啦", "嘛", "哦", "呗", "了", "的"]
@@ -150,26 +149,6 @@ def build_corpus(variants: int = 4000, seed: int = 18) -> list[str]:
     extra += ["", " ", "？", "??", "😀", "1", "123456", "a", "ABC", "。。。", "\u3000", "吗"]
     extra += ["找裁缝" * 120, "x" * 500, "ni hao " * 60, "我" * 300, "🙏" * 200]
     return list(dict.fromkeys(pool + extra))
-
-
-def baseline_parser(rev: str) -> Any:
-    """The default parser of `rev`'s bot/nlu, imported as a separate package."""
-    tar = subprocess.run(
-        ["git", "archive", rev, "bot/nlu"], cwd=ROOT, capture_output=True, check=True
-    ).stdout
-    where = Path(tempfile.mkdtemp(prefix="nlu-speed-"))
-    with tarfile.open(fileobj=io.BytesIO(tar)) as tf:
-        tf.extractall(where, filter="data")
-    pkg = where / "bot" / "nlu"
-    name = "nlu_baseline_" + "".join(c if c.isalnum() else "_" for c in rev)
-    spec = importlib.util.spec_from_file_location(
-        name, pkg / "__init__.py", submodule_search_locations=[str(pkg)]
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module.default_parser()
 
 
 def _fields(res: Any) -> dict[str, Any]:
